@@ -1,0 +1,267 @@
+"""The bench inventory: DUT names → profile and bench wiring (``hil/bench.yaml``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from pytest_jetson.errors import InventoryError, UsageError
+from pytest_jetson.profile import Profile, load_profile
+from pytest_jetson.yamlfile import MapReader, read_mapping
+
+SIM_BOARDS: dict[str, str] = {
+    "sim-orin": "orin-agx",
+    "sim-orin-nano": "orin-nano",
+    "sim-thor": "thor-agx",
+}
+"""Built-in simulated DUT name → simulated board."""
+SIM_DUTS: tuple[str, ...] = tuple(SIM_BOARDS)
+"""DUT names reserved for the built-in simulated DUTs."""
+
+
+@dataclass(frozen=True)
+class SerialSpec:
+    """The DUT's serial console: a device path (or pyserial URL) and its baud rate."""
+
+    port: str
+    baud: int = 115200
+
+
+@dataclass(frozen=True)
+class DefaultUser:
+    """The bench's answer to procedure step 5.4 (default user staging).
+
+    ``kind`` is ``ubuntu`` or ``nvidia`` (user and password both that name), ``custom``
+    (``username`` plus a password read from the environment variable ``password_env``), or
+    ``skip`` (nothing staged: the OEM wizard runs on first boot).
+    """
+
+    kind: Literal["ubuntu", "nvidia", "custom", "skip"]
+    username: str | None = None
+    password_env: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The user name to stage, or None for ``skip``."""
+        if self.kind == "skip":
+            return None
+        return self.username if self.kind == "custom" else self.kind
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """A simulated DUT: which board, which release, which faults."""
+
+    board: str
+    release: str | None = None
+    faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """One DUT on a bench: its profile and how it is wired."""
+
+    name: str
+    profile: Profile
+    boardctl_target: str | None = None
+    serial: SerialSpec | None = None
+    usb_port: str | None = None
+    boot_device: str | None = None
+    default_user: DefaultUser | None = None
+    """The bench's default-user choice; None when the inventory does not say."""
+    recovery: Literal["boardctl", "manual"] = "boardctl"
+    sim: SimSpec | None = None
+    source_file: Path | None = None
+    """The inventory file the entry came from (None for built-in simulated DUTs)."""
+
+    @property
+    def boot_device_resolved(self) -> str | None:
+        """The boot device: the profile's, else the bench entry's (never guessed)."""
+        return self.profile.boot_device or self.boot_device
+
+
+_DUT_KEYS = (
+    "profile",
+    "boardctl_target",
+    "serial",
+    "usb_port",
+    "boot_device",
+    "default_user",
+    "recovery",
+    "sim",
+)
+_USB_PORT = re.compile(r"[0-9]+-[0-9]+(\.[0-9]+)*")
+
+
+@dataclass(frozen=True)
+class InventoryDut:
+    """One validated ``duts:`` entry, its profile not yet loaded."""
+
+    name: str
+    profile_ref: str | None
+    """The ``profile`` value as written (a name or a path); None for a simulated entry."""
+    profile_line: int
+    boardctl_target: str | None
+    serial: SerialSpec | None
+    usb_port: str | None
+    boot_device: str | None
+    default_user: DefaultUser | None
+    recovery: Literal["boardctl", "manual"]
+    sim: SimSpec | None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A bench inventory file: DUT names → validated entries (profiles loaded on demand)."""
+
+    path: Path
+    duts: dict[str, InventoryDut]
+    profile_dirs: tuple[Path, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """The DUT names, sorted."""
+        return sorted(self.duts)
+
+    def profile_path(self, dut: InventoryDut) -> Path:
+        """Where ``dut``'s profile lives: a path relative to the inventory, or a bare name
+        looked up as ``<name>.yaml`` in the profile directories."""
+        ref = dut.profile_ref
+        if ref is None:
+            raise InventoryError(
+                "no profile given", path=str(self.path), line=dut.profile_line, key=dut.name
+            )
+        if "/" in ref or ref.endswith((".yaml", ".yml")):
+            candidate = Path(ref).expanduser()
+            return candidate if candidate.is_absolute() else self.path.parent / candidate
+        for folder in self.profile_dirs:
+            candidate = folder / f"{ref}.yaml"
+            if candidate.is_file():
+                return candidate
+        looked = ", ".join(str(d) for d in self.profile_dirs) or "(no profile directory)"
+        raise InventoryError(
+            f"profile {ref!r} not found (looked for {ref}.yaml in {looked})",
+            path=str(self.path),
+            line=dut.profile_line,
+            key=f"duts.{dut.name}.profile",
+        )
+
+    def entry(self, name: str, *, profile: Profile | None = None) -> BenchEntry:
+        """The bench entry for DUT ``name``, loading its profile (or using ``profile``)."""
+        dut = self.duts.get(name)
+        if dut is None:
+            raise UsageError(
+                f"unknown DUT {name!r}; known DUTs: {', '.join(self.names) or '(none)'}"
+                f" (inventory {self.path})"
+            )
+        if profile is None:
+            profile = load_profile(self.profile_path(dut))
+        return BenchEntry(
+            name=dut.name,
+            profile=profile,
+            boardctl_target=dut.boardctl_target,
+            serial=dut.serial,
+            usb_port=dut.usb_port,
+            boot_device=dut.boot_device,
+            default_user=dut.default_user,
+            recovery=dut.recovery,
+            sim=dut.sim,
+            source_file=self.path,
+        )
+
+
+def _default_user(entry: MapReader) -> DefaultUser | None:
+    node = entry.node_of("default_user")
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        kind = entry.choice("default_user", node, ("ubuntu", "nvidia", "skip"))
+        return DefaultUser(kind)  # type: ignore[arg-type]
+    custom = entry.opt_map("default_user")
+    assert custom is not None
+    custom.allow(("username", "password_env"))
+    username = custom.text("username")
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]*", username):
+        raise custom.error(f"not a valid Linux user name: {username!r}", key="username")
+    password_env = custom.text("password_env")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise custom.error(
+            f"not an environment variable name: {password_env!r}", key="password_env"
+        )
+    return DefaultUser("custom", username=username, password_env=password_env)
+
+
+def _serial(entry: MapReader) -> SerialSpec | None:
+    block = entry.opt_map("serial")
+    if block is None:
+        return None
+    block.allow(("port", "baud"))
+    return SerialSpec(port=block.text("port"), baud=block.opt_int("baud", minimum=1) or 115200)
+
+
+def _sim(entry: MapReader) -> SimSpec | None:
+    block = entry.opt_map("sim")
+    if block is None:
+        return None
+    block.allow(("board", "release", "faults"))
+    return SimSpec(
+        board=block.text("board"), release=block.opt_text("release"), faults=block.str_list("faults")
+    )
+
+
+def _dut(name: str, entry: MapReader) -> InventoryDut:
+    entry.allow(_DUT_KEYS)
+    sim = _sim(entry)
+    profile_ref = entry.opt_text("profile") if sim is not None else entry.text("profile")
+    usb_port = entry.opt_text("usb_port")
+    if usb_port is not None and not _USB_PORT.fullmatch(usb_port):
+        raise entry.error(
+            f"expected a USB port path like '1-4' or '3-1.2', got {usb_port!r}", key="usb_port"
+        )
+    recovery_node = entry.node_of("recovery")
+    recovery = (
+        "boardctl"
+        if recovery_node is None
+        else entry.choice("recovery", recovery_node, ("boardctl", "manual"))
+    )
+    return InventoryDut(
+        name=name,
+        profile_ref=profile_ref,
+        profile_line=entry.line_of("profile"),
+        boardctl_target=entry.opt_text("boardctl_target"),
+        serial=_serial(entry),
+        usb_port=usb_port,
+        boot_device=entry.opt_text("boot_device"),
+        default_user=_default_user(entry),
+        recovery=recovery,  # type: ignore[arg-type]
+        sim=sim,
+    )
+
+
+def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> Inventory:
+    """Load and validate a bench inventory (``hil/bench.yaml``).
+
+    Bare profile names resolve in ``profile_dirs`` (first hit wins); paths resolve against
+    the inventory file's folder. Errors name the file, line and key.
+    """
+    file = Path(path)
+    doc = read_mapping(file, error=InventoryError, what="bench inventory")
+    doc.allow(("duts",))
+    duts_block = doc.map("duts")
+    duts: dict[str, InventoryDut] = {}
+    for name in duts_block.keys():
+        if name in SIM_DUTS:
+            raise duts_block.error(
+                f"{name!r} is reserved for the built-in simulated DUT; declare your own "
+                "simulated entries under another name with a `sim:` block",
+                key=name,
+            )
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise duts_block.error(f"invalid DUT name {name!r}", key=name)
+        duts[name] = _dut(name, duts_block.map(name))
+    return Inventory(path=file.resolve(), duts=duts, profile_dirs=tuple(profile_dirs))

@@ -1,0 +1,106 @@
+"""The console log file: every received byte, a timestamp at each line start.
+
+Each line starts with the seconds since the console opened, then ``| `` for received data or
+``# `` for the console's own notes (open, close, port lost and reopened). Timestamps are
+inserted per read chunk with one ``bytes.replace``, never per byte or per line in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+STAMP_WIDTH = 12
+_DATA_LINE = re.compile(rb"^ *\d+\.\d{3} \| ", re.MULTILINE)
+_NOTE_LINE = re.compile(rb"^ *\d+\.\d{3} # [^\n]*\n", re.MULTILINE)
+
+MASK = b"********"
+
+
+class ConsoleLog:
+    """A timestamped, append-only console log (or a no-op when ``path`` is None)."""
+
+    def __init__(self, path: str | Path | None, t0: float) -> None:
+        self.path = Path(path) if path is not None else None
+        self._t0 = t0
+        self._at_line_start = True
+        self._secrets: tuple[bytes, ...] = ()
+        self._lock = threading.Lock()
+        self._file = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab", buffering=1 << 18)  # noqa: SIM115
+
+    def add_secret(self, secret: bytes) -> None:
+        """Mask ``secret`` wherever it shows up in received data from now on."""
+        if secret and secret not in self._secrets:
+            self._secrets = (*self._secrets, secret)
+
+    def mask(self, data: bytes) -> bytes:
+        """``data`` with every registered secret replaced by asterisks."""
+        for secret in self._secrets:
+            data = data.replace(secret, MASK)
+        return data
+
+    def write(self, data: bytes, now: float) -> None:
+        """Append a chunk of received data that arrived at monotonic time ``now``."""
+        out = self._file
+        if out is None:
+            return
+        if self._secrets:
+            data = self.mask(data)
+        stamp = b"%*.3f | " % (STAMP_WIDTH - 3, now - self._t0)
+        with self._lock:
+            if self._at_line_start:
+                out.write(stamp)
+            if data.endswith(b"\n"):
+                out.write(data[:-1].replace(b"\n", b"\n" + stamp))
+                out.write(b"\n")
+                self._at_line_start = True
+            else:
+                out.write(data.replace(b"\n", b"\n" + stamp))
+                self._at_line_start = False
+
+    def note(self, text: str, now: float | None = None) -> None:
+        """Write one console note line (ends an unfinished data line first)."""
+        out = self._file
+        if out is None:
+            return
+        when = (time.monotonic() if now is None else now) - self._t0
+        line = b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, text.encode("utf-8", "replace"))
+        with self._lock:
+            if not self._at_line_start:
+                out.write(b"\n")
+                self._at_line_start = True
+            out.write(line)
+            out.flush()
+
+    def flush(self) -> None:
+        """Push buffered log data to the file."""
+        out = self._file
+        if out is not None:
+            with self._lock:
+                out.flush()
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        out, self._file = self._file, None
+        if out is not None:
+            with self._lock:
+                out.close()
+
+
+def wall_clock() -> str:
+    """The local wall-clock time with milliseconds, for log notes."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def strip_log_stamps(log: bytes) -> bytes:
+    """The received bytes recorded in a console log: notes dropped, timestamps removed.
+
+    Exact unless a note interrupted an unfinished line (a port lost mid-line).
+    """
+    return _DATA_LINE.sub(b"", _NOTE_LINE.sub(b"", log))

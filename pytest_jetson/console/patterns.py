@@ -1,0 +1,172 @@
+"""Console patterns: the bad patterns of facts.md §7 and the matchers that search a stream.
+
+A matcher searches the console's byte buffer in place (no copy for ``bytes`` patterns) from a
+start offset, so the console can scan only new data plus a small overlap: the pattern's largest
+possible width when the regular expression is bounded, ``max_span`` otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+PatternLike: TypeAlias = "str | bytes | re.Pattern[str] | re.Pattern[bytes]"
+"""What ``expect`` accepts: a ``str`` regex (matched against decoded text), a ``bytes`` regex
+(matched against the raw bytes), or a compiled one of either."""
+
+LOOKAROUND_SLACK = 64
+"""Extra overlap for bounded regexes, covering lookahead (which width computations ignore)."""
+
+_UNBOUNDED = 1 << 30
+
+
+@dataclass(frozen=True)
+class BadPattern:
+    """Console output that fails the wait at once (U-Boot test/py style).
+
+    ``name`` identifies it for :meth:`SerialConsole.disable_bad_pattern`; several entries may
+    share a name and are switched off together. ``pattern`` is a literal unless ``regex``.
+    """
+
+    name: str
+    pattern: bytes
+    regex: bool = False
+
+
+DEFAULT_BAD_PATTERNS: tuple[BadPattern, ...] = (
+    BadPattern("kernel_panic", b"Kernel panic - not syncing"),
+    BadPattern("kernel_oops", b"Internal error: Oops"),
+    BadPattern("kernel_fault", b"Unable to handle kernel"),
+    BadPattern("soft_lockup", b"watchdog: BUG: soft lockup"),
+    BadPattern("rcu_stall", b"rcu_preempt detected stalls"),
+    BadPattern("uefi_assert", b"ASSERT ["),
+    BadPattern("uefi_exception", b"Synchronous Exception at"),
+    BadPattern("emergency_mode", b"You are in emergency mode"),
+)
+"""Watched during every wait unless switched off (facts.md §7)."""
+
+OEM_WIZARD_MARKERS: tuple[bytes, ...] = (
+    b"Please complete system configuration setup",
+    b"No serial port found to configure system!",
+    b"System configuration setup wasn't completed",
+    b"Welcome to Jetson Initial Configuration",
+    b"License For Customer Use of NVIDIA Software",
+    b"APP Partition Size",
+    b"Create SWAP File",
+)
+"""First-boot (oem-config) wizard text, R35 wording (facts.md §7; the R38+ text is unverified)."""
+
+OEM_WIZARD_PATTERNS: tuple[BadPattern, ...] = tuple(
+    BadPattern("oem_wizard", marker) for marker in OEM_WIZARD_MARKERS
+)
+"""The wizard as bad patterns: a failure when a default user was staged."""
+
+
+class Matcher:
+    """One compiled pattern, searching a buffer from an offset.
+
+    ``overlap`` is how many already-scanned bytes must be searched again when new data arrives
+    so that a match straddling two reads is still found.
+    """
+
+    __slots__ = ("is_text", "literal", "overlap", "regex", "source")
+
+    def __init__(self, source: PatternLike | BadPattern, max_span: int) -> None:
+        self.literal: bytes | None = None
+        self.regex: re.Pattern[Any] | None = None
+        self.source: str | bytes
+        self.is_text = False
+        if isinstance(source, BadPattern):
+            self.source = source.pattern
+            if source.regex:
+                self.regex = re.compile(source.pattern)
+                self.overlap = _overlap(self.regex, max_span)
+            else:
+                self.literal = source.pattern
+                self.overlap = max(len(source.pattern) - 1, 0)
+            return
+        regex = re.compile(source) if isinstance(source, str | bytes) else source
+        self.regex = regex
+        self.source = regex.pattern
+        self.is_text = isinstance(regex.pattern, str)
+        self.overlap = _overlap(regex, max_span)
+
+    def describe(self) -> str:
+        """The pattern as the user wrote it, for messages."""
+        return repr(self.source)
+
+    def find(self, buf: bytearray, start: int, limit: int) -> tuple[int, int] | None:
+        """The span of the first match starting in ``[start, limit]``, or None."""
+        if limit < start:
+            return None
+        literal = self.literal
+        if literal is not None:
+            at = buf.find(literal, start, limit + len(literal))
+            return None if at < 0 else (at, at + len(literal))
+        assert self.regex is not None
+        if not self.is_text:
+            m = self.regex.search(buf, start)
+            if m is None or m.start() > limit:
+                return None
+            return m.span()
+        raw = bytes(buf[start:])
+        text = raw.decode("utf-8", "surrogateescape")
+        tm = self.regex.search(text)
+        if tm is None:
+            return None
+        span = _byte_span(raw, text, tm.start(), tm.end())
+        if start + span[0] > limit:
+            return None
+        return start + span[0], start + span[1]
+
+    def match_object(self, buf: bytearray, span: tuple[int, int]) -> re.Match[Any]:
+        """A real ``re.Match`` for ``span`` over an immutable snapshot of ``buf``.
+
+        ``str`` patterns give a match over decoded text, ``bytes`` patterns over bytes.
+        """
+        regex = self.regex or re.compile(re.escape(self.literal or b""))
+        lo = max(span[0] - 1024, 0)
+        snap = bytes(buf[lo : span[1] + 1024])
+        pos = span[0] - lo
+        if self.is_text:
+            text = snap.decode("utf-8", "surrogateescape")
+            pos = len(snap[:pos].decode("utf-8", "surrogateescape"))
+            found = regex.search(text, pos)
+        else:
+            found = regex.search(snap, pos)
+        assert found is not None, "a match found in the buffer is found again in its snapshot"
+        return found
+
+
+def _byte_span(raw: bytes, text: str, start: int, end: int) -> tuple[int, int]:
+    if len(raw) == len(text):
+        return start, end
+    head = len(text[:start].encode("utf-8", "surrogateescape"))
+    return head, head + len(text[start:end].encode("utf-8", "surrogateescape"))
+
+
+def _overlap(regex: re.Pattern[Any], max_span: int) -> int:
+    width = _max_width(regex.pattern, regex.flags)
+    if width >= _UNBOUNDED:
+        return max_span
+    if isinstance(regex.pattern, str):
+        width *= 4
+    return width + LOOKAROUND_SLACK
+
+
+@lru_cache(maxsize=512)
+def _max_width(pattern: str | bytes, flags: int) -> int:
+    source = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
+    try:
+        parser: Any = getattr(re, "_parser")  # noqa: B009  (private module, no stubs)
+        return int(parser.parse(source, flags & ~re.ASCII & ~re.UNICODE).getwidth()[1])
+    except Exception:
+        return _UNBOUNDED
+
+
+@lru_cache(maxsize=512)
+def matcher_for(pattern: PatternLike | BadPattern, max_span: int) -> Matcher:
+    """A cached :class:`Matcher` for ``pattern``."""
+    return Matcher(pattern, max_span)

@@ -1,0 +1,72 @@
+"""Default implementations of the ``pytest_jetson_*`` hooks, registered ``trylast``.
+
+A bench ``conftest.py`` implementing the same hook runs first and wins (the hooks are
+``firstresult``); returning None hands over to these defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.bench import SIM_BOARDS, BenchEntry, DefaultUser, SerialSpec, SimSpec
+from pytest_jetson.profile import load_profile
+from pytest_jetson.session import JetsonSession, get_session
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_jetson_known_duts(config: pytest.Config) -> list[str] | None:
+    """The built-in simulated DUTs plus every DUT of the bench inventory."""
+    state = get_session(config)
+    return None if state is None else state.known_names()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -> BenchEntry | None:
+    """Resolve built-in simulated DUTs, then inventory entries (simulated or real)."""
+    state = get_session(config)
+    if state is None:
+        return None
+    if name in SIM_BOARDS:
+        spec = SimSpec(board=SIM_BOARDS[name])
+        return start_simulated(config, state, name, spec, DefaultUser("ubuntu"), workdir)
+    if state.inventory is None or name not in state.inventory.duts:
+        return None
+    dut = state.inventory.duts[name]
+    if dut.sim is not None:
+        entry = start_simulated(config, state, name, dut.sim, dut.default_user, workdir)
+        if dut.profile_ref is not None:
+            # The inventory names a profile: keep its platform data but flash the simulated tree.
+            from dataclasses import replace
+
+            profile = load_profile(state.inventory.profile_path(dut))
+            profile = replace(profile, bsp_image=entry.profile.bsp_image)
+            entry = replace(entry, profile=profile)
+        return entry
+    return state.inventory.entry(name)
+
+
+def start_simulated(
+    config: pytest.Config,
+    state: JetsonSession,
+    name: str,
+    spec: SimSpec,
+    default_user: DefaultUser | None,
+    workdir: Path,
+) -> BenchEntry:
+    """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
+    faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
+    speed: float = config.getoption("jetson_sim_speed")
+    host = state.get_sim_host(workdir.parent / "sim-host")
+    dut = host.add_dut(name, spec.board, release=spec.release, faults=faults, speed=speed)
+    return BenchEntry(
+        name=name,
+        profile=load_profile(dut.profile_path),
+        boardctl_target=dut.boardctl_target,
+        serial=SerialSpec(port=str(dut.console_port)),
+        usb_port=dut.usb_port,
+        default_user=default_user,
+        recovery="boardctl",
+        sim=SimSpec(board=spec.board, release=dut.release, faults=faults),
+    )

@@ -1,0 +1,161 @@
+"""pytest entry point (``pytest11``): options, ini keys, markers and session state.
+
+Without ``--dut`` the plugin is inert: it registers its options, markers and fixtures, and
+nothing else runs (no device is opened, no file is read). Everything heavy is imported only
+once a DUT is selected.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_jetson import hookspecs
+from pytest_jetson.fixtures import (
+    jetson_dut_name,
+    jetson_entry,
+    jetson_profile,
+)
+
+__all__ = ["jetson_dut_name", "jetson_entry", "jetson_profile"]
+
+MARKERS = (
+    "jetson_preflight(*checks, on_fail='fail'): run the named preflight checks "
+    "(bsp_image, rcm, eeprom, default_user, or a bench's own) on the DUT before the test; "
+    "a defect fails the test (on_fail='skip' skips it), an unavailable bench skips it.",
+    "jetson_chip(*chips): run the test only on DUTs of these chip families (t234, t264).",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add the ``pytest_jetson_*`` hook specifications."""
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``jetson`` option group and ini keys."""
+    group = parser.getgroup("jetson", "Jetson hardware-in-the-loop (pytest-jetson)")
+    group.addoption(
+        "--dut",
+        dest="dut",
+        default=None,
+        metavar="NAME",
+        help="DUT(s) to run against, by bench-inventory name (comma-separated); "
+        "sim-orin, sim-orin-nano and sim-thor are built-in simulated DUTs. "
+        "Default: $JETSON_DUT. Without it the plugin does nothing.",
+    )
+    group.addoption(
+        "--jetson-bench",
+        dest="jetson_bench",
+        default=None,
+        metavar="PATH",
+        help="bench inventory file (default: ini jetson_bench, else hil/bench.yaml under "
+        "the rootdir when it exists).",
+    )
+    group.addoption(
+        "--jetson-profile",
+        dest="jetson_profile",
+        default=None,
+        metavar="NAME|PATH",
+        help="use this target-platform profile instead of the DUT's own "
+        "(a path, or a name looked up in profiles/).",
+    )
+    group.addoption(
+        "--jetson-strict",
+        dest="jetson_strict",
+        action="store_true",
+        default=False,
+        help="turn every skip caused by an unavailable bench into a failure "
+        "(a dead bench is never green in CI).",
+    )
+    group.addoption(
+        "--jetson-sim-fault",
+        dest="jetson_sim_fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic.",
+    )
+    group.addoption(
+        "--jetson-sim-speed",
+        dest="jetson_sim_speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="time factor of the simulated bench (2 = twice as fast; default 1).",
+    )
+    parser.addini(
+        "jetson_bench",
+        help="bench inventory file, relative to the rootdir (default hil/bench.yaml).",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers and defaults; with ``--dut``, set up the session state."""
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    from pytest_jetson import defaults
+
+    config.pluginmanager.register(defaults, "jetson-defaults")
+
+    from pytest_jetson.session import selected_duts
+
+    try:
+        names = selected_duts(config)
+        if not names:
+            return
+        _start_session(config, names)
+    except Exception as exc:
+        from pytest_jetson.errors import ConfigError
+
+        if isinstance(exc, ConfigError):
+            raise pytest.UsageError(str(exc)) from None
+        raise
+
+
+def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.session import STATE_KEY, make_session
+
+    state = make_session(config, names)
+    config.stash[STATE_KEY] = state
+    known = config.hook.pytest_jetson_known_duts(config=config) or []
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        bench = f" in {state.inventory.path}" if state.inventory is not None else ""
+        raise UsageError(
+            f"unknown DUT {', '.join(map(repr, unknown))}{bench}; "
+            f"known DUTs: {', '.join(known) or '(none)'}"
+        )
+    faults = config.getoption("jetson_sim_fault")
+    if faults:
+        _check_faults(faults)
+
+
+def _check_faults(faults: list[str]) -> None:
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.sim.faults import FAULTS
+
+    bad = [f for f in faults if f not in FAULTS]
+    if bad:
+        raise UsageError(
+            f"unknown simulator fault {', '.join(map(repr, bad))}; "
+            f"known faults: {', '.join(sorted(FAULTS))}"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop whatever the session started (simulated DUTs, consoles, locks)."""
+    from pytest_jetson.session import STATE_KEY
+
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        del config.stash[STATE_KEY]
+        state.close()

@@ -1,0 +1,115 @@
+"""What a flash puts on the DUT: a snapshot of the tree's rootfs as a :class:`Flashed` record."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from pytest_jetson.sim.boards import RELEASES, SimRelease
+from pytest_jetson.sim.state import Flashed, StagedUser
+
+_RELEASE_RE = re.compile(r"# R(\d+) \(release\), REVISION: (\d+)\.(\d+)")
+FIRST_NORMAL_UID = 1000
+NOBODY_UID = 65534
+
+
+def nv_tegra_release_text(release: SimRelease) -> str:
+    """``/etc/nv_tegra_release`` as the release writes it (facts.md §3)."""
+    lines = [
+        f"# R{release.major} (release), REVISION: {release.revision}, GCID: {release.gcid}, "
+        f"BOARD: generic, EABI: aarch64, DATE: {release.date}",
+        "# KERNEL_VARIANT: oot",
+        "TARGET_USERSPACE_LIB_DIR=nvidia",
+        "TARGET_USERSPACE_LIB_DIR_PATH=usr/lib/aarch64-linux-gnu/nvidia",
+    ]
+    if release.at_least(38, 4):
+        lines.append("INSTALL_TYPE=")
+    return "\n".join(lines) + "\n"
+
+
+def release_of(text: str, fallback: SimRelease) -> SimRelease:
+    """The release an ``nv_tegra_release`` text names (``fallback`` when unknown)."""
+    m = _RELEASE_RE.search(text)
+    if m is None:
+        return fallback
+    return RELEASES.get(f"R{m.group(1)}.{m.group(2)}.{m.group(3)}", fallback)
+
+
+def staged_user(rootfs: Path) -> StagedUser | None:
+    """The first normal user staged in ``rootfs`` (1000 <= UID < 65534), with its hash."""
+    passwd = rootfs / "etc" / "passwd"
+    if not passwd.is_file():
+        return None
+    for line in passwd.read_text().splitlines():
+        parts = line.split(":")
+        if len(parts) >= 7 and parts[2].isdigit():
+            uid = int(parts[2])
+            if FIRST_NORMAL_UID <= uid < NOBODY_UID:
+                return StagedUser(parts[0], _shadow_hash(rootfs, parts[0]), _autologin(rootfs))
+    return None
+
+
+def _shadow_hash(rootfs: Path, user: str) -> str:
+    shadow = rootfs / "etc" / "shadow"
+    if shadow.is_file():
+        for line in shadow.read_text().splitlines():
+            parts = line.split(":")
+            if len(parts) > 1 and parts[0] == user:
+                return parts[1]
+    return "!"
+
+
+def _autologin(rootfs: Path) -> tuple[str, ...]:
+    base = rootfs / "etc" / "systemd" / "system"
+    if not base.is_dir():
+        return ()
+    ttys = []
+    for conf in sorted(base.glob("serial-getty@*.service.d/autologin.conf")):
+        ttys.append(conf.parent.name[len("serial-getty@") : -len(".service.d")])
+    return tuple(ttys)
+
+
+def snapshot(
+    lft: Path, *, board: str, sku: str, fab: str, boot_device: str, tool: str, tree: SimRelease
+) -> Flashed:
+    """The image a flash of ``lft`` writes: release, user, hostname from its rootfs."""
+    rootfs = lft / "rootfs"
+    text = ""
+    for candidate in (rootfs / "etc" / "nv_tegra_release", lft / "nv_tegra" / "nv_tegra_release"):
+        if candidate.is_file():
+            text = candidate.read_text()
+            break
+    release = release_of(text, tree)
+    hostname_file = rootfs / "etc" / "hostname"
+    hostname = hostname_file.read_text().strip() if hostname_file.is_file() else ""
+    return Flashed(
+        release=release.version,
+        board=board,
+        sku=sku,
+        fab=fab,
+        boot_device=boot_device,
+        tool=tool,
+        time=time.time(),
+        nv_tegra_release=text or nv_tegra_release_text(release),
+        kernel=release.kernel,
+        ubuntu=release.ubuntu,
+        hostname=hostname or "tegra-ubuntu",
+        user=staged_user(rootfs),
+    )
+
+
+def factory_image(release: SimRelease) -> Flashed:
+    """What a DUT runs before the bench ever flashes it: ``release``, no user staged."""
+    return Flashed(
+        release=release.version,
+        board="factory",
+        sku="",
+        fab="",
+        boot_device="internal",
+        tool="factory",
+        time=0.0,
+        nv_tegra_release=nv_tegra_release_text(release),
+        kernel=release.kernel,
+        ubuntu=release.ubuntu,
+    )

@@ -1,0 +1,204 @@
+"""runner.run: streaming, deadlines that kill the whole process group, interrupts, secrets, sudo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.errors import BenchError, DeadlineExceeded
+from pytest_jetson.runner import privileged_argv, run, sudo_refused
+
+
+def alive(pid: int) -> bool:
+    """A process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def wait_gone(pid: int, within: float = 5.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if not alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def script(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return path
+
+
+def test_streams_merged_output_to_log_and_callback(tmp_path: Path) -> None:
+    tool = script(tmp_path, "tool", "echo one\necho two >&2\nprintf 'three'\nexit 3\n")
+    seen: list[str] = []
+    log = tmp_path / "logs" / "tool.log"
+    result = run([str(tool)], cwd=tmp_path, timeout=30, what="the tool", log=log, on_line=seen.append)
+    assert seen == ["one", "two", "three"]
+    assert result.returncode == 3 and not result.ok
+    assert result.output == "one\ntwo\nthree"
+    assert result.log_path == log
+    text = log.read_text()
+    assert str(tool) in text.splitlines()[0]
+    assert "one\ntwo\nthree\n" in text
+    assert "--- exit 3" in text
+
+
+def test_env_is_merged_over_the_environment(tmp_path: Path) -> None:
+    result = run(
+        ["sh", "-c", 'echo "$EXTRA:$HOME"'],
+        cwd=tmp_path,
+        timeout=30,
+        what="env",
+        env={"EXTRA": "x"},
+    )
+    assert result.output == f"x:{os.environ['HOME']}"
+
+
+def test_deadline_kills_the_process_group_including_grandchildren(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    tool = script(
+        tmp_path,
+        "hang",
+        f"""\
+        sh -c 'trap "" TERM; echo $$ > {pidfile}; while :; do sleep 1; done' &
+        echo waiting for the board
+        wait
+        """,
+    )
+    log = tmp_path / "hang.log"
+    with pytest.raises(DeadlineExceeded) as info:
+        run([str(tool)], cwd=tmp_path, timeout=1.0, what="boardctl recovery", log=log, grace=0.3)
+    message = str(info.value)
+    assert "boardctl recovery" in message
+    assert "1 s" in message
+    assert "waiting for the board" in message
+    assert str(log) in message
+    assert wait_gone(int(pidfile.read_text())), "grandchild ignoring SIGTERM survived"
+    assert "deadline of 1 s passed" in log.read_text()
+
+
+def test_leftover_background_process_is_killed_after_exit(tmp_path: Path) -> None:
+    pidfile = tmp_path / "bg.pid"
+    tool = script(tmp_path, "daemonish", f"sleep 300 &\necho $! > {pidfile}\necho done\n")
+    result = run([str(tool)], cwd=tmp_path, timeout=30, what="daemonish")
+    assert result.ok and result.output == "done"
+    assert wait_gone(int(pidfile.read_text()))
+
+
+def test_exception_from_callback_kills_the_group_and_propagates(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    tool = script(tmp_path, "slow", f"echo $$ > {pidfile}\necho ready\nsleep 300\n")
+
+    def interrupt(line: str) -> None:
+        if line == "ready":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run([str(tool)], cwd=tmp_path, timeout=60, what="slow", on_line=interrupt, grace=1)
+    assert wait_gone(int(pidfile.read_text()))
+
+
+DRIVER = """\
+import sys
+from pathlib import Path
+from pytest_jetson.runner import run
+tmp = Path(sys.argv[1])
+print("running", flush=True)
+run([str(tmp / "slow")], cwd=tmp, timeout=120, what="slow", log=tmp / "slow.log", grace=1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "expected_rc"),
+    [(signal.SIGINT, -signal.SIGINT), (signal.SIGTERM, -signal.SIGTERM)],
+)
+def test_parent_signal_kills_child_group_before_exiting(
+    tmp_path: Path, sig: signal.Signals, expected_rc: int
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    script(tmp_path, "slow", f"sleep 300 &\necho $! > {pidfile}\nwait\n")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    assert parent.stdout.readline() == "running\n"
+    end = time.monotonic() + 10
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < end, "child never started"
+        time.sleep(0.02)
+    grandchild = int(pidfile.read_text())
+    parent.send_signal(sig)
+    _, err = parent.communicate(timeout=30)
+    assert parent.returncode == expected_rc, err
+    if sig == signal.SIGINT:
+        assert "KeyboardInterrupt" in err
+    assert wait_gone(grandchild), "the child's process group outlived the parent"
+    assert "interrupted" in (tmp_path / "slow.log").read_text()
+
+
+def test_secrets_never_reach_log_result_or_error(tmp_path: Path) -> None:
+    secret = "s3cr3t-Pw"
+    tool = script(tmp_path, "leaky", 'echo "Password - $2"\nsleep 300\n')
+    log = tmp_path / "leaky.log"
+    with pytest.raises(DeadlineExceeded) as info:
+        run(
+            [str(tool), "-p", secret],
+            cwd=tmp_path,
+            timeout=1,
+            what="leaky",
+            log=log,
+            secrets=[secret],
+            grace=0.3,
+        )
+    assert secret not in str(info.value) and secret not in info.value.output
+    assert "Password - ***" in str(info.value)
+    quick = script(tmp_path, "quick", 'echo "Password - $2"\n')
+    result = run([str(quick), "-p", secret], cwd=tmp_path, timeout=30, what="q", log=log, secrets=[secret])
+    assert result.output == "Password - ***"
+    assert result.argv[-1] == "***"
+    assert secret not in log.read_text()
+    assert log.read_text().count("Password - ***") == 2
+
+
+def test_privileged_argv_adds_sudo_n_only_when_not_root() -> None:
+    assert privileged_argv(["./nvautoflash.sh"], sudo=True, euid=1000) == [
+        "sudo",
+        "-n",
+        "./nvautoflash.sh",
+    ]
+    assert privileged_argv(["./nvautoflash.sh"], sudo=True, euid=0) == ["./nvautoflash.sh"]
+    assert privileged_argv(["./x"], sudo=False, euid=1000) == ["./x"]
+
+
+def test_sudo_password_prompt_becomes_a_clear_bench_error(tmp_path: Path) -> None:
+    fake_sudo = script(tmp_path, "sudo", "echo 'sudo: a password is required' >&2\nexit 1\n")
+    with pytest.raises(BenchError) as info:
+        run([str(fake_sudo), "-n", "./nvautoflash.sh", "--print_boardid"], cwd=tmp_path, timeout=30, what="EEPROM read")
+    message = str(info.value)
+    assert "sudo needs a password" in message
+    assert "NOPASSWD for ./nvautoflash.sh --print_boardid" in message
+    assert "run as root" in message
+    assert not sudo_refused(["./tool"], 1, "sudo: a password is required")
+
+
+def test_missing_tool_and_missing_cwd_are_bench_errors(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="not found"):
+        run([str(tmp_path / "nope")], cwd=tmp_path, timeout=5, what="nothing")
+    with pytest.raises(BenchError, match="does not exist"):
+        run(["true"], cwd=tmp_path / "gone", timeout=5, what="nothing")
