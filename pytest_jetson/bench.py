@@ -210,7 +210,9 @@ def _sim(entry: MapReader) -> SimSpec | None:
         return None
     block.allow(("board", "release", "faults"))
     return SimSpec(
-        board=block.text("board"), release=block.opt_text("release"), faults=block.str_list("faults")
+        board=block.text("board"),
+        release=block.opt_text("release"),
+        faults=block.str_list("faults"),
     )
 
 
@@ -254,7 +256,7 @@ def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> In
     doc.allow(("duts",))
     duts_block = doc.map("duts")
     duts: dict[str, InventoryDut] = {}
-    for name in duts_block.keys():
+    for name in duts_block:
         if name in SIM_DUTS:
             raise duts_block.error(
                 f"{name!r} is reserved for the built-in simulated DUT; declare your own "

@@ -63,7 +63,9 @@ def parse_targets(help_text: str) -> tuple[str, ...]:
 class Boardctl:
     """Drive one DUT's board automation through the in-tree boardctl, with deadlines.
 
-    ``lft`` is the Linux_for_Tegra path (or an ``Lft``); ``target`` the bench's ``-t`` target.
+    ``lft`` is the Linux_for_Tegra path (or an ``Lft``); ``target`` the bench's ``-t`` target;
+    ``timeout`` bounds each verb, ``help_timeout`` the ``-h`` call; a killed boardctl gets
+    ``grace`` seconds between SIGTERM and SIGKILL. ``serial`` picks one of several debuggers.
     Each verb raises :class:`ConfigError` when the target is not listed by ``-h``,
     :class:`pytest_jetson.errors.DeadlineExceeded` when boardctl hangs (its process group is
     killed) and :class:`BenchError` carrying the output when boardctl exits non-zero.
@@ -76,6 +78,7 @@ class Boardctl:
         *,
         timeout: float = 120.0,
         help_timeout: float = 30.0,
+        grace: float = 5.0,
         serial: str | None = None,
         sudo: bool = False,
         log: Path | None = None,
@@ -86,6 +89,7 @@ class Boardctl:
         self.target = target
         self.timeout = timeout
         self.help_timeout = help_timeout
+        self.grace = grace
         self.serial = serial
         self.sudo = sudo
         self.log = log
@@ -181,6 +185,7 @@ class Boardctl:
             log=self.log,
             on_line=self.on_line,
             sudo=self.sudo,
+            grace=self.grace,
         )
 
     def _log_hint(self) -> str:

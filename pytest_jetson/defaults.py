@@ -7,6 +7,7 @@ A bench ``conftest.py`` implementing the same hook runs first and wins (the hook
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def start_simulated(
     """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
     faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
     speed: float = config.getoption("jetson_sim_speed")
-    host = state.get_sim_host(workdir.parent / "sim-host")
+    host = state.get_sim_host()
     dut = host.add_dut(name, spec.board, release=spec.release, faults=faults, speed=speed)
     return BenchEntry(
         name=name,
@@ -70,3 +71,30 @@ def start_simulated(
         recovery="boardctl",
         sim=SimSpec(board=spec.board, release=dut.release, faults=faults),
     )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_jetson_accept_plan(config: pytest.Config, plan: Any, digest: str) -> bool | None:
+    """Accept with ``--jetson-accept-plan`` (any plan) or ``=<digest>`` (that exact plan);
+    without it, ask on an interactive terminal (never under CI); refuse otherwise."""
+    from pytest_jetson.plan import Acceptance
+
+    acceptance = Acceptance(config.getoption("jetson_accept_plan"))
+    if acceptance.given:
+        return acceptance.accepts(plan)
+    return _ask_on_terminal(f"Flash DUT {plan.dut} with this plan (digest {digest})? [y/N] ")
+
+
+def _ask_on_terminal(question: str) -> bool:
+    import os
+    import sys
+
+    if os.environ.get("CI") or not sys.stdin.isatty():
+        return False
+    try:
+        with open("/dev/tty", "r+") as tty:
+            tty.write(question)
+            tty.flush()
+            return tty.readline().strip().lower() in ("y", "yes")
+    except OSError:
+        return False

@@ -104,7 +104,7 @@ def credentials(choice: DefaultUser, env: Mapping[str, str]) -> tuple[str, str] 
 
 def stage_default_user(
     lft: Path,
-    choice: DefaultUser,
+    choice: DefaultUser | None,
     *,
     env: Mapping[str, str],
     timeout: float = 300.0,
@@ -114,12 +114,18 @@ def stage_default_user(
 ) -> UserStaging:
     """Apply step 5.4 to the image in ``lft``: keep a staged user, stage the choice, or skip.
 
-    Raises :class:`ConfigError` for a custom choice without its password variable and
+    Raises :class:`ConfigError` for a custom choice without its password variable (or no
+    choice while nothing is staged) and
     :class:`BenchError` (output scrubbed) when the staging tool fails.
     """
     evidence = staged_user(Path(lft) / "rootfs")
     if evidence is not None:
         return UserStaging("kept", None, evidence)
+    if choice is None:
+        raise ConfigError(
+            "no user is staged in rootfs and the bench entry does not say default_user",
+            key="default_user",
+        )
     creds = credentials(choice, env)
     if creds is None:
         return UserStaging("skip", None)

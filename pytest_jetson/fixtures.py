@@ -1,9 +1,11 @@
-"""Core fixtures: the selected DUT, its bench entry and its profile."""
+"""Fixtures: the selected DUT, its bench entry and profile, recovery, EEPROM and console.
+
+Heavy modules are imported inside the fixtures, so the plugin costs nothing without ``--dut``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -11,6 +13,9 @@ from pytest_jetson.session import NO_DUT_REASON, JetsonSession, get_session
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry
+    from pytest_jetson.console import SerialConsole
+    from pytest_jetson.dut import Dut
+    from pytest_jetson.preflight import CheckOutcome
     from pytest_jetson.profile import Profile
 
 
@@ -31,19 +36,13 @@ def jetson_dut_name(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def jetson_entry(
-    pytestconfig: pytest.Config, jetson_dut_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> BenchEntry:
+def jetson_entry(pytestconfig: pytest.Config, jetson_dut_name: str) -> BenchEntry:
     """The DUT's resolved bench entry (profile plus wiring); simulated DUTs start here."""
     state = require_session(pytestconfig)
-
-    def workdir(name: str) -> Path:
-        return tmp_path_factory.mktemp(f"jetson-{name}")
-
     from pytest_jetson.errors import ConfigError
 
     try:
-        return state.entry(jetson_dut_name, workdir)
+        return state.entry(jetson_dut_name)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -52,3 +51,65 @@ def jetson_entry(
 def jetson_profile(jetson_entry: BenchEntry) -> Profile:
     """The DUT's target-platform profile (frozen; ``--jetson-profile`` overrides it)."""
     return jetson_entry.profile
+
+
+def _dut(config: pytest.Config) -> Dut:
+    from pytest_jetson.errors import ConfigError
+    from pytest_jetson.outcomes import require_usable
+
+    state = require_session(config)
+    try:
+        dut = state.dut(state.default_dut)
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    require_usable(config, dut)
+    return dut
+
+
+def _preflight(config: pytest.Config, name: str) -> CheckOutcome:
+    from pytest_jetson.errors import ConfigError
+    from pytest_jetson.outcomes import apply_outcome
+
+    dut = _dut(config)
+    try:
+        outcomes = dut.preflight([name], flow_tool=None)
+    except ConfigError as exc:
+        pytest.fail(dut.redactor(str(exc)), pytrace=False)
+    for outcome in outcomes:
+        apply_outcome(config, dut, outcome)
+    return next(o for o in outcomes if o.name == name)
+
+
+@pytest.fixture(scope="session")
+def jetson_dut(pytestconfig: pytest.Config, jetson_entry: BenchEntry) -> Dut:
+    """The DUT handle: bench entry, profile, tool paths, state and the broken latch."""
+    return _dut(pytestconfig)
+
+
+@pytest.fixture
+def jetson_rcm(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
+    """The DUT driven into recovery and verified in RCM; the value is the USB device seen.
+
+    Skips when the bench cannot put the board in recovery (and latches the DUT broken).
+    """
+    return _preflight(pytestconfig, "rcm").details.get("device")
+
+
+@pytest.fixture
+def jetson_eeprom(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
+    """The DUT's EEPROM board id (read in recovery, cross-checked, cached for the session)."""
+    outcome = _preflight(pytestconfig, "eeprom")
+    return outcome.details["reading"].board_id
+
+
+@pytest.fixture
+def jetson_console(pytestconfig: pytest.Config, jetson_dut: Dut) -> SerialConsole:
+    """The DUT's serial console (after ``--jetson-flash``: the freshly booted board)."""
+    from pytest_jetson.errors import JetsonError
+
+    try:
+        return jetson_dut.console()
+    except JetsonError as exc:
+        from pytest_jetson.outcomes import skip_or_fail
+
+        skip_or_fail(pytestconfig, f"console of DUT {jetson_dut.name} unavailable: {exc}")

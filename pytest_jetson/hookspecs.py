@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_jetson_resolve_dut(
-    config: pytest.Config, name: str, workdir: Path
-) -> BenchEntry | None:
+def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -> BenchEntry | None:
     """Resolve the DUT called ``name`` (from ``--dut``) into a bench entry.
 
     Called once per DUT, when a test or step first needs it. ``workdir`` is an empty

@@ -11,18 +11,34 @@ import pytest
 
 from pytest_jetson import hookspecs
 from pytest_jetson.fixtures import (
+    jetson_console,
+    jetson_dut,
     jetson_dut_name,
+    jetson_eeprom,
     jetson_entry,
     jetson_profile,
+    jetson_rcm,
 )
 
-__all__ = ["jetson_dut_name", "jetson_entry", "jetson_profile"]
+__all__ = [
+    "jetson_console",
+    "jetson_dut",
+    "jetson_dut_name",
+    "jetson_eeprom",
+    "jetson_entry",
+    "jetson_profile",
+    "jetson_rcm",
+]
+
+ACCEPT_PLAN = "--jetson-accept-plan"
+ACCEPT_ANY = "*"
 
 MARKERS = (
     "jetson_preflight(*checks, on_fail='fail'): run the named preflight checks "
     "(bsp_image, rcm, eeprom, default_user, or a bench's own) on the DUT before the test; "
     "a defect fails the test (on_fail='skip' skips it), an unavailable bench skips it.",
     "jetson_chip(*chips): run the test only on DUTs of these chip families (t234, t264).",
+    "jetson_step: a step of the --jetson-flash flow (added by pytest-jetson).",
 )
 
 
@@ -90,6 +106,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FACTOR",
         help="time factor of the simulated bench (2 = twice as fast; default 1).",
     )
+    group.addoption(
+        "--jetson-flash",
+        dest="jetson_flash",
+        action="store_true",
+        default=False,
+        help="flash the DUT's bsp_image and validate the boot as ordered test items "
+        "before the collected tests.",
+    )
+    group.addoption(
+        ACCEPT_PLAN,
+        dest="jetson_accept_plan",
+        default=None,
+        metavar="DIGEST",
+        help="accept the flash plan: bare, whatever resolves; =DIGEST, only that exact plan "
+        "(CI gating pins it). Without it, flashing asks on a terminal and fails otherwise.",
+    )
+    group.addoption(
+        "--jetson-plan-only",
+        dest="jetson_plan_only",
+        action="store_true",
+        default=False,
+        help="with --jetson-flash: run the preflights, print the plan and its digest, stop.",
+    )
+    group.addoption(
+        "--jetson-artifacts",
+        dest="jetson_artifacts",
+        default=None,
+        metavar="DIR",
+        help="where logs and the flash summary JSON go (default: jetson-artifacts/ "
+        "under the rootdir; one folder per DUT).",
+    )
+    group.addoption(
+        "--jetson-deadline",
+        dest="jetson_deadline",
+        action="append",
+        default=[],
+        metavar="STEP=SECONDS",
+        help="override a step deadline (boardctl, rcm, eeprom, default_user, flash, boot, "
+        "login); repeatable.",
+    )
     parser.addini(
         "jetson_bench",
         help="bench inventory file, relative to the rootdir (default hil/bench.yaml).",
@@ -97,13 +153,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Let a bare ``--jetson-accept-plan`` stand before a path (``... --jetson-accept-plan
+    hil/``): it means "accept any plan"; a digest must be given as ``=DIGEST``."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == ACCEPT_PLAN:
+            args[index] = f"{ACCEPT_PLAN}={ACCEPT_ANY}"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers and defaults; with ``--dut``, set up the session state."""
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    from pytest_jetson import defaults
+    from pytest_jetson import defaults, markers
 
     config.pluginmanager.register(defaults, "jetson-defaults")
+    config.pluginmanager.register(markers, "jetson-markers")
 
     from pytest_jetson.session import selected_duts
 
@@ -137,6 +206,11 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     faults = config.getoption("jetson_sim_fault")
     if faults:
         _check_faults(faults)
+    state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
+    if config.getoption("jetson_flash"):
+        from pytest_jetson import items
+
+        config.pluginmanager.register(items, "jetson-items")
 
 
 def _check_faults(faults: list[str]) -> None:

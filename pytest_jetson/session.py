@@ -19,6 +19,8 @@ from pytest_jetson.errors import UsageError
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, Inventory
+    from pytest_jetson.dut import Dut
+    from pytest_jetson.flow import FlashFlow
     from pytest_jetson.profile import Profile
     from pytest_jetson.sim.host import SimHost
 
@@ -40,7 +42,27 @@ class JetsonSession:
     broken: dict[str, str] = field(default_factory=dict)
     """DUT name → the reason it was latched broken (later tests skip with it)."""
     sim_host: SimHost | None = None
+    duts: dict[str, Dut] = field(default_factory=dict)
+    flows: dict[str, FlashFlow] = field(default_factory=dict)
+    _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def workdir(self) -> Path:
+        """A private temporary folder for this session (simulated benches live here);
+        removed when the session ends."""
+        if self._workdir is None:
+            import tempfile
+
+            self._workdir = Path(tempfile.mkdtemp(prefix="pytest-jetson-"))
+        return self._workdir
+
+    @property
+    def artifacts(self) -> Path:
+        """The artifacts folder (``--jetson-artifacts``, default ``jetson-artifacts/``)."""
+        option = self.config.getoption("jetson_artifacts")
+        base = Path(option) if option else self.config.rootpath / "jetson-artifacts"
+        return base.resolve()
 
     @property
     def default_dut(self) -> str:
@@ -56,11 +78,12 @@ class JetsonSession:
             names.update(self.inventory.names)
         return sorted(names)
 
-    def entry(self, name: str, workdir_factory: Callable[[str], Path]) -> BenchEntry:
+    def entry(self, name: str) -> BenchEntry:
         """The resolved bench entry of DUT ``name`` (resolving it on first use)."""
         entry = self.entries.get(name)
         if entry is None:
-            workdir = workdir_factory(name)
+            workdir = self.workdir / name
+            workdir.mkdir(parents=True, exist_ok=True)
             hook: Any = self.config.hook
             entry = hook.pytest_jetson_resolve_dut(config=self.config, name=name, workdir=workdir)
             if entry is None:
@@ -87,13 +110,86 @@ class JetsonSession:
         looked = ", ".join(str(d) for d in self.profile_dirs)
         raise UsageError(f"--jetson-profile {ref!r}: no such file, and no {ref}.yaml in {looked}")
 
-    def get_sim_host(self, workdir: Path) -> SimHost:
+    def get_sim_host(self) -> SimHost:
         """The session's simulated host, started on first use."""
         if self.sim_host is None:
             from pytest_jetson.sim.host import SimHost
 
-            self.sim_host = SimHost(workdir)
+            self.sim_host = SimHost(self.workdir / "sim-host")
         return self.sim_host
+
+    def dut(self, name: str) -> Dut:
+        """The DUT handle of ``name`` (resolving its entry on first use)."""
+        dut = self.duts.get(name)
+        if dut is None:
+            from pytest_jetson.dut import Deadlines, Dut
+
+            entry = self.entry(name)
+            backend = None
+            if entry.sim is not None and self.sim_host is not None:
+                backend = self.sim_host.usb_backend()
+            deadlines = Deadlines(**self.deadline_overrides())
+            hook: Any = self.config.hook
+            extra: dict[str, Any] = {}
+            for found in hook.pytest_jetson_preflight_checks(config=self.config):
+                extra.update(found or {})
+            dut = Dut(
+                entry=entry,
+                artifacts=self.artifacts / name,
+                deadlines=deadlines,
+                usb_backend=backend,
+            )
+            if extra:
+                from pytest_jetson.preflight import STAGE_LAST, PreflightCheck
+
+                def bind(fn: Callable[[Dut], Any]) -> Callable[[], Any]:
+                    return lambda: fn(dut)
+
+                dut.extra_checks = {
+                    n: PreflightCheck(n, bind(fn), STAGE_LAST) for n, fn in extra.items()
+                }
+            self.duts[name] = dut
+            self.on_close(dut.close)
+        return dut
+
+    def flow(self, name: str) -> FlashFlow:
+        """The flash flow of DUT ``name``."""
+        flow = self.flows.get(name)
+        if flow is None:
+            from pytest_jetson.flow import FlashFlow
+
+            flow = FlashFlow(self.dut(name), emit=self.emit)
+            self.flows[name] = flow
+        return flow
+
+    def emit(self, line: str) -> None:
+        """Show a progress line on the terminal."""
+        reporter: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+
+    def deadline_overrides(self) -> dict[str, float]:
+        """Deadlines given on the command line (``--jetson-deadline step=seconds``)."""
+        from dataclasses import fields
+
+        from pytest_jetson.dut import Deadlines
+
+        known = [f.name for f in fields(Deadlines)]
+        values: dict[str, float] = {}
+        for item in self.config.getoption("jetson_deadline") or []:
+            step, _, seconds = item.partition("=")
+            step = step.strip().replace("-", "_")
+            try:
+                value = float(seconds)
+            except ValueError:
+                value = -1.0
+            if step not in known or not value > 0:
+                raise UsageError(
+                    f"--jetson-deadline {item!r}: expected STEP=SECONDS with STEP one of "
+                    f"{', '.join(known)}"
+                )
+            values[step] = value
+        return values
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the session ends (last registered runs first)."""
@@ -101,11 +197,19 @@ class JetsonSession:
 
     def close(self) -> None:
         """Release everything the session started: simulated DUTs, consoles, locks."""
-        while self._closers:
-            self._closers.pop()()
-        if self.sim_host is not None:
-            host, self.sim_host = self.sim_host, None
-            host.close()
+        try:
+            while self._closers:
+                self._closers.pop()()
+            for flow in self.flows.values():
+                flow.close()
+        finally:
+            if self.sim_host is not None:
+                host, self.sim_host = self.sim_host, None
+                host.close()
+            if self._workdir is not None:
+                import shutil
+
+                shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 STATE_KEY = pytest.StashKey[JetsonSession]()

@@ -13,6 +13,7 @@ as an :class:`OSError` (pyserial's ``SerialException`` is one) or as end-of-file
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -88,7 +89,9 @@ def _write_fd(fd: int, data: bytes, timeout: float) -> None:
             pass
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise OSError(errno.ETIMEDOUT, f"write of {len(data)} bytes timed out after {timeout} s")
+            raise OSError(
+                errno.ETIMEDOUT, f"write of {len(data)} bytes timed out after {timeout} s"
+            )
         select.select([], [fd], [], remaining)
 
 
@@ -102,7 +105,7 @@ class _PyserialIO:
         if port is None:
             return None
         try:
-            return int(port.fileno())  # type: ignore[attr-defined]
+            return int(port.fileno())
         except (AttributeError, OSError, ValueError):
             return None
 
@@ -115,7 +118,7 @@ class _PyserialIO:
         first = port.read(1)
         if not first:
             return b""
-        waiting = port.in_waiting
+        waiting = int(getattr(port, "in_waiting", 0))
         return first + (port.read(waiting) if waiting else b"")
 
     def write(self, data: bytes, timeout: float) -> None:
@@ -166,10 +169,8 @@ class SerialTransport(_PyserialIO):
         """Close the port if it is open."""
         port, self._port = self._port, None
         if port is not None:
-            try:
+            with contextlib.suppress(OSError):
                 port.close()
-            except OSError:
-                pass
 
 
 class AttachedTransport(_PyserialIO):

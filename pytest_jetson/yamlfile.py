@@ -9,7 +9,7 @@ required keys and wrong types. Scalars meant as strings keep their source text, 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -76,7 +76,12 @@ class MapReader:
         """The keys in file order."""
         return list(self._entries)
 
-    def error(self, message: str, *, key: str | None = None, line: int | None = None) -> ConfigError:
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    def error(
+        self, message: str, *, key: str | None = None, line: int | None = None
+    ) -> ConfigError:
         """A ConfigError located at ``key`` of this mapping (or at the mapping itself)."""
         full = self._qualify(key) if key is not None else (self.keypath or None)
         if line is None:

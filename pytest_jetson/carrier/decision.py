@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +67,30 @@ def format_preview(repo: Path, staged: Sequence[str], message: str) -> str:
         f"  staged ({len(staged)}):\n{files}\n"
         f"  message:\n{body}"
     )
+
+
+def ask_on_terminal(repo: Path, staged: Sequence[str], message: str) -> CommitDecision:
+    """Show the preview on stderr and read accept / edit / cancel from stdin.
+
+    End of input cancels; ``e`` reads a new message ended by an empty line.
+    """
+    print(format_preview(repo, staged, message), file=sys.stderr)
+    while True:
+        print("accept, edit or cancel? [a/e/c] ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            return CommitDecision.cancel()
+        choice = answer.strip().lower()[:1]
+        if choice == "a":
+            return CommitDecision.accept()
+        if choice == "c":
+            return CommitDecision.cancel()
+        if choice == "e":
+            print("new message, ended by an empty line:", file=sys.stderr)
+            lines = []
+            for line in sys.stdin:
+                if not line.strip():
+                    break
+                lines.append(line.rstrip("\n"))
+            if lines:
+                return CommitDecision.edit("\n".join(lines) + "\n")

@@ -26,6 +26,11 @@ def p_stripped(board_id: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _sub(pattern: re.Pattern[str], replacement: str, text: str) -> str:
+    """``pattern.sub`` with a literal replacement (no group references, no escapes)."""
+    return pattern.sub(lambda _m: replacement, text)
+
+
 def _token(text: str) -> str:
     return rf"(?<![A-Za-z0-9]){re.escape(text)}(?![A-Za-z0-9])"
 
@@ -95,12 +100,12 @@ class CarrierNames:
         """
         exact = re.compile(_token(f"{self.carrier_id}-{self.carrier_sku}"))
         wild = re.compile(_token(f"{self.carrier_id}-xxxx"))
-        out = exact.sub(lambda _m: self.custom_key, name)
-        out = wild.sub(lambda _m: f"{self.custom_id}-xxxx", out)
+        out = _sub(exact, self.custom_key, name)
+        out = _sub(wild, f"{self.custom_id}-xxxx", out)
         return out if out != name else None
 
     def dash_suffix(self, name: str) -> str:
-        """Module-keyed dash form: ``x-p3701-0000-a04.dtsi`` → ``x-p3701-0000-a04-<custom>.dtsi``."""
+        """Module-keyed dash form: ``x-p3701-0000-a04.dtsi`` → ``x-…-a04-<custom>.dtsi``."""
         stem, dot, ext = name.rpartition(".")
         if not dot:
             return f"{name}-{self.custom_key}"
@@ -118,7 +123,7 @@ class CarrierNames:
         return self.carrier_substitute(real_conf) or self.custom_flash_conf
 
     def underscore_suffix(self, name: str, *, p_stripped_family: bool) -> str:
-        """Module-keyed underscore form: ``nvpmodel_p3701_0000.conf`` → ``…_0000_<tok>_<sku>.conf``."""
+        """Module-keyed underscore form: ``nvpmodel_p3701_0000.conf`` → ``…_<tok>_<sku>.conf``."""
         stem, dot, ext = name.rpartition(".")
         token = self.file_token(p_stripped_family=p_stripped_family)
         suffix = f"_{token}_{self.custom_sku}"
@@ -133,22 +138,22 @@ class CarrierNames:
             token = self.file_token(p_stripped_family=stripped)
             for sku, new_sku in ((self.carrier_sku, self.custom_sku), ("xxxx", "xxxx")):
                 pattern = re.compile(rf"(?<=_){re.escape(ref_id)}_{re.escape(sku)}(?![A-Za-z0-9])")
-                out = pattern.sub(lambda _m, t=token, s=new_sku: f"{t}_{s}", name)
+                out = _sub(pattern, f"{token}_{new_sku}", name)
                 if out != name:
                     return out
         return None
 
     def bpmp_fork(self, name: str) -> str | None:
-        """BPMP DTB: ``-<carrier-num>-`` → ``-<token>-`` (SKU as the rename rule); None on a miss."""
+        """BPMP DTB: ``-<carrier-num>-`` → ``-<token>-`` (SKU as the rename rule); None: miss."""
         number = p_stripped(self.carrier_id) or self.carrier_id
         token = self.file_token(p_stripped_family=True)
         for sku, new_sku in ((self.carrier_sku, self.custom_sku), ("xxxx", "xxxx")):
             pattern = re.compile(rf"-{re.escape(number)}-{re.escape(sku)}(?=[-.])")
-            out = pattern.sub(lambda _m, s=new_sku: f"-{token}-{s}", name)
+            out = _sub(pattern, f"-{token}-{new_sku}", name)
             if out != name:
                 return out
         pattern = re.compile(rf"-{re.escape(number)}(?=[-.])")
-        out = pattern.sub(lambda _m: f"-{token}", name)
+        out = _sub(pattern, f"-{token}", name)
         return out if out != name else None
 
     def is_board_keyed(self, name: str) -> bool:

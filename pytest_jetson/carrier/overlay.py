@@ -45,7 +45,7 @@ def registration_present(makefile: str, dtbo: str) -> bool:
 
 
 def register(makefile: str, dtbo: str) -> str:
-    """Insert ``<lhs> += <dtbo>`` after the last literal entry before the ``ifneq``/``addprefix`` block.
+    """Insert ``<lhs> += <dtbo>`` after the last literal entry before the ``ifneq`` block.
 
     Inserting after ``dtbo-y += $(old-dtbo)`` (below the block) would silently drop the .dtbo,
     so the position is computed from the block, not from the end of the file. Raises ValueError

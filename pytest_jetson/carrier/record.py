@@ -69,6 +69,8 @@ class DerivedCarrier:
     pushed: str | None = None
     """``origin/<branch>`` when the hardware commit was pushed, else None."""
     warnings: tuple[str, ...] = field(default=())
+    skipped: tuple[str, ...] = field(default=())
+    """Every warn-and-skip, as ``<row>: <reason>`` (rows, BCT values, nvpower.sh insertions)."""
 
     @property
     def already_derived(self) -> bool:
@@ -94,7 +96,10 @@ class DerivedCarrier:
     def summary(self) -> str:
         """The human summary: commits per repository, rows, warnings, BPMP, overlay path."""
         lines = [f"derive-carrier {self.custom_key}: flash conf {self.flash_conf_fork}"]
-        for role, path in (("overlay-tracker", self.overlay_tracker), ("hardware", self.hardware_repo)):
+        for role, path in (
+            ("overlay-tracker", self.overlay_tracker),
+            ("hardware", self.hardware_repo),
+        ):
             commits = [c for c in self.commits if c.role == role]
             lines.append(f"  {role} {path}: {len(commits)} commit(s)")
             lines.extend(f"    {c.sha[:12]} {c.message.splitlines()[0]}" for c in commits)
@@ -105,8 +110,8 @@ class DerivedCarrier:
             lines.append(f"    {result.row}: {result.status}")
             lines.extend(f"      {path}" for path in result.files)
             lines.extend(f"      ! {note}" for note in result.notes)
-        skipped = ", ".join(r.row for r in self.warn_skipped) or "none"
-        lines.append(f"  warn-and-skipped rows: {skipped}")
+        lines.append(f"  warn-and-skipped: {len(self.skipped) or 'none'}")
+        lines.extend(f"    {entry}" for entry in self.skipped)
         lines.append(f"  BPMP DTB: {self.bpmp}")
         lines.append(f"  overlay: {self.overlay_path}")
         lines.extend(f"  warning: {w}" for w in self.warnings)

@@ -121,42 +121,43 @@ def _resolve_source(spec: str, lft: Path) -> Path | None:
 
 def parse(path: Path, lft: Path, text: str | None = None) -> ConfFile:
     """Parse one conf file (or ``text`` standing for it); ``${LDK_DIR}`` resolves to ``lft``."""
-    if text is None:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    lines = tuple(text.splitlines())
+    content = path.read_text(encoding="utf-8", errors="replace") if text is None else text
+    lines = tuple(content.splitlines())
     assignments: list[Assignment] = []
     sources: list[SourceLine] = []
     functions: list[Function] = []
     current: tuple[str, int] | None = None
     depth = 0
     pending: tuple[str, int] | None = None
-    for number, text in enumerate(lines, start=1):  # noqa: PLW2901
-        stripped = text.strip()
+    for number, line_text in enumerate(lines, start=1):
+        stripped = line_text.strip()
         if not stripped or stripped.startswith("#"):
             continue
         if current is None:
-            head = _FUNC.match(text) or _FUNC_KW.match(text)
-            if head and not _ASSIGN.match(text):
+            head = _FUNC.match(line_text) or _FUNC_KW.match(line_text)
+            if head and not _ASSIGN.match(line_text):
                 pending = (head.group(1), number)
-                depth = _braces(text)
+                depth = _braces(line_text)
                 if depth > 0:
                     current, pending = pending, None
                 continue
             if pending is not None and stripped.startswith("{"):
                 current, pending = pending, None
-                depth = _braces(text)
+                depth = _braces(line_text)
                 if depth <= 0:
                     functions.append(Function(path, current[0], current[1], number))
                     current = None
                 continue
             pending = None
         else:
-            depth += _braces(text)
+            depth += _braces(line_text)
         function = current[0] if current else None
-        source = _SOURCE.match(text)
+        source = _SOURCE.match(line_text)
         if source and function is None:
-            sources.append(SourceLine(path, number, _resolve_source(source.group(1), lft), text))
-        assign = _ASSIGN.match(text)
+            sources.append(
+                SourceLine(path, number, _resolve_source(source.group(1), lft), line_text)
+            )
+        assign = _ASSIGN.match(line_text)
         if assign:
             value, raw = _split_rhs(assign.group(3))
             assignments.append(

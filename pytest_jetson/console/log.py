@@ -1,7 +1,8 @@
 """The console log file: every received byte, a timestamp at each line start.
 
 Each line starts with the seconds since the console opened, then ``| `` for received data or
-``# `` for the console's own notes (open, close, port lost and reopened). Timestamps are
+``# `` for the console's own notes (open, close, port lost and reopened); a note that cuts an
+unfinished data line uses ``~`` instead, and the data line resumes on the next line. Timestamps are
 inserted per read chunk with one ``bytes.replace``, never per byte or per line in Python.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 STAMP_WIDTH = 12
 _DATA_LINE = re.compile(rb"^ *\d+\.\d{3} \| ", re.MULTILINE)
 _NOTE_LINE = re.compile(rb"^ *\d+\.\d{3} # [^\n]*\n", re.MULTILINE)
+_BREAK_NOTE = re.compile(rb"\n *\d+\.\d{3} ~ [^\n]*\n(?: *\d+\.\d{3} \| )?")
 
 MASK = b"********"
 
@@ -70,12 +72,13 @@ class ConsoleLog:
         if out is None:
             return
         when = (time.monotonic() if now is None else now) - self._t0
-        line = b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, text.encode("utf-8", "replace"))
+        body = text.encode("utf-8", "replace")
         with self._lock:
-            if not self._at_line_start:
-                out.write(b"\n")
+            if self._at_line_start:
+                out.write(b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, body))
+            else:
+                out.write(b"\n%*.3f ~ %s\n" % (STAMP_WIDTH - 3, when, body))
                 self._at_line_start = True
-            out.write(line)
             out.flush()
 
     def flush(self) -> None:
@@ -101,6 +104,7 @@ def wall_clock() -> str:
 def strip_log_stamps(log: bytes) -> bytes:
     """The received bytes recorded in a console log: notes dropped, timestamps removed.
 
-    Exact unless a note interrupted an unfinished line (a port lost mid-line).
+    A note that interrupts an unfinished data line is written as ``\n<stamp> ~ note`` and the
+    line goes on after it, so the original bytes are recovered exactly.
     """
-    return _DATA_LINE.sub(b"", _NOTE_LINE.sub(b"", log))
+    return _DATA_LINE.sub(b"", _NOTE_LINE.sub(b"", _BREAK_NOTE.sub(b"", log)))

@@ -130,10 +130,10 @@ class Matcher:
         lo = max(span[0] - 1024, 0)
         snap = bytes(buf[lo : span[1] + 1024])
         pos = span[0] - lo
+        found: re.Match[Any] | None
         if self.is_text:
             text = snap.decode("utf-8", "surrogateescape")
-            pos = len(snap[:pos].decode("utf-8", "surrogateescape"))
-            found = regex.search(text, pos)
+            found = regex.search(text, len(snap[:pos].decode("utf-8", "surrogateescape")))
         else:
             found = regex.search(snap, pos)
         assert found is not None, "a match found in the buffer is found again in its snapshot"

@@ -254,6 +254,4 @@ def board_by_key(key: str) -> SimBoard:
     try:
         return BOARDS[key]
     except KeyError:
-        raise UsageError(
-            f"unknown simulated board {key!r} (known: {', '.join(BOARDS)})"
-        ) from None
+        raise UsageError(f"unknown simulated board {key!r} (known: {', '.join(BOARDS)})") from None

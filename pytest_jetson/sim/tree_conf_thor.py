@@ -141,9 +141,8 @@ def thor_confs(files: TreeFiles, release: SimRelease, *, gpio_config: bool) -> N
         "t264.conf.common", HEADER.format(what="T264 common settings.") + "\n" + _T264_COMMON
     )
     r39 = release.at_least(39)
-    top = (
-        _TOP.replace("@PMIC@", PMIC_AON if r39 else PMIC_PLAIN)
-        .replace("@DISPATCH@", _DISPATCH_R39 if r39 else _DISPATCH_R38)
+    top = _TOP.replace("@PMIC@", PMIC_AON if r39 else PMIC_PLAIN).replace(
+        "@DISPATCH@", _DISPATCH_R39 if r39 else _DISPATCH_R38
     )
     if gpio_config:
         top += '\nGPIO_CONFIG="tegra264-mb1-bct-gpio-p3834-xxxx-p4071-0000.dts";\n'

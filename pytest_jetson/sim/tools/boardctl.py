@@ -11,7 +11,7 @@ import dataclasses
 import optparse
 import os
 
-from pytest_jetson.sim.state import DutState, power_cycle
+from pytest_jetson.sim.state import DutState, Mode, power_cycle
 from pytest_jetson.sim.tools._env import ToolEnv, err, hang, out
 
 COMMANDS_R36 = (
@@ -30,7 +30,10 @@ COMMANDS_R36 = (
 )
 COMMANDS_R38 = (*COMMANDS_R36, "ec_reset")
 TARGETS_R36 = ("topo", "orin-slt", "concord")
-TARGETS_R38 = {38: ("topo", "thor-jetson-module"), 39: ("topo", "orin-jetson", "thor-jetson-module")}
+TARGETS_R38 = {
+    38: ("topo", "thor-jetson-module"),
+    39: ("topo", "orin-jetson", "thor-jetson-module"),
+}
 BANNERS = {38: "BOARDCTL: version 20250517.1", 39: "BOARDCTL: version 20260507.1"}
 TOPO_TARGETS = ("topo", "orin-jetson")
 """Targets that drive the TOPO MCU the simulated DUTs carry."""
@@ -152,7 +155,7 @@ def _topo(env: ToolEnv, command: str) -> int:
         out("Powering off done.")
         out("Putting the board into recovery. Please do not interrupt the process!")
         env.sleep(0.1)
-        mode = "on" if state.has_fault("no_rcm") else "recovery"
+        mode: Mode = "on" if state.has_fault("no_rcm") else "recovery"
         env.store.update(lambda s: power_cycle(s, mode))
         out("Recovery mode done.")
     elif command in ("reset", "ec_reset"):

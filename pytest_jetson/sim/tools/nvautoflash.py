@@ -48,15 +48,16 @@ def cfgtab(eeprom: SimEeprom, release_major: int, release_minor: int) -> tuple[s
     return None
 
 
-def read_eeprom_lines(env: ToolEnv, state: DutState) -> None:
-    """Print the tegraflash EEPROM dump and the parse lines nvautoflash prints."""
+def read_eeprom_lines(env: ToolEnv, state: DutState, *, header: bool = True) -> None:
+    """Print the tegraflash EEPROM dump (after nvautoflash's ``*** Reading EEPROM`` line)."""
     chip = "0x23" if state.chip == "t234" else "0x26"
     boot = env.lft / "bootloader"
     dumps = "dump eeprom cvm cvm.bin"
     if state.chip == "t264":
         dumps += "; dump eeprom cvb cvb.bin"
+    prefix = "*** Reading EEPROM ... " if header else ""
     out(
-        f'*** Reading EEPROM ... "{boot}/tegraflash.py" --chip {chip} '
+        f'{prefix}"{boot}/tegraflash.py" --chip {chip} '
         f'--applet "{boot}/mb1_t{state.chip[1:]}_prod.bin" --skipuid '
         f'--cfg readinfo_t{state.chip[1:]}_min_prod.xml --cmd "{dumps}; reboot recovery"'
     )

@@ -1,0 +1,62 @@
+"""Benchmark: the plugin's cost when installed but inert (no --dut).
+
+Collects 2,000 trivial tests with the plugin loaded and with ``-p no:jetson``, alternating the
+two in fresh interpreter processes, and prints the ratio of the medians. Target: <= 1.05.
+
+    python bench/collect_overhead.py [--tests 2000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 1.05
+
+
+def make_suite(folder: Path, count: int) -> None:
+    per_file = 100
+    for index in range(0, count, per_file):
+        body = "".join(f"def test_{n}():\n    pass\n\n" for n in range(index, index + per_file))
+        (folder / f"test_gen_{index // per_file:03d}.py").write_text(body)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+
+
+def collect_seconds(folder: Path, extra: list[str]) -> float:
+    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_suite(folder, args.tests)
+        collect_seconds(folder, [])  # warm the file cache and bytecode
+        with_plugin: list[float] = []
+        baseline: list[float] = []
+        for _ in range(args.rounds):
+            baseline.append(collect_seconds(folder, ["-p", "no:jetson"]))
+            with_plugin.append(collect_seconds(folder, []))
+    base = statistics.median(baseline)
+    plugin = statistics.median(with_plugin)
+    ratio = plugin / base
+    print(f"collect {args.tests} tests, median of {args.rounds} rounds")
+    print(f"  -p no:jetson : {base * 1000:8.1f} ms")
+    print(f"  plugin inert : {plugin * 1000:8.1f} ms")
+    print(f"  ratio        : {ratio:8.3f}  (target <= {TARGET})  {'PASS' if ratio <= TARGET else 'FAIL'}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""Serial console speed benchmark (issue 5, "Speed"). Run on demand, not part of the tests.
+
+    python bench/console_bench.py [--reps 5]
+
+On a local pty, with the writer in a separate process:
+
+1. A ~5 MB boot-like log written at full speed; the console waits for the final login prompt
+   (default bad patterns watched). Consumer CPU (``time.process_time`` of this process) must be
+   <= 1.5x that of a minimal ``os.read`` + compiled-regex-over-a-tail loop run here too; zero
+   bytes lost (the log, stamps stripped, equals what was written); the match reported within
+   2 ms of the last byte written.
+2. The same log paced at 3 Mbaud (~300 KB/s): nothing lost, the writer never held back.
+3. 2,000 sequential expects of short lines: under 100 us each.
+
+Prints each number, its target and PASS/FAIL; exits 1 when anything fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+from collections.abc import Callable
+from pathlib import Path
+
+from pytest_jetson.console import SerialConsole, strip_log_stamps
+
+LOGIN = b"tegra-ubuntu login: "
+LOGIN_RX = re.compile(re.escape(LOGIN))
+
+WRITER = r"""
+import os, sys, time
+fd, path, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+data = open(path, "rb").read()
+sys.stdin.readline()
+chunk, period = (65536, 0.0) if mode == "full" else (3000, 0.01)
+view, start, slip = memoryview(data), time.monotonic(), 0.0
+for i, at in enumerate(range(0, len(data), chunk)):
+    if period:
+        due = start + i * period
+        now = time.monotonic()
+        if now < due:
+            time.sleep(due - now)
+        else:
+            slip = max(slip, now - due)
+    part = view[at : at + chunk]
+    while part:
+        part = part[os.write(fd, part):]
+last = time.monotonic()
+print(f"{last!r} {slip!r}", flush=True)
+sys.stdin.readline()
+"""
+
+
+KERNEL_LINES = (
+    b"tegra-mc 2c00000.memory-controller: %d memory controller channels, %d MiB",
+    b"usb 1-%d: new high-speed USB device number %d using tegra-xusb",
+    b"usb 1-%d: New USB device found, idVendor=0955, idProduct=7%03x, bcdDevice= 1.00",
+    b"EXT4-fs (nvme0n1p%d): mounted filesystem with ordered data mode. Quota mode: none (%d).",
+    b"nvgpu: 17000000.gpu gk20a_finalize_poweron:%d [INFO]  GPU power on complete in %d us",
+    b"tegra-pcie 14160000.pcie: PCIe link is up, width x%d, speed Gen%d",
+    b"arm-smmu 12000000.iommu: probing hardware configuration, %d context banks, %d SMRs",
+    b"systemd[1]: Started Journal Service (pid %d, %d units).",
+    b"CPU%d: Booted secondary processor 0x%010x [0x410fd421]",
+    b"irq: IRQ%d: trimming hierarchy from :interrupt-controller@%x",
+    b"nvethernet 2310000.ethernet: Adding to iommu group %d (queue %d)",
+    b"random: crng init done after %d reads, entropy pool at %d",
+    b"tegra194-cpufreq: cpu%d: min %d kHz, max 2201600 kHz",
+    b"mmcblk%d: mmc0:0001 DG4064 58.2 GiB partition table at %d",
+    b"NET: Registered PF_INET%d protocol family, backlog %d",
+    b"bpmp: firmware tag %08x, clocks ready after %d ms",
+)
+SYSTEMD_LINES = (
+    b"[  OK  ] Started Load Kernel Module %d of %d.",
+    b"[  OK  ] Reached target Local File Systems (%d/%d).",
+    b"         Starting Network Manager Script Dispatcher Service %d/%d...",
+)
+
+
+def boot_log(size: int) -> bytes:
+    """A deterministic boot-like log of about ``size`` bytes ending with the login prompt."""
+    rnd = random.Random(1234)
+    out = bytearray(
+        b"[0000.063] I> MB1 (version: 1.4.0.4-t234-54845784-e89ea9bc)\r\n"
+        b"[0000.070] I> Boot-mode : Coldboot\r\n"
+        b"[0004.512] I> MB2 (version: 0.0.0.0-t234-54845784-22833a33)\r\n"
+        b"Jetson UEFI firmware (version 36.4.4-gcid-41062509 built on 2025-06-16T15:25:51+00:00)\r\n"
+        b"L4TLauncher: Attempting Direct Boot\r\n"
+        b"EFI stub: Booting Linux Kernel...\r\n"
+    )
+    t = 0.0
+    while len(out) < size:
+        t += rnd.random() / 50
+        if rnd.random() < 0.8:
+            line = rnd.choice(KERNEL_LINES) % (rnd.randint(0, 99), rnd.randint(0, 999))
+            out += b"[%12.6f] %s\r\n" % (t, line)
+        else:
+            out += rnd.choice(SYSTEMD_LINES) % (rnd.randint(0, 99), rnd.randint(0, 99)) + b"\r\n"
+    out += b"\r\nUbuntu 22.04.5 LTS tegra-ubuntu ttyTCU0\r\n\r\n" + LOGIN
+    return bytes(out)
+
+
+class Pty:
+    """A raw pty and a writer process on its master side."""
+
+    def __init__(self, data_path: Path, mode: str) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.slave_path = os.ttyname(slave)
+        self._slave = slave
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(self.master), str(data_path), mode],
+            pass_fds=(self.master,),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def finish(self) -> tuple[float, float]:
+        """(monotonic time of the last write, worst pacing slip) reported by the writer."""
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        last, slip = self.proc.stdout.readline().split()
+        self.proc.stdin.write("done\n")
+        self.proc.stdin.flush()
+        self.proc.wait(timeout=10)
+        return float(last), float(slip)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def run_baseline(data_path: Path, overlap: int) -> tuple[float, int]:
+    pty = Pty(data_path, "full")
+    fd = os.open(pty.slave_path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        t0 = time.process_time()
+        pty.go()
+        tail, total = b"", 0
+        search = LOGIN_RX.search
+        while True:
+            data = os.read(fd, 65536)
+            total += len(data)
+            tail = tail[-overlap:] + data
+            if search(tail):
+                break
+        cpu = time.process_time() - t0
+        pty.finish()
+        return cpu, total
+    finally:
+        os.close(fd)
+        pty.close()
+
+
+def run_console(data_path: Path, mode: str, log: Path) -> dict[str, float]:
+    pty = Pty(data_path, mode)
+    log.unlink(missing_ok=True)
+    try:
+        with SerialConsole.open(pty.slave_path, log=log) as console:
+            t0 = time.process_time()
+            pty.go()
+            console.expect(LOGIN_RX, timeout=120)
+            matched = time.monotonic()
+            cpu = time.process_time() - t0
+            last, slip = pty.finish()
+            received = console.bytes_received
+        return {"cpu": cpu, "latency": matched - last, "received": received, "slip": slip}
+    finally:
+        pty.close()
+
+
+def many_expects(count: int) -> float:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    lines = b"".join(b"step %04d done\r\n" % i for i in range(count))
+    try:
+        with SerialConsole.open(os.ttyname(slave)) as console:
+            view = memoryview(lines)
+            while view:
+                view = view[os.write(master, view[:4096]) :]
+            deadline = time.monotonic() + 10
+            while console.bytes_received < len(lines) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            rx = re.compile(rb"step (\d{4}) done\r?\n")
+            t0 = time.perf_counter()
+            for i in range(count):
+                found = console.expect(rx, timeout=5)
+                assert int(found.group(1)) == i
+            return (time.perf_counter() - t0) / count
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def verdict(name: str, value: str, ok: bool, target: str) -> bool:
+    print(f"{name:<48} {value:>14}   target {target:<14} {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def best(runs: int, fn: Callable[[], float]) -> list[float]:
+    return [fn() for _ in range(runs)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--size", type=int, default=5 * 1024 * 1024)
+    args = parser.parse_args()
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="console-bench-") as tmp:
+        data = boot_log(args.size)
+        data_path = Path(tmp) / "boot.log"
+        data_path.write_bytes(data)
+        log = Path(tmp) / "console.log"
+        lines = data.count(b"\n")
+        print(f"boot log: {len(data):,} bytes, {lines:,} lines; reps={args.reps}")
+
+        base_cpu, con_cpu, latencies, lost = [], [], [], 0
+        for _ in range(args.reps):
+            cpu, total = run_baseline(data_path, len(LOGIN))
+            base_cpu.append(cpu)
+            lost = max(lost, len(data) - total)
+            result = run_console(data_path, "full", log)
+            con_cpu.append(result["cpu"])
+            latencies.append(result["latency"])
+            lost = max(lost, len(data) - int(result["received"]))
+            logged = strip_log_stamps(log.read_bytes())
+            lost = max(lost, len(data) - len(logged), int(logged != data) * len(data))
+        b, c = min(base_cpu), min(con_cpu)
+        print(f"baseline loop CPU   min {b * 1e3:7.1f} ms  median {statistics.median(base_cpu) * 1e3:7.1f} ms")
+        print(f"console CPU         min {c * 1e3:7.1f} ms  median {statistics.median(con_cpu) * 1e3:7.1f} ms")
+        ok &= verdict("CPU ratio console / minimal loop (min of reps)", f"{c / b:.2f}x", c / b <= 1.5, "<= 1.5x")
+        ok &= verdict("bytes lost (full speed, log vs written)", f"{lost}", lost == 0, "0")
+        worst = statistics.median(latencies)
+        ok &= verdict("match after last byte (median)", f"{worst * 1e3:.2f} ms", worst <= 0.002, "<= 2 ms")
+        print(f"    latencies: {', '.join(f'{x * 1e3:.2f}' for x in latencies)} ms")
+
+        small = boot_log(900_000)
+        small_path = Path(tmp) / "boot-small.log"
+        small_path.write_bytes(small)
+        paced = run_console(small_path, "paced", log)
+        logged = strip_log_stamps(log.read_bytes())
+        paced_lost = len(small) - int(paced["received"]) + (0 if logged == small else len(small))
+        ok &= verdict("bytes lost at paced 3 Mbaud", f"{paced_lost}", paced_lost == 0, "0")
+        ok &= verdict("writer slip at 3 Mbaud (console kept up)", f"{paced['slip'] * 1e3:.1f} ms",
+                      paced["slip"] < 0.05, "< 50 ms")
+
+        per = min(best(3, lambda: many_expects(2000)))
+        ok &= verdict("2,000 sequential expects, per expect", f"{per * 1e6:.1f} us", per < 100e-6, "< 100 us")
+    print("ALL PASS" if ok else "SOME FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

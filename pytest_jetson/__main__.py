@@ -1,0 +1,112 @@
+"""The pytest-jetson command line: ``python -m pytest_jetson <command> ...``.
+
+Commands are subparsers registered in :data:`COMMANDS`; each has an ``add`` function that
+declares its arguments and a ``run`` function returning the exit status.
+
+Exit status: 0 done, 1 failed or cancelled, 2 refused (bad profile, missing workspace, usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_jetson.errors import ConfigError, JetsonError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, help line, argument declaration and runner."""
+
+    name: str
+    help: str
+    add: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _add_derive_carrier(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="target-platform profile with a custom_carrier block",
+    )
+    parser.add_argument(
+        "--accept-commits",
+        action="store_true",
+        help="accept every commit preview (default: ask on a terminal, "
+        "otherwise cancel and leave the index staged)",
+    )
+    parser.add_argument(
+        "--bpmp",
+        action="store_true",
+        help="opt in to the BPMP DTB fork (default: keep the reference DTB)",
+    )
+
+
+def _run_derive_carrier(args: argparse.Namespace) -> int:
+    from pytest_jetson.carrier import CommitDecision, accept_all, cancel_all, derive_carrier
+    from pytest_jetson.carrier.decision import CommitGate, ask_on_terminal, format_preview
+    from pytest_jetson.profile import load_profile
+
+    gate: CommitGate
+    if args.accept_commits:
+        gate = accept_all
+    elif sys.stdin.isatty():
+        gate = ask_on_terminal
+    else:
+
+        def gate(repo: Path, staged: Sequence[str], message: str) -> CommitDecision:
+            print(format_preview(repo, staged, message), file=sys.stderr)
+            print("not a terminal and no --accept-commits: cancelled", file=sys.stderr)
+            return cancel_all(repo, staged, message)
+
+    profile = load_profile(args.profile)
+    derive_carrier(profile, gate, bpmp=args.bpmp, echo=print)
+    return 0
+
+
+COMMANDS: list[Command] = [
+    Command(
+        "derive-carrier",
+        "fork a custom carrier from the reference devkit (overlay tracker + hardware repo)",
+        _add_derive_carrier,
+        _run_derive_carrier,
+    ),
+]
+"""Every subcommand; add one here (e.g. ``plan``) to extend the command line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_jetson", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        child = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.add(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; errors print as one message, no traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except JetsonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,617 @@
+"""The serial console: a reader thread that never stops draining the port, and ``expect``.
+
+Design for speed: the reader thread does everything per chunk (large ``os.read``, the log write,
+the search of the active expectation over the new data plus a small overlap) and wakes the
+waiting caller only when the wait is decided. The caller sleeps on a condition variable, so a
+5 MB boot log costs a few syscalls and C-level searches per 4 KiB read and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import select
+import threading
+import time
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pytest_jetson.console.errors import BadPatternSeen, ConsoleLost, ConsoleTimeout
+from pytest_jetson.console.log import ConsoleLog, wall_clock
+from pytest_jetson.console.patterns import (
+    DEFAULT_BAD_PATTERNS,
+    BadPattern,
+    Matcher,
+    PatternLike,
+    matcher_for,
+)
+from pytest_jetson.errors import UsageError
+from pytest_jetson.transport import READ_SIZE, AttachedTransport, SerialTransport, Transport
+
+if TYPE_CHECKING:
+    import serial
+
+_IDLE_FLUSH_MS = 50
+_POLL_IN = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+
+
+@dataclass(frozen=True)
+class ConsoleMatch:
+    """What ``expect`` found.
+
+    ``match`` is a real :class:`re.Match` (over decoded text for ``str`` patterns, over bytes
+    for ``bytes`` patterns); ``before`` is what came between the previous match and this one
+    (same type; cut to the bounded buffer); ``time`` is the monotonic time the matched bytes
+    arrived.
+    """
+
+    index: int
+    """Which of the patterns given to ``expect`` matched."""
+    pattern: str | bytes
+    match: re.Match[Any]
+    before: Any
+    time: float
+
+    def group(self, *groups: int | str) -> Any:
+        """Shorthand for ``match.group(...)``."""
+        return self.match.group(*groups)
+
+    @property
+    def text(self) -> str:
+        """The matched text, decoded."""
+        found = self.match.group(0)
+        return found if isinstance(found, str) else found.decode("utf-8", "replace")
+
+
+class _Wait:
+    """One ``expect`` in progress: its matchers, where its scan has reached, its outcome."""
+
+    __slots__ = ("bad", "bad_hit", "hit", "scanned", "start", "wanted")
+
+    def __init__(
+        self, wanted: Sequence[Matcher], bad: Sequence[tuple[BadPattern, Matcher]], start: int
+    ) -> None:
+        self.wanted = wanted
+        self.bad = bad
+        self.start = start
+        self.scanned = start
+        self.hit: tuple[int, int, int] | None = None
+        self.bad_hit: tuple[int, int, BadPattern] | None = None
+
+    def scan(self, buf: bytearray, base: int) -> bool:
+        """Search data received since the last scan; True once the wait is decided."""
+        end = base + len(buf)
+        if end <= self.scanned:
+            return False
+        floor = max(self.start, base)
+        best: tuple[int, int, int] | None = None
+        limit = len(buf)
+        for index, matcher in enumerate(self.wanted):
+            begin = max(floor, self.scanned - matcher.overlap) - base
+            span = matcher.find(buf, begin, limit)
+            if span is not None:
+                best = (span[0], span[1], index)
+                limit = span[0] - 1
+        bad_hit: tuple[int, int, BadPattern] | None = None
+        limit = best[0] if best is not None else len(buf)
+        for pattern, matcher in self.bad:
+            begin = max(floor, self.scanned - matcher.overlap) - base
+            span = matcher.find(buf, begin, limit)
+            if span is not None:
+                bad_hit = (span[0] + base, span[1] + base, pattern)
+                limit = span[0] - 1
+        self.scanned = end
+        if bad_hit is not None:
+            self.bad_hit = bad_hit
+            return True
+        if best is not None:
+            self.hit = (best[0] + base, best[1] + base, best[2])
+            return True
+        return False
+
+
+class SerialConsole:
+    """A serial console with a background reader, a timestamped log and ``expect``.
+
+    ``transport`` is a :class:`~pytest_jetson.transport.Transport`, a device path or pyserial
+    URL (opened with :class:`~pytest_jetson.transport.SerialTransport`), or an open pyserial
+    object or file descriptor (wrapped in :class:`~pytest_jetson.transport.AttachedTransport`).
+    The console starts reading at once; use it as a context manager or call :meth:`close`.
+
+    ``max_buffer`` bounds the memory kept for matching (older data stays in the log only);
+    ``max_span`` is the overlap re-searched for patterns of unbounded width; a port that
+    vanishes is reopened for up to ``reconnect_timeout`` seconds before the console is lost.
+    """
+
+    newline = b"\n"
+
+    def __init__(
+        self,
+        transport: Transport | str | int | serial.SerialBase,
+        *,
+        log: str | Path | None = None,
+        baudrate: int = 115200,
+        bad_patterns: Iterable[BadPattern] = DEFAULT_BAD_PATTERNS,
+        max_buffer: int = 1 << 20,
+        max_span: int = 2048,
+        reconnect_timeout: float = 10.0,
+        reconnect_interval: float = 0.05,
+        open_timeout: float = 0.0,
+    ) -> None:
+        if isinstance(transport, str):
+            transport = SerialTransport(transport, baudrate)
+        elif not isinstance(transport, Transport):
+            transport = AttachedTransport(transport)
+        self._transport: Transport = transport
+        self._max_buffer = max(max_buffer, 4 * max_span, 1 << 14)
+        self._max_span = max_span
+        self._reconnect_timeout = reconnect_timeout
+        self._reconnect_interval = reconnect_interval
+        self._t0 = time.monotonic()
+        self._log = ConsoleLog(log, self._t0)
+        self._cond = threading.Condition(threading.Lock())
+        self._buf = bytearray()
+        self._base = 0
+        self._consumed = 0
+        self._dropped = 0
+        self._chunk_ends: list[int] = []
+        self._chunk_times: list[float] = []
+        self._wait: _Wait | None = None
+        self._lost: str | None = None
+        self._connected = False
+        self._bad: list[BadPattern] = list(bad_patterns)
+        self._disabled: Counter[str] = Counter()
+        self._bad_matchers: list[tuple[BadPattern, Matcher]] | None = None
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        self._open_first(open_timeout)
+        self._log.note(f"console {self.port} opened at {wall_clock()}", self._t0)
+        self._thread = threading.Thread(
+            target=self._run, name=f"console-reader {self.port}", daemon=True
+        )
+        self._thread.start()
+
+    @classmethod
+    def open(
+        cls, port: str, baudrate: int = 115200, *, log: str | Path | None = None, **options: Any
+    ) -> SerialConsole:
+        """Open ``port`` (a device path or a pyserial URL such as ``rfc2217://host:port``).
+
+        ``options`` are the keyword arguments of the constructor. The result is a context
+        manager that closes the console.
+        """
+        return cls(SerialTransport(port, baudrate), log=log, **options)
+
+    # -- public API --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> str:
+        """The port's path or URL."""
+        return self._transport.name
+
+    @property
+    def log_path(self) -> Path | None:
+        """The full log file, or None when not logging."""
+        return self._log.path
+
+    @property
+    def bytes_received(self) -> int:
+        """Every byte received since the console opened."""
+        with self._cond:
+            return self._base + len(self._buf)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held in memory for matching (bounded by ``max_buffer``)."""
+        with self._cond:
+            return len(self._buf)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the port is open right now (False while it is being reopened)."""
+        with self._cond:
+            return self._connected
+
+    def expect(
+        self,
+        pattern: PatternLike | Sequence[PatternLike],
+        timeout: float = 30.0,
+        *,
+        stage: str | None = None,
+    ) -> ConsoleMatch:
+        """Wait for the first of ``pattern`` in data not matched before.
+
+        Bad patterns are watched at the same time and raise
+        :class:`~pytest_jetson.console.errors.BadPatternSeen` as soon as they show up.
+        ``stage`` names what is being awaited in messages. Raises
+        :class:`~pytest_jetson.console.errors.ConsoleTimeout` after ``timeout`` seconds and
+        :class:`~pytest_jetson.console.errors.ConsoleLost` when the port is gone for good.
+        """
+        given: Sequence[PatternLike] = (
+            [pattern] if isinstance(pattern, str | bytes | re.Pattern) else pattern
+        )
+        if not given:
+            raise UsageError("expect() needs at least one pattern")
+        span = self._max_span
+        wanted = [matcher_for(p, span) for p in given]
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            wait = _Wait(wanted, self._active_bad(), max(self._consumed, self._base))
+            if not wait.scan(self._buf, self._base):
+                self._wait = wait
+                try:
+                    while wait.hit is None and wait.bad_hit is None and self._lost is None:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            break
+                        self._cond.wait(remaining)
+                finally:
+                    self._wait = None
+            if wait.hit is not None:
+                return self._matched(wait, wait.hit)
+            if wait.bad_hit is not None:
+                start, end, bad = wait.bad_hit
+                self._consumed = end
+                line = self._line_at(start, end)
+                failure: Exception = BadPatternSeen(
+                    self.port,
+                    bad.name,
+                    line,
+                    [m.describe() for m in wanted],
+                    stage=stage,
+                    last_lines=self._last_lines_locked(20),
+                    log_path=self.log_path,
+                )
+            elif self._lost is not None:
+                failure = ConsoleLost(
+                    self.port,
+                    self._lost,
+                    stage=stage,
+                    last_lines=self._last_lines_locked(20),
+                    log_path=self.log_path,
+                )
+            else:
+                failure = ConsoleTimeout(
+                    self.port,
+                    [m.describe() for m in wanted],
+                    timeout,
+                    stage=stage,
+                    last_lines=self._last_lines_locked(20),
+                    log_path=self.log_path,
+                )
+        self._log.flush()
+        raise failure
+
+    def write(self, data: bytes | str, *, timeout: float = 5.0) -> None:
+        """Send raw data, waiting for the port when it is being reopened."""
+        raw = data.encode() if isinstance(data, str) else data
+        deadline = time.monotonic() + timeout
+        while True:
+            self._wait_connected(deadline)
+            try:
+                self._transport.write(raw, max(deadline - time.monotonic(), 0.01))
+                return
+            except OSError as exc:
+                if time.monotonic() >= deadline:
+                    raise ConsoleLost(
+                        self.port, f"write failed: {exc}", log_path=self.log_path
+                    ) from exc
+                time.sleep(self._reconnect_interval)
+
+    def sendline(
+        self, text: str | bytes = "", *, secret: bool = False, timeout: float = 5.0
+    ) -> None:
+        """Send ``text`` and a newline. ``secret`` text is masked should the port echo it.
+
+        The log records received bytes only; what is sent appears there only as the DUT's echo.
+        """
+        raw = text.encode() if isinstance(text, str) else text
+        if secret:
+            self._log.add_secret(raw)
+        self.write(raw + self.newline, timeout=timeout)
+
+    def last_lines(self, n: int = 20) -> list[str]:
+        """The last ``n`` lines received (decoded; secrets masked)."""
+        with self._cond:
+            return self._last_lines_locked(n)
+
+    def discard(self) -> None:
+        """Treat everything received so far as matched (before triggering a reset, say)."""
+        with self._cond:
+            self._consumed = self._base + len(self._buf)
+
+    def add_bad_pattern(self, pattern: BadPattern) -> None:
+        """Watch ``pattern`` in every later wait."""
+        with self._cond:
+            self._bad.append(pattern)
+            self._bad_matchers = None
+
+    def remove_bad_pattern(self, name: str) -> None:
+        """Stop watching every bad pattern called ``name``."""
+        with self._cond:
+            self._require_bad_name(name)
+            self._bad = [p for p in self._bad if p.name != name]
+            self._bad_matchers = None
+
+    @property
+    def bad_patterns(self) -> tuple[BadPattern, ...]:
+        """The bad patterns watched (including switched-off ones)."""
+        with self._cond:
+            return tuple(self._bad)
+
+    @contextlib.contextmanager
+    def disable_bad_pattern(self, *names: str) -> Iterator[None]:
+        """Switch the bad patterns called ``names`` off inside a ``with`` block."""
+        with self._cond:
+            for name in names:
+                self._require_bad_name(name)
+            self._disabled.update(names)
+            self._bad_matchers = None
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._disabled.subtract(names)
+                self._bad_matchers = None
+
+    @contextlib.contextmanager
+    def extra_bad_patterns(self, patterns: Iterable[BadPattern]) -> Iterator[None]:
+        """Watch ``patterns`` too inside a ``with`` block (the OEM wizard during a boot, say)."""
+        added = list(patterns)
+        with self._cond:
+            self._bad.extend(added)
+            self._bad_matchers = None
+        try:
+            yield
+        finally:
+            with self._cond:
+                for pattern in added:
+                    self._bad.remove(pattern)
+                self._bad_matchers = None
+
+    def close(self) -> None:
+        """Stop the reader, close the port and the log. Safe to call twice."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        self._thread.join(timeout=5.0)
+        self._transport.close()
+        self._log.note(f"console {self.port} closed at {wall_clock()}")
+        self._log.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with self._cond:
+            self._connected = False
+            if self._lost is None:
+                self._lost = "the console was closed"
+            self._cond.notify_all()
+
+    def __enter__(self) -> SerialConsole:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SerialConsole {self.port} log={self.log_path}>"
+
+    # -- reader thread -----------------------------------------------------------------------
+
+    def _open_first(self, open_timeout: float) -> None:
+        deadline = time.monotonic() + open_timeout
+        while True:
+            try:
+                self._transport.open()
+                self._connected = True
+                return
+            except OSError as exc:
+                if time.monotonic() >= deadline:
+                    self._log.note(f"console {self.port} cannot be opened: {exc}")
+                    self._log.close()
+                    os.close(self._wake_r)
+                    os.close(self._wake_w)
+                    raise ConsoleLost(
+                        self.port, f"cannot open: {exc}", log_path=self.log_path
+                    ) from exc
+                time.sleep(self._reconnect_interval)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                fd = self._transport.fileno()
+                if fd is not None:
+                    self._pump_fd(fd)
+                else:
+                    self._pump_transport()
+            except OSError as exc:
+                if self._stop.is_set() or not self._reconnect(exc):
+                    break
+        self._log.flush()
+
+    def _pump_fd(self, fd: int) -> None:
+        poller = select.poll()
+        poller.register(fd, _POLL_IN)
+        poller.register(self._wake_r, select.POLLIN)
+        read = os.read
+        on_data = self._on_data
+        wake = self._wake_r
+        timeout: int | None = None
+        while True:
+            events = poller.poll(timeout)
+            if not events:
+                self._log.flush()
+                timeout = None
+                continue
+            for ready, _ in events:
+                if ready == wake:
+                    return
+            try:
+                data = read(fd, READ_SIZE)
+            except BlockingIOError:
+                continue
+            if not data:
+                raise OSError(errno.EIO, "port reported readiness but returned no data")
+            on_data(data)
+            timeout = _IDLE_FLUSH_MS
+
+    def _pump_transport(self) -> None:
+        dirty = False
+        while not self._stop.is_set():
+            data = self._transport.read(_IDLE_FLUSH_MS / 1000)
+            if data:
+                self._on_data(data)
+                dirty = True
+            elif dirty:
+                self._log.flush()
+                dirty = False
+
+    def _on_data(self, data: bytes) -> None:
+        now = time.monotonic()
+        self._log.write(data, now)
+        with self._cond:
+            buf = self._buf
+            buf += data
+            end = self._base + len(buf)
+            self._chunk_ends.append(end)
+            self._chunk_times.append(now)
+            wait = self._wait
+            if (
+                wait is not None
+                and wait.hit is None
+                and wait.bad_hit is None
+                and wait.scan(buf, self._base)
+            ):
+                self._cond.notify_all()
+            if len(buf) > self._max_buffer:
+                self._trim()
+
+    def _trim(self) -> None:
+        cut = len(self._buf) - self._max_buffer // 2
+        wait = self._wait
+        decided = wait.hit or wait.bad_hit if wait is not None else None
+        if decided is not None:
+            cut = min(cut, decided[0] - self._base - 1024)
+        if cut <= 0:
+            return
+        new_base = self._base + cut
+        if self._consumed < new_base:
+            self._dropped += new_base - max(self._consumed, self._base)
+        del self._buf[:cut]
+        self._base = new_base
+        drop = bisect_left(self._chunk_ends, new_base)
+        if drop > 1024:
+            del self._chunk_ends[:drop]
+            del self._chunk_times[:drop]
+
+    def _reconnect(self, exc: OSError) -> bool:
+        lost_at = time.monotonic()
+        lost_wall = wall_clock()
+        with self._cond:
+            self._connected = False
+        self._transport.close()
+        if self._transport.can_reopen:
+            deadline = lost_at + self._reconnect_timeout
+            while not self._stop.wait(self._reconnect_interval):
+                try:
+                    self._transport.open()
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        break
+                    continue
+                gap = time.monotonic() - lost_at
+                self._log.note(
+                    f"--- console lost at {lost_wall} ({exc.strerror or exc}), "
+                    f"reopened after {gap:.2f} s ---"
+                )
+                with self._cond:
+                    self._connected = True
+                    self._cond.notify_all()
+                return True
+            if self._stop.is_set():
+                return False
+            reason = (
+                f"lost at {lost_wall} ({exc.strerror or exc}) and not back after "
+                f"{self._reconnect_timeout:.1f} s"
+            )
+        else:
+            reason = f"lost at {lost_wall} ({exc.strerror or exc}); this port cannot be reopened"
+        self._log.note(f"--- console {reason} ---")
+        with self._cond:
+            self._lost = reason
+            self._cond.notify_all()
+        return False
+
+    # -- helpers (called with the lock held unless said otherwise) ---------------------------
+
+    def _wait_connected(self, deadline: float) -> None:
+        with self._cond:
+            while not self._connected:
+                if self._lost is not None:
+                    raise ConsoleLost(self.port, self._lost, log_path=self.log_path)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ConsoleLost(
+                        self.port, "port not back in time to write", log_path=self.log_path
+                    )
+                self._cond.wait(remaining)
+
+    def _active_bad(self) -> list[tuple[BadPattern, Matcher]]:
+        if self._bad_matchers is None:
+            self._bad_matchers = [
+                (p, matcher_for(p, self._max_span))
+                for p in self._bad
+                if self._disabled[p.name] <= 0
+            ]
+        return self._bad_matchers
+
+    def _require_bad_name(self, name: str) -> None:
+        known = sorted({p.name for p in self._bad})
+        if name not in known:
+            raise UsageError(f"no bad pattern called {name!r}; known: {', '.join(known)}")
+
+    def _matched(self, wait: _Wait, hit: tuple[int, int, int]) -> ConsoleMatch:
+        start, end, index = hit
+        base = self._base
+        matcher = wait.wanted[index]
+        buf = self._buf
+        raw_before = bytes(buf[max(wait.start - base, 0) : start - base])
+        found = matcher.match_object(buf, (start - base, end - base))
+        self._consumed = end
+        arrived = bisect_left(self._chunk_ends, end)
+        when = self._chunk_times[min(arrived, len(self._chunk_times) - 1)]
+        before: Any = raw_before.decode("utf-8", "replace") if matcher.is_text else raw_before
+        return ConsoleMatch(index, matcher.source, found, before, when)
+
+    def _line_at(self, start: int, end: int) -> str:
+        buf = self._buf
+        lo = buf.rfind(b"\n", max(start - self._base - 512, 0), start - self._base) + 1
+        hi = buf.find(b"\n", end - self._base, end - self._base + 512)
+        line = bytes(buf[lo : hi if hi >= 0 else end - self._base + 512])
+        return self._log.mask(line).decode("utf-8", "replace").rstrip("\r\n")
+
+    def _last_lines_locked(self, n: int) -> list[str]:
+        buf = self._buf
+        pos = len(buf) - 1 if buf.endswith(b"\n") else len(buf)
+        for _ in range(n):
+            found = buf.rfind(b"\n", 0, pos)
+            if found < 0:
+                pos = -1
+                break
+            pos = found
+        text = self._log.mask(bytes(buf[pos + 1 :])).decode("utf-8", "replace")
+        return [line.rstrip("\r") for line in text.split("\n")[-n:] if line.strip("\r")][-n:]

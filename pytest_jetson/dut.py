@@ -1,0 +1,186 @@
+"""One DUT on a bench: the bench entry, its tools, its state and the broken latch.
+
+A :class:`Dut` ties the profile and bench wiring to the tools (boardctl, RCM detection, EEPROM,
+preflight, console). It keeps a small state machine (``unknown`` → ``recovery`` → ``flashed`` →
+``booted``) and latches *broken* on the first bench failure, after which everything that needs
+the board refuses with the original reason instead of hammering it (labgrid's strategy idea).
+It never imports pytest: the plugin layer maps its errors to skips and failures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pytest_jetson.bench import BenchEntry
+from pytest_jetson.errors import BenchError, ConfigError
+from pytest_jetson.redact import Redactor
+
+if TYPE_CHECKING:
+    from pytest_jetson.boardctl import Boardctl
+    from pytest_jetson.console import SerialConsole
+    from pytest_jetson.preflight import CheckOutcome, PreflightCheck
+
+State = Literal["unknown", "recovery", "flashed", "booted"]
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Every wait of the flow has a deadline (seconds); the plan and reports show them."""
+
+    boardctl: float = 120.0
+    rcm: float = 60.0
+    eeprom: float = 180.0
+    default_user: float = 300.0
+    flash: float = 3600.0
+    boot: float = 300.0
+    """The whole boot, reset to login prompt; each stage also has its own (see boot.py)."""
+    login: float = 60.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The deadlines by step name."""
+        return dict(self.__dict__)
+
+
+class DutBroken(BenchError):
+    """The DUT was latched broken by an earlier bench failure."""
+
+
+@dataclass
+class Dut:
+    """A DUT of the bench, as the flow and the fixtures drive it."""
+
+    entry: BenchEntry
+    artifacts: Path
+    """This DUT's artifacts folder (logs, summary JSON)."""
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    usb_backend: Any = None
+    """The pyusb backend RCM detection uses (None: libusb's)."""
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    extra_checks: Mapping[str, PreflightCheck] = field(default_factory=dict)
+    state: State = "unknown"
+    broken: str | None = None
+    outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=Redactor)
+    _console: SerialConsole | None = None
+
+    @property
+    def name(self) -> str:
+        """The DUT's name (``thor-01``)."""
+        return self.entry.name
+
+    @property
+    def profile(self) -> Any:
+        """The DUT's profile."""
+        return self.entry.profile
+
+    @property
+    def lft(self) -> Path:
+        """The Linux_for_Tegra tree that is flashed."""
+        image = self.entry.profile.bsp_image
+        if image is None:
+            raise ConfigError(
+                f"profile {self.entry.profile.path} has no bsp_image", key="bsp_image"
+            )
+        return image.lft
+
+    @property
+    def sudo(self) -> bool:
+        """Tools run through ``sudo -n`` when we are not root."""
+        return True
+
+    def log(self, name: str) -> Path:
+        """The path of log ``name`` in the artifacts folder."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        return self.artifacts / name
+
+    # --- broken latch -------------------------------------------------------------------
+
+    def latch_broken(self, reason: str) -> None:
+        """Remember the first bench failure; later work on this DUT refuses with it."""
+        if self.broken is None:
+            self.broken = reason
+
+    def require_usable(self) -> None:
+        """Raise :class:`DutBroken` when the DUT was latched broken."""
+        if self.broken is not None:
+            raise DutBroken(f"DUT {self.name} is broken: {self.broken}")
+
+    # --- tools --------------------------------------------------------------------------
+
+    def boardctl(self) -> Boardctl | None:
+        """The in-tree boardctl for this DUT, or None for manual recovery."""
+        if self.entry.recovery == "manual" or not self.entry.boardctl_target:
+            return None
+        from pytest_jetson.boardctl import Boardctl
+
+        return Boardctl(
+            self.lft,
+            self.entry.boardctl_target,
+            timeout=self.deadlines.boardctl,
+            log=self.log("boardctl.log"),
+            sudo=self.sudo,
+        )
+
+    def checks(self, flow_tool: str | None) -> dict[str, PreflightCheck]:
+        """The built-in preflight checks plus the bench's own (from the hook)."""
+        from pytest_jetson.preflight import standard_checks
+
+        checks = standard_checks(
+            self.entry,
+            flow_tool=flow_tool,
+            env=self.env,
+            backend=self.usb_backend,
+            rcm_timeout=self.deadlines.rcm,
+            boardctl_timeout=self.deadlines.boardctl,
+            eeprom_timeout=self.deadlines.eeprom,
+            user_timeout=self.deadlines.default_user,
+            sudo=self.sudo,
+            log_dir=self.artifacts,
+        )
+        checks.update(self.extra_checks)
+        return checks
+
+    def preflight(self, names: Iterable[str], *, flow_tool: str | None) -> tuple[CheckOutcome, ...]:
+        """Run preflight checks in the mandated order, each at most once per session."""
+        from pytest_jetson.preflight import run_preflight
+
+        outcomes = run_preflight(names, self.checks(flow_tool), done=self.outcomes)
+        for outcome in outcomes:
+            self.outcomes.setdefault(outcome.name, outcome)
+            if outcome.name == "rcm" and outcome.passed:
+                self.state = "recovery"
+        return outcomes
+
+    def forget(self, *names: str) -> None:
+        """Drop cached outcomes so the checks run again (after a flash, RCM is gone)."""
+        for name in names:
+            self.outcomes.pop(name, None)
+
+    # --- console ------------------------------------------------------------------------
+
+    def console(
+        self, *, opener: Callable[[str, int, Path], SerialConsole] | None = None
+    ) -> SerialConsole:
+        """The DUT's serial console, opened once and kept open for the session."""
+        if self._console is None:
+            if self.entry.serial is None:
+                raise ConfigError(f"bench entry {self.name} has no serial console", key="serial")
+            from pytest_jetson.console import SerialConsole
+
+            open_ = opener or (
+                lambda port, baud, log: SerialConsole.open(port, baudrate=baud, log=log)
+            )
+            self._console = open_(
+                self.entry.serial.port, self.entry.serial.baud, self.log("console.log")
+            )
+        return self._console
+
+    def close(self) -> None:
+        """Close the console (idempotent)."""
+        if self._console is not None:
+            console, self._console = self._console, None
+            console.close()

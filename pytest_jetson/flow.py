@@ -1,0 +1,438 @@
+"""The flash-and-boot flow of one DUT, step by step (the procedure from "Resolve the flash conf"
+to "Summary"). The pytest layer runs each step as a test item; this module never imports pytest.
+
+Steps raise :class:`~pytest_jetson.errors.DutError` (the board or image misbehaves),
+:class:`~pytest_jetson.errors.BenchError` (infrastructure) or
+:class:`~pytest_jetson.errors.ConfigError` (bad input). Every step updates the summary JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_jetson.dut import Dut
+from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
+from pytest_jetson.flash import FlashSummary, FlowChoice, Progress, choose_flow, run_flash
+from pytest_jetson.plan import Plan, relative_to_profile
+
+if TYPE_CHECKING:
+    from pytest_jetson.preflight import CheckOutcome
+
+PREFLIGHT_STEPS = ("bsp_image", "rcm", "eeprom", "default_user")
+BOOT_STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
+STEPS: tuple[str, ...] = (
+    *(f"preflight-{name}" for name in PREFLIGHT_STEPS),
+    "plan",
+    "recovery",
+    "flash",
+    "post-flash-reset",
+    *BOOT_STAGES,
+    "release",
+)
+"""Every step of ``--jetson-flash``, in order."""
+
+_PRESET_PASSWORDS = {"ubuntu": "ubuntu", "nvidia": "nvidia"}
+
+
+def conf_variables(lft: Path, conf_name: str) -> dict[str, str]:
+    """The top-level (static) assignments of a conf chain, last assignment wins."""
+    from pytest_jetson.lft import variable_assignments
+
+    values: dict[str, str] = {}
+    for name, assignments in variable_assignments(lft, conf_name).items():
+        top = [a for a in assignments if a.function is None]
+        if top:
+            values[name] = top[-1].value
+    return values
+
+
+def lft_release(lft: Path) -> str | None:
+    """The release of the image (``R36.4.3``) from ``rootfs/etc/nv_tegra_release``."""
+    from pytest_jetson.lft import parse_nv_tegra_release
+
+    path = lft / "rootfs" / "etc" / "nv_tegra_release"
+    if not path.is_file():
+        return None
+    return parse_nv_tegra_release(path.read_text()).version
+
+
+@dataclass
+class FlashFlow:
+    """The state of one DUT's flash-and-boot flow across the step items."""
+
+    dut: Dut
+    emit: Callable[[str], None] = print
+    """Where progress lines go (the terminal)."""
+    summary: FlashSummary | None = None
+    choice: FlowChoice | None = None
+    plan_: Plan | None = None
+    failed_step: str | None = None
+    failure: str = ""
+    boot_started: float | None = None
+    timeline: dict[str, float] = field(default_factory=dict)
+    _stage_index: int = 0
+
+    @property
+    def summary_path(self) -> Path:
+        """Where the summary JSON is persisted."""
+        return self.dut.artifacts / "summary.json"
+
+    # --- resolution -----------------------------------------------------------------------
+
+    def flow_choice(self) -> FlowChoice:
+        """The flow tool and its argv (boot device from the profile, then the bench)."""
+        if self.choice is None:
+            dut = self.dut
+            profile = dut.entry.profile
+            conf_vars = self._conf_vars()
+            self.choice = choose_flow(
+                profile.chip,
+                profile.board,
+                dut.entry.boot_device_resolved,
+                lft=dut.lft,
+                conf_vars=conf_vars,
+            )
+        return self.choice
+
+    def _conf_vars(self) -> dict[str, str]:
+        conf = self.dut.lft / self.dut.entry.profile.flash_config
+        if not conf.exists():
+            return {}
+        try:
+            return conf_variables(self.dut.lft, self.dut.entry.profile.flash_config)
+        except ConfigError:
+            return {}
+
+    # --- preflight ------------------------------------------------------------------------
+
+    def preflight(self, name: str) -> CheckOutcome:
+        """Run one preflight check (with the checks it needs) and return its outcome."""
+        tool: str | None
+        try:
+            tool = self.flow_choice().tool
+        except ConfigError:
+            tool = None  # the plan step refuses the missing boot device with the choices
+        outcomes = self.dut.preflight([name], flow_tool=tool)
+        outcome = next(o for o in outcomes if o.name == name)
+        self._record(f"preflight-{name}", outcome=outcome.status, message=outcome.message)
+        return outcome
+
+    # --- plan -----------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """Resolve the plan (needs the preflight outcomes, EEPROM included)."""
+        dut = self.dut
+        entry = dut.entry
+        profile = entry.profile
+        choice = self.flow_choice()
+        eeprom: dict[str, str] = {}
+        reading = dut.outcomes.get("eeprom")
+        board = getattr(reading.details.get("reading"), "board_id", None) if reading else None
+        if board is not None:
+            eeprom = {"board_sku": board.sku, "board_FAB": board.fab}
+            if board.rev:
+                eeprom["board_REV"] = board.rev
+        module = profile.reference_devkit.module
+        expect = {
+            "module.sku": module.sku or "(any)",
+            "module.revision": module.revision or "(any)",
+        }
+        boardctl = dut.boardctl()
+        rcm_entry = (
+            " ".join(
+                [
+                    _rel(dut.lft, Path(boardctl.command("recovery")[0])),
+                    *boardctl.command("recovery")[1:],
+                ]
+            )
+            if boardctl is not None
+            else "manual recovery + reset buttons"
+        )
+        if profile.chip.post_flash_reset:
+            post = (
+                " ".join(
+                    [
+                        _rel(dut.lft, Path(boardctl.command("reset")[0])),
+                        *boardctl.command("reset")[1:],
+                    ]
+                )
+                if boardctl is not None
+                else "manual: remove the recovery jumper/button and power-cycle"
+            )
+        else:
+            post = f"not required — flash tool resets internally ({profile.chip.catalogue_id})"
+        user = dut.outcomes.get("default_user")
+        staging = user.details.get("staging") if user is not None else None
+        default_user = (
+            staging.plan_line.removeprefix("Default user: ")
+            if staging is not None
+            else "(not resolved)"
+        )
+        version = lft_release(dut.lft) or (profile.bsp_image.version if profile.bsp_image else None)
+        plan = Plan(
+            dut=dut.name,
+            target=profile.target_name,
+            profile=relative_to_profile(profile.path, profile.path.parent.parent)
+            if profile.path.parent.name == "profiles"
+            else profile.path.name,
+            lft=relative_to_profile(dut.lft, profile.path),
+            version=version or "(unknown)",
+            flash_conf=profile.flash_config,
+            eeprom=eeprom,
+            profile_expect=expect,
+            boot_device=entry.boot_device_resolved or "(none)",
+            flow_tool=choice.tool,
+            argv=choice.argv,
+            boardctl="tools/board_automation/boardctl" if boardctl is not None else "(manual)",
+            rcm_entry=rcm_entry,
+            post_flash=post,
+            default_user=default_user,
+            deadlines=dut.deadlines.as_dict(),
+        )
+        self.plan_ = plan
+        self.summary = FlashSummary(dut=dut.name, plan=_plan_dict(plan), plan_digest=plan.digest)
+        self._record("plan", outcome="resolved")
+        return plan
+
+    def refuse(self, message: str) -> None:
+        """Record that the plan was not accepted."""
+        if self.summary is not None:
+            self.summary.outcome = "refused"
+            self.summary.message = message
+        self._record("plan", outcome="refused")
+
+    # --- recovery, flash, reset -----------------------------------------------------------
+
+    def recovery(self) -> CheckOutcome:
+        """Make sure the DUT is (still) in recovery right before flashing."""
+        from pytest_jetson.usb import find_rcm
+
+        dut = self.dut
+        if dut.state == "recovery":
+            device = find_rcm(
+                dut.entry.profile.chip, usb_port=dut.entry.usb_port, backend=dut.usb_backend
+            )
+            if device is not None:
+                outcome = dut.outcomes["rcm"]
+                self._record("recovery", outcome="pass", message=f"still in RCM: {device}")
+                return outcome
+        dut.forget("rcm")
+        outcome = next(o for o in dut.preflight(["rcm"], flow_tool=None) if o.name == "rcm")
+        self._record("recovery", outcome=outcome.status, message=outcome.message)
+        return outcome
+
+    def flash(self) -> None:
+        """Run the flow tool once; never retried. Opens the console first, so no boot byte
+        is lost when the board resets at the end."""
+        dut = self.dut
+        choice = self.flow_choice()
+        console = self._open_console()
+        console.discard()
+        log = dut.log("flash.log")
+        progress = Progress(self.emit)
+        start = time.monotonic()
+        outcome = "failed"
+        returncode: int | None = None
+        try:
+            result = run_flash(
+                dut.lft,
+                choice,
+                timeout=dut.deadlines.flash,
+                log=log,
+                on_line=progress,
+                sudo=dut.sudo,
+            )
+            returncode = result.returncode
+            outcome = "flashed"
+        except DeadlineExceeded:
+            outcome = "timeout"
+            raise
+        except DutError:
+            outcome = "failed"
+            raise
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        except BaseException:
+            outcome = "interrupted"
+            raise
+        finally:
+            if self.summary is not None:
+                self.summary.outcome = outcome
+                self.summary.add_step(
+                    "flash",
+                    argv=choice.argv,
+                    returncode=returncode,
+                    log=log,
+                    duration=time.monotonic() - start,
+                    outcome=outcome,
+                )
+                self.summary.message = "" if outcome == "flashed" else f"flash {outcome}"
+                self._persist()
+        dut.state = "flashed"
+        dut.forget("rcm", "eeprom")
+        if not dut.entry.profile.chip.post_flash_reset:
+            self.boot_started = time.monotonic()
+
+    def post_flash_reset(self) -> str | None:
+        """T264: ``boardctl reset`` (manual: ask the operator). Returns None when not needed."""
+        dut = self.dut
+        if not dut.entry.profile.chip.post_flash_reset:
+            self._record("post-flash-reset", outcome="not needed")
+            return None
+        boardctl = dut.boardctl()
+        self._open_console().discard()
+        if boardctl is None:
+            self.emit(
+                f"DUT {dut.name}: remove the force-recovery jumper / release RECOVERY and "
+                "power-cycle the board now; waiting for console activity"
+            )
+            self.boot_started = time.monotonic()
+            self._open_console().expect(r"\S", timeout=dut.deadlines.boot)
+            self._record("post-flash-reset", outcome="manual")
+            return "manual power-cycle"
+        result = boardctl.reset()
+        self.boot_started = time.monotonic()
+        if self.summary is not None:
+            self.summary.add_step(
+                "post-flash-reset",
+                argv=result.argv,
+                returncode=result.returncode,
+                log=result.log_path,
+                duration=result.duration,
+                outcome="reset",
+            )
+        self._record("post-flash-reset", outcome="reset")
+        return result.command
+
+    # --- boot -----------------------------------------------------------------------------
+
+    def boot_stage(self, stage: str) -> float:
+        """Wait for boot ``stage`` on the console; returns seconds since the reset."""
+        from pytest_jetson.boot import expect_stage
+
+        dut = self.dut
+        console = self._open_console()
+        if self.boot_started is None:
+            self.boot_started = time.monotonic()
+        expect_stage(
+            console,
+            dut.entry.profile.chip,
+            stage,
+            user_staged=self._user_staged(),
+        )
+        elapsed = round(time.monotonic() - self.boot_started, 3)
+        self.timeline[stage] = elapsed
+        if stage == BOOT_STAGES[-1]:
+            dut.state = "booted"
+        if self.summary is not None:
+            self.summary.boot_timeline = dict(self.timeline)
+        self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset")
+        return elapsed
+
+    def release(self) -> str:
+        """Log in and check ``/etc/nv_tegra_release`` is the flashed release."""
+        from pytest_jetson.boot import login, run_command
+
+        dut = self.dut
+        console = self._open_console()
+        username, password = self._credentials()
+        if password is not None:
+            dut.redactor.add(password)
+        login(console, username, password, timeout=dut.deadlines.login)
+        text = run_command(console, "cat /etc/nv_tegra_release", timeout=dut.deadlines.login)
+        expected = lft_release(dut.lft)
+        match = re.search(r"# R(\d+) \(release\), REVISION: (\d+\.\d+)", text)
+        found = f"R{match.group(1)}.{match.group(2)}" if match else None
+        if expected is not None and found != expected:
+            raise DutError(
+                f"the board runs {found or 'an unknown release'} but {expected} was flashed: "
+                f"the flash did not take\n--- /etc/nv_tegra_release ---\n{text.strip()}"
+                f"\n--- console log: {console.log_path}"
+            )
+        if self.summary is not None:
+            self.summary.outcome = "booted"
+        self._record("release", outcome="pass", message=f"board runs {found}")
+        return found or ""
+
+    def _user_staged(self) -> bool:
+        outcome = self.dut.outcomes.get("default_user")
+        staging = outcome.details.get("staging") if outcome is not None else None
+        return staging is not None and staging.resolution != "skip"
+
+    def _credentials(self) -> tuple[str, str | None]:
+        outcome = self.dut.outcomes.get("default_user")
+        staging = outcome.details.get("staging") if outcome is not None else None
+        choice = self.dut.entry.default_user
+        username = getattr(staging, "username", None) or (choice.name if choice else None)
+        if not username:
+            raise ConfigError(
+                f"DUT {self.dut.name}: no default user to log in with "
+                "(set default_user in the bench entry)",
+                key="default_user",
+            )
+        password: str | None = None
+        if choice is not None and choice.kind in _PRESET_PASSWORDS:
+            password = _PRESET_PASSWORDS[choice.kind]
+        elif choice is not None and choice.password_env:
+            password = self.dut.env.get(choice.password_env)
+        return username, password
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _open_console(self) -> Any:
+        return self.dut.console()
+
+    def _record(self, step: str, *, outcome: str, message: str = "") -> None:
+        if self.summary is None:
+            return
+        if not any(s["step"] == step for s in self.summary.steps) or step in PREFLIGHT_STEPS:
+            self.summary.steps.append(
+                {"step": step, "outcome": outcome, "message": self.dut.redactor(message)}
+            )
+        self._persist()
+
+    def fail(self, step: str, message: str) -> None:
+        """Remember the first failed step (later steps and tests skip naming it)."""
+        if self.failed_step is None:
+            self.failed_step = step
+            self.failure = message
+        if self.summary is not None:
+            if self.summary.outcome in ("pending", "flashed", "booted"):
+                self.summary.outcome = "failed"
+            self.summary.message = self.dut.redactor(
+                f"{step}: {message.splitlines()[0] if message else ''}"
+            )
+            self._persist()
+
+    def _persist(self) -> None:
+        if self.summary is not None:
+            self.summary.finished = time.time()
+            self.summary.write(self.summary_path)
+
+    def close(self) -> None:
+        """Write the final summary."""
+        self._persist()
+
+
+def _rel(lft: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(lft))
+    except ValueError:
+        return str(path)
+
+
+def _plan_dict(plan: Plan) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(plan.canonical())
+    data["digest"] = plan.digest
+    return data
+
+
+__all__ = ["BOOT_STAGES", "PREFLIGHT_STEPS", "STEPS", "BenchError", "FlashFlow"]

@@ -1,0 +1,187 @@
+"""``--jetson-flash``: the flash and boot steps as ordered test items before the collected tests.
+
+Steps: the four preflights, ``plan``, ``recovery``, ``flash``, ``post-flash-reset``, the boot
+stages (``mb1``, ``mb2``, ``uefi``, ``kernel``, ``login``) and ``release``. When one fails, the
+later steps skip naming it, and the ordinary tests skip rather than run against a stale image.
+A failure prints a domain message (what failed, the log tail, the log path), not a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_jetson.errors import BenchError, ConfigError, DutError, JetsonError
+from pytest_jetson.flow import BOOT_STAGES, PREFLIGHT_STEPS, STEPS, FlashFlow
+from pytest_jetson.session import JetsonSession, get_session
+
+PLAN_ONLY_STEPS = (*tuple(f"preflight-{n}" for n in PREFLIGHT_STEPS), "plan")
+
+
+class StepFailed(Exception):
+    """A flow step failed; the message is what the user reads."""
+
+
+class JetsonStep(pytest.Item):
+    """One step of the flash-and-boot flow of one DUT."""
+
+    def __init__(self, *, step: str, dut_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.dut_name = dut_name
+        self.add_marker(pytest.mark.jetson_step)
+
+    @property
+    def state(self) -> JetsonSession:
+        """The plugin's session state."""
+        state = get_session(self.config)
+        assert state is not None
+        return state
+
+    def runtest(self) -> None:
+        """Run the step (skipping when an earlier step failed)."""
+        state = self.state
+        try:
+            flow = state.flow(self.dut_name)
+        except ConfigError as exc:
+            raise StepFailed(str(exc)) from None
+        if flow.failed_step is not None:
+            pytest.skip(f"step '{flow.failed_step}' failed for DUT {self.dut_name}")
+        try:
+            self._run(flow)
+        except pytest.skip.Exception as exc:
+            flow.fail(self.step, f"skipped: {exc.msg}")
+            raise
+        except (JetsonError, StepFailed) as exc:
+            message = flow.dut.redactor(str(exc))
+            flow.fail(self.step, message)
+            if isinstance(exc, BenchError) and self.step in (
+                "recovery",
+                "flash",
+                "post-flash-reset",
+            ):
+                flow.dut.latch_broken(f"{self.step}: {message.splitlines()[0]}")
+            raise StepFailed(message) from None
+        except BaseException as exc:
+            flow.fail(self.step, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _run(self, flow: FlashFlow) -> None:
+        from pytest_jetson.outcomes import apply_outcome
+
+        step = self.step
+        if step.startswith("preflight-"):
+            outcome = flow.preflight(step.removeprefix("preflight-"))
+            apply_outcome(self.config, flow.dut, outcome)
+        elif step == "plan":
+            self._plan(flow)
+        elif step == "recovery":
+            apply_outcome(self.config, flow.dut, flow.recovery())
+        elif step == "flash":
+            flow.flash()
+            self._properties(flow)
+        elif step == "post-flash-reset":
+            if flow.post_flash_reset() is None:
+                chip = flow.dut.entry.profile.chip.catalogue_id
+                pytest.skip(f"not needed on {chip}: the flash tool resets the board itself")
+        elif step in BOOT_STAGES:
+            flow.boot_stage(step)
+        elif step == "release":
+            flow.release()
+        else:  # pragma: no cover - STEPS is closed
+            raise StepFailed(f"unknown step {step}")
+
+    def _plan(self, flow: FlashFlow) -> None:
+        plan = flow.plan()
+        self._properties(flow)
+        flow.emit("\n" + plan.render())
+        if self.config.getoption("jetson_plan_only"):
+            self.session.shouldstop = "--jetson-plan-only: plan printed, stopping"
+            return
+        hook: Any = self.config.hook
+        accepted = hook.pytest_jetson_accept_plan(config=self.config, plan=plan, digest=plan.digest)
+        if not accepted:
+            from pytest_jetson.plan import Acceptance
+
+            message = Acceptance(self.config.getoption("jetson_accept_plan")).refusal(plan)
+            flow.refuse(message)
+            raise StepFailed(message)
+
+    def _properties(self, flow: FlashFlow) -> None:
+        plan = flow.plan_
+        props = [("dut", flow.dut.name)]
+        if plan is not None:
+            props += [
+                ("release", plan.version),
+                ("eeprom", " ".join(f"{k}={v}" for k, v in plan.eeprom.items())),
+                ("plan_digest", plan.digest),
+            ]
+        for prop in props:
+            if prop not in self.user_properties:
+                self.user_properties.append(prop)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """A domain message instead of a traceback."""
+        if isinstance(excinfo.value, (StepFailed, JetsonError)):
+            return f"jetson {self.step} [{self.dut_name}]: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the step shows in reports."""
+        return self.path, None, f"jetson {self.dut_name}: {self.step}"
+
+
+def make_steps(session: pytest.Session, dut_name: str, steps: tuple[str, ...]) -> list[pytest.Item]:
+    """The step items of one DUT."""
+    return [
+        JetsonStep.from_parent(
+            session,
+            name=f"{index:02d}-{step}",
+            nodeid=f"jetson-flash[{dut_name}]::{index:02d}-{step}",
+            step=step,
+            dut_name=dut_name,
+        )
+        for index, step in enumerate(steps, 1)
+    ]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Put the flow's steps before every collected test (after deselection)."""
+    state = get_session(config)
+    if state is None:
+        return
+    plan_only = config.getoption("jetson_plan_only")
+    steps = PLAN_ONLY_STEPS if plan_only else STEPS
+    new: list[pytest.Item] = []
+    for name in state.dut_names:
+        new += make_steps(session, name, steps)
+    if plan_only and items:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+    items[:0] = new
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Ordinary tests skip when the flash flow failed (never run against a stale image)."""
+    if isinstance(item, JetsonStep):
+        return
+    state = get_session(item.config)
+    if state is None:
+        return
+    for flow in state.flows.values():
+        if flow.failed_step is not None:
+            from pytest_jetson.outcomes import skip_or_fail
+
+            skip_or_fail(
+                item.config,
+                f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "
+                "not running against a stale image",
+            )
+
+
+__all__ = ["STEPS", "DutError", "JetsonStep", "make_steps"]

@@ -1,0 +1,255 @@
+"""One simulated host with its DUTs: trees, tools, state, USB view and console processes.
+
+``SimHost(workdir)`` is what the plugin builds for ``--dut=sim-*`` and for simulated bench
+entries::
+
+    with SimHost(tmp_path) as host:
+        dut = host.add_dut("sim-orin", "orin-agx", faults=("flash_fail",))
+        backend = host.usb_backend()       # hand to the product's RCM detection
+        dut.console_port                   # a pty path pyserial opens
+
+Every console process dies with :meth:`SimHost.close`, at interpreter exit, and when the
+owning process is killed outright (the console watches its parent).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+
+from pytest_jetson.errors import BenchError, UsageError
+from pytest_jetson.sim import console
+from pytest_jetson.sim.boards import RELEASES, SimBoard, board_by_key
+from pytest_jetson.sim.faults import apply_tree_faults, check_faults, faulty_eeprom
+from pytest_jetson.sim.image import factory_image
+from pytest_jetson.sim.state import DUTS_DIR, DutState, StateStore
+from pytest_jetson.sim.tools import install_tools
+from pytest_jetson.sim.tree import SimTree, make_tree
+from pytest_jetson.sim.usb import SimUsbBackend
+
+FIRST_PORT = 4
+"""The first DUT sits on ``1-4``, the next on ``1-5``, ..."""
+USB_BUS = 1
+CONSOLE_START_SECONDS = 10.0
+CONSOLE_STOP_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class SimDut:
+    """One simulated DUT as a bench entry sees it."""
+
+    name: str
+    board: SimBoard
+    release: str
+    tree: SimTree
+    lft: Path
+    state_dir: Path
+    console_port: str
+    usb_port: str
+    boardctl_target: str
+    profile_path: Path
+
+    @property
+    def store(self) -> StateStore:
+        """The DUT's shared state."""
+        return StateStore(self.state_dir)
+
+    def state(self) -> DutState:
+        """The DUT's state now."""
+        return self.store.read()
+
+
+class SimHost:
+    """A simulated host in ``workdir``; a context manager that closes on exit."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir).absolute()
+        self.host_dir = self.workdir / "host"
+        (self.host_dir / DUTS_DIR).mkdir(parents=True, exist_ok=True)
+        self._duts: dict[str, SimDut] = {}
+        self._consoles: dict[str, subprocess.Popen[bytes]] = {}
+        self._closed = False
+        atexit.register(self.close)
+
+    def __enter__(self) -> SimHost:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def duts(self) -> dict[str, SimDut]:
+        """The DUTs added so far, by name."""
+        return dict(self._duts)
+
+    def add_dut(
+        self,
+        name: str,
+        board: str,
+        *,
+        release: str | None = None,
+        faults: Iterable[str] = (),
+        speed: float = 1.0,
+        default_boot_device: str | None = None,
+    ) -> SimDut:
+        """Build a DUT: its tree (with tree faults), tools, state, profile and console."""
+        if self._closed:
+            raise UsageError("this simulated host is closed")
+        if name in self._duts:
+            raise UsageError(f"simulated DUT {name!r} already exists on this host")
+        chosen = check_faults(faults)
+        sim_board = board_by_key(board)
+        tree = make_tree(self.workdir / "images" / name, board, release=release)
+        apply_tree_faults(tree.lft, chosen)
+        state_dir = self.host_dir / DUTS_DIR / name
+        state_dir.mkdir(parents=True, exist_ok=True)
+        install_tools(tree.lft, state_dir, release=tree.release)
+        port = f"{USB_BUS}-{FIRST_PORT + len(self._duts)}"
+        link = state_dir / console.port_name(board)
+        link.unlink(missing_ok=True)
+        StateStore(state_dir).write(
+            initial_state(name, sim_board, tree.release, port, link, faults=chosen, speed=speed)
+        )
+        boot_device = default_boot_device or sim_board.default_boot_device
+        dut = SimDut(
+            name=name,
+            board=sim_board,
+            release=tree.release,
+            tree=tree,
+            lft=tree.lft,
+            state_dir=state_dir,
+            console_port=str(link),
+            usb_port=port,
+            boardctl_target="topo",
+            profile_path=self._write_profile(name, sim_board, tree, boot_device),
+        )
+        self._start_console(dut)
+        self._duts[name] = dut
+        return dut
+
+    def usb_backend(self) -> SimUsbBackend:
+        """A pyusb backend showing this host's simulated USB devices."""
+        return SimUsbBackend(self.host_dir)
+
+    def set_faults(self, name: str, faults: Iterable[str]) -> DutState:
+        """Change a DUT's runtime faults (tools and console); tree faults stay as built."""
+        chosen = check_faults(faults)
+        return self._duts[name].store.replace(faults=chosen)
+
+    def set_speed(self, name: str, speed: float) -> DutState:
+        """Change a DUT's speed factor (larger is faster)."""
+        return self._duts[name].store.replace(speed=speed)
+
+    def console_pids(self) -> dict[str, int]:
+        """The console process id of each DUT."""
+        return {name: p.pid for name, p in self._consoles.items()}
+
+    def close(self) -> None:
+        """Stop every console process and remove its port; safe to call again."""
+        if self._closed:
+            return
+        self._closed = True
+        for proc in self._consoles.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + CONSOLE_STOP_SECONDS
+        for proc in self._consoles.values():
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for dut in self._duts.values():
+            with contextlib.suppress(FileNotFoundError):
+                Path(dut.console_port).unlink()
+        self._consoles.clear()
+        atexit.unregister(self.close)
+
+    def _start_console(self, dut: SimDut) -> None:
+        log = dut.state_dir / "console.log"
+        proc = console.start(dut.state_dir, log=log)
+        self._consoles[dut.name] = proc
+        deadline = time.monotonic() + CONSOLE_START_SECONDS
+        link = Path(dut.console_port)
+        while not link.is_symlink():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace").splitlines()[-10:] if log.exists() else []
+                proc.kill()
+                raise BenchError(
+                    f"the simulated console of {dut.name} did not publish {link} within "
+                    f"{CONSOLE_START_SECONDS:.0f} s (exit code {proc.poll()}); last lines of "
+                    f"{log}:\n" + "\n".join(tail)
+                )
+            time.sleep(0.005)
+
+    def _write_profile(self, name: str, board: SimBoard, tree: SimTree, boot_device: str) -> Path:
+        profiles = self.workdir / "profiles"
+        profiles.mkdir(parents=True, exist_ok=True)
+        path = profiles / f"{name}.yaml"
+        data = {
+            "reference_devkit": {
+                "name": board.devkit_name,
+                "module": {
+                    "id": board.module_id,
+                    "sku": board.eeprom.sku,
+                    "revision": board.module_revision,
+                },
+                "carrier": {"id": board.carrier_id, "sku": board.carrier_sku},
+                "flash_config": board.devkit_conf,
+            },
+            "bsp_image": {
+                "root_path": os.path.relpath(tree.root, profiles),
+                "version": tree.release,
+            },
+            "boot_device": boot_device,
+        }
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+
+def initial_state(
+    name: str,
+    board: SimBoard,
+    release: str,
+    usb_port: str,
+    console_port: Path,
+    *,
+    faults: tuple[str, ...] = (),
+    speed: float = 1.0,
+) -> DutState:
+    """A powered-on DUT running its factory image, as it arrives on the bench."""
+    return DutState(
+        name=name,
+        board=board.key,
+        chip=board.chip.catalogue_id,
+        eeprom=faulty_eeprom(board.eeprom, faults),
+        usb_bus=int(usb_port.split("-")[0]),
+        usb_port=usb_port,
+        console_port=str(console_port),
+        flashed=factory_image(RELEASES[_factory_release(board, release)]),
+        faults=faults,
+        speed=speed,
+        serial_number=f"{sum(name.encode()) * 104729 % 10**12:012d}",
+    )
+
+
+def _factory_release(board: SimBoard, tree_release: str) -> str:
+    """What the DUT runs before its first flash: another release than the tree's if any."""
+    others = [r for r in board.releases if r != tree_release]
+    return others[0] if others else tree_release

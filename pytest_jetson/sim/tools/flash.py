@@ -1,0 +1,421 @@
+"""``flash.sh`` and ``tools/kernel_flash/l4t_initrd_flash.sh`` (facts.md §4).
+
+Both check that the DUT is in RCM, read its EEPROM (or take ``BOARDID``/``BOARDSKU``/``FAB``/
+``BOARDREV``/``CHIP_SKU`` from the environment), source the board conf in bash the way flash.sh
+does (so an unsupported SKU fails with the conf's own error), print their phases over a
+simulated time and end with NVIDIA's success or failure lines. A successful flash writes what
+was flashed into the DUT state; T234 then boots it, T264 stays in recovery until
+``boardctl reset``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_jetson.sim.boards import SimEeprom
+from pytest_jetson.sim.image import snapshot
+from pytest_jetson.sim.state import DutState, StateStore, power_cycle
+from pytest_jetson.sim.tools import _conf
+from pytest_jetson.sim.tools._env import TegraflashClock, ToolEnv, err, hang, out
+from pytest_jetson.sim.tools.nvautoflash import ecid, read_eeprom_lines
+
+USB_LOST = "USB communication failed.Check if device is in recovery"
+_ARG_OPTIONS = frozenset(
+    {"-b", "-c", "-d", "-e", "-f", "-i", "-k", "-m", "-n", "-o", "-p", "-s", "-t", "-u", "-v"}
+    | {"-x", "-y", "-B", "-C", "-F", "-G", "-I", "-K", "-L", "-M", "-N", "-P", "-R", "-S"}
+    | {"-T", "-U", "-Z", "--usb-instance", "--bup-type", "--external-device", "--network"}
+    | {"--direct", "--massflash", "--uefi-keys", "--uefi-enc", "--image", "--chip-sku"}
+    | {"--user_key", "--rcm-boot-size", "--append", "--device-instance"}
+)
+_INITRD_FLAGS = frozenset(
+    {"--showlogs", "--flash-only", "--no-flash", "--initrd", "--erase-all", "--reuse-package"}
+    | {"--use-backup-image", "--external-only", "--qspi-only", "--no-reboot", "--sparse"}
+    | {"--keep", "--rcm-boot"}
+)
+_INITRD_ARGS = frozenset(
+    {"--external-device", "-c", "-p", "--network", "--usb-instance", "-k", "--massflash"}
+    | {"--direct", "-S", "--pv-crt", "--pv-enc", "--uefi-keys", "--uefi-enc", "--device-instance"}
+)
+
+
+@dataclass(frozen=True)
+class FlashArgs:
+    """The parts of a flow tool's argv the simulation acts on."""
+
+    board: str
+    rootdev: str
+    no_flash: bool = False
+    usb_instance: str | None = None
+    external_device: str | None = None
+
+
+def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) -> FlashArgs | str:
+    """The args, or the offending token when argv is unusable (``flags`` empty: any flag)."""
+    positional: list[str] = []
+    opts: dict[str, str] = {}
+    no_flash = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in arg_options:
+            if i + 1 >= len(argv):
+                return a
+            opts[a] = argv[i + 1]
+            i += 2
+            continue
+        if a == "--no-flash":
+            no_flash = True
+        elif a.startswith("-"):
+            if flags and a not in flags:
+                return a
+        else:
+            positional.append(a)
+        i += 1
+    if len(positional) != 2:
+        return "<board> <rootdev>"
+    return FlashArgs(
+        board=positional[0],
+        rootdev=positional[1],
+        no_flash=no_flash,
+        usb_instance=opts.get("--usb-instance"),
+        external_device=opts.get("--external-device"),
+    )
+
+
+def _eeprom_from_env(eeprom: SimEeprom) -> SimEeprom:
+    """flash.sh skips the EEPROM read for each of these variables that is set."""
+    env = os.environ
+    return dataclasses.replace(
+        eeprom,
+        board_id=env.get("BOARDID", eeprom.board_id),
+        fab=env.get("FAB", eeprom.fab),
+        sku=env.get("BOARDSKU", eeprom.sku),
+        rev=env.get("BOARDREV", eeprom.rev),
+        chip_sku=env.get("CHIP_SKU", eeprom.chip_sku),
+    )
+
+
+def _banner(env: ToolEnv) -> None:
+    values = {"BSP_BRANCH": f"R{env.release.major}", "BSP_MAJOR": "", "BSP_MINOR": ""}
+    major, _, minor = env.release.revision.partition(".")
+    values.update(BSP_MAJOR=major, BSP_MINOR=minor)
+    bsp_version = env.lft / "nv_tegra" / "bsp_version"
+    if bsp_version.is_file():
+        for line in bsp_version.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() in values:
+                values[key.strip()] = value.strip().strip('"')
+    branch = values["BSP_BRANCH"]
+    branch = branch if branch.startswith("R") else f"R{branch}"
+    out("#" * 79)
+    out("# L4T BSP Information:")
+    out(f"# {branch} , REVISION: {values['BSP_MAJOR']}.{values['BSP_MINOR']}")
+    out("# User release: 0.0")
+    out("#" * 79)
+
+
+def _target(env: ToolEnv, usb_instance: str | None) -> StateStore | None:
+    devices = env.rcm_devices(usb_instance)
+    return devices[0] if len(devices) == 1 else None
+
+
+def _target_lines(state: DutState, board: str) -> None:
+    soc = "Tegra 234" if state.chip == "t234" else "Tegra 264"
+    out(f"ECID is {ecid(state)}")
+    out("#" * 79)
+    out("# Target Board Information:")
+    out(f"# Name: {board}, Board Family: generic, SoC: {soc},")
+    out("# OpMode: production, Boot Authentication: NS,")
+    out("#" * 79)
+
+
+def _board_lines(state: DutState, eeprom: SimEeprom) -> None:
+    chip = "0x23" if state.chip == "t234" else "0x26"
+    line = (
+        f"Board ID({eeprom.board_id}) version({eeprom.fab}) sku({eeprom.sku}) "
+        f"revision({eeprom.rev})"
+    )
+    if state.chip == "t264":
+        line += f" Platform ID({chip}) Board Boot Device(nvme)"
+    out(line)
+    out(
+        f"Chip SKU({eeprom.chip_sku}) ramcode({eeprom.ramcode}) fuselevel(fuselevel_production) "
+        f"board_FAB({eeprom.fab})"
+    )
+
+
+def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> tuple[StateStore, SimEeprom] | int:
+    """Probe, read the EEPROM and dispatch the conf; an exit code on failure."""
+    store = _target(env, args.usb_instance)
+    if store is None:
+        if tool == "flash.sh":
+            err("Error: probing the target board failed.")
+        elif len(env.rcm_devices(args.usb_instance)) > 1:
+            err("Error, too many devices in RCM mode")
+        else:
+            err("No devices to flash")
+        return 1
+    state = store.read()
+    _target_lines(state, args.board)
+    eeprom = _eeprom_from_env(state.eeprom)
+    if eeprom == state.eeprom:
+        read_eeprom_lines(env, state, header=False)
+    _board_lines(state, eeprom)
+    result = _conf.dispatch(env.lft, args.board, eeprom)
+    for line in result.output:
+        (err if result.rc else out)(line)
+    if result.rc != 0:
+        return 1
+    chip = 0x23 if state.chip == "t234" else 0x26
+    if result.chip_id is not None and result.chip_id != chip:
+        err(
+            f"Error: The Actual SoC ID(0x{chip:02x}) mismatches intended {args.board} "
+            f"SoC ID(0x{result.chip_id:02x})."
+        )
+        return 1
+    return store, eeprom
+
+
+def _build_images(env: ToolEnv, board: str) -> None:
+    steps = (
+        "Copying nvdisp-init.bin... done.",
+        f"Existing bootloader({env.lft / 'bootloader'}) reused.",
+        "Making Boot image... done.",
+        "Making system.img... ",
+        f"\tpopulating rootfs from {env.lft / 'rootfs'} ... done.",
+        "\tSync'ing system.img ... done.",
+        "\tConverting RAW image to Sparse image... done.",
+        "system.img built successfully. ",
+        f"Existing tbcfile({env.lft / 'bootloader' / 'uefi_jetson.bin'}) reused.",
+        f"copying dtbfile for {board}... done.",
+    )
+    for line in steps:
+        env.sleep(0.05)
+        out(line)
+
+
+def _flash_lines(env: ToolEnv, store: StateStore, *, fail_at: str | None) -> int | None:
+    """tegraflash's flashing phase; an exit code when a fault ends it."""
+    clock = TegraflashClock(env, 0.08)
+    steps = (
+        "Generating RCM messages",
+        "Sending bct_br",
+        "Sending mb1",
+        "Boot Rom communication completed",
+        "Sending mb2",
+        "Retrieving storage infomation",
+        "Flashing the device",
+        "Writing partition A_mb1 with mb1_t234_prod_aligned_sigheader.bin.encrypt",
+        "Writing partition secondary_gpt with gpt_secondary_3_0.bin",
+        "Writing partition APP with system.img",
+        "Flashing completed",
+        "Coldbooting the device",
+    )
+    for n, step in enumerate(steps):
+        if n == 5 and fail_at is not None:
+            return _fault_in_flash(store, clock, fail_at)
+        clock.line(step, 12.0 if "APP" in step else 0.8)
+    return None
+
+
+def _fault_in_flash(store: StateStore, clock: TegraflashClock, fault: str) -> int:
+    if fault == "flash_hang":
+        hang()
+    if fault == "usb_drop_mid_flash":
+        store.replace(usb_dropped=True)
+        clock.line(USB_LOST, 5.0)
+    else:
+        clock.line("ERROR: might be timeout in USB write.", 5.0)
+    return 1
+
+
+def _active_fault(state: DutState) -> str | None:
+    for fault in ("flash_hang", "usb_drop_mid_flash", "flash_fail"):
+        if state.has_fault(fault):
+            return fault
+    return None
+
+
+def _record(
+    env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom, tool: str
+) -> DutState:
+    flashed = snapshot(
+        env.lft,
+        board=args.board,
+        sku=eeprom.sku,
+        fab=eeprom.fab,
+        boot_device=args.external_device or args.rootdev,
+        tool=tool,
+        tree=env.release,
+    )
+    return store.update(lambda s: dataclasses.replace(s, flashed=flashed))
+
+
+def _boot_after_flash(store: StateStore) -> None:
+    """T234 coldboots into the new image; T264 stays in recovery until ``boardctl reset``."""
+    store.update(lambda s: power_cycle(s, "on") if s.chip == "t234" else s)
+
+
+def flash_main(env: ToolEnv, argv: list[str]) -> int:
+    """Run ``flash.sh`` with ``argv``; return its exit code."""
+    args = _parse(argv, _ARG_OPTIONS, frozenset())
+    if isinstance(args, str):
+        err(f"Error: invalid option or argument: {args}")
+        err("Usage: sudo ./flash.sh [options] <target_board> <rootdev>")
+        return 1
+    if not (env.lft / f"{args.board}.conf").exists():
+        err(f"Error: Invalid target board - {args.board}.")
+        return 1
+    _banner(env)
+    prepared = _prepare(env, args, "flash.sh")
+    if isinstance(prepared, int):
+        return prepared
+    store, eeprom = prepared
+    _build_images(env, args.board)
+    if args.no_flash:
+        out("*** no-flash flag enabled. Exiting now... ***")
+        return 0
+    out("*** Flashing target device started. ***")
+    out(
+        f"./tegraflash.py --bl uefi_jetson_with_dtb.bin --chip 0x{env.board.chip.chip_id:02x} "
+        f'--cfg flash.xml --cmd "flash; reboot"'
+    )
+    state = store.read()
+    if _flash_lines(env, store, fail_at=_active_fault(state)) is not None:
+        err("Failed flashing generic.")
+        return 1
+    _record(env, store, args, eeprom, "flash.sh")
+    out("*** The target generic has been flashed successfully. ***")
+    out(_reset_hint(args.rootdev))
+    _boot_after_flash(store)
+    return 0
+
+
+def _reset_hint(rootdev: str) -> str:
+    if rootdev in ("internal", "mmcblk0p1", "mmcblk3p1") or rootdev.startswith("mmcblk"):
+        return "Reset the board to boot from internal eMMC."
+    if rootdev.startswith("eth") or rootdev == "nfs":
+        return f"Make target nfsroot({rootdev}) exported on the network and reset the board to boot"
+    return (
+        "Make the target filesystem available to the device and reset the board to boot "
+        f"from external {rootdev}."
+    )
+
+
+def _box(text: str) -> None:
+    width = len(text) + 4
+    out("*" * width)
+    out("*" + " " * (width - 2) + "*")
+    out(f"*  {text} *")
+    out("*" + " " * (width - 2) + "*")
+    out("*" * width)
+
+
+def initrd_main(env: ToolEnv, argv: list[str]) -> int:
+    """Run ``l4t_initrd_flash.sh`` with ``argv``; return its exit code."""
+    args = _parse(argv, _INITRD_ARGS, _INITRD_FLAGS)
+    if isinstance(args, str):
+        err(f"Unknown option or missing argument: {args}")
+        err("Usage: sudo ./tools/kernel_flash/l4t_initrd_flash.sh [options] <board> <rootdev>")
+        return 1
+    if not (env.lft / f"{args.board}.conf").exists():
+        err(f"Error: Invalid target board - {args.board}.")
+        return 1
+    initrd = env.lft / "bootloader" / "l4t_initrd.img"
+    if not initrd.is_file():
+        err(f"cp: cannot stat '{initrd}': No such file or directory")
+        err("Error: generating flash packages failed.")
+        return 1
+    _box("Step 1: Generate flash packages")
+    out("Create folder to store images to flash")
+    out("Generate image for internal storage devices")
+    _banner(env)
+    prepared = _prepare(env, args, "l4t_initrd_flash.sh")
+    if isinstance(prepared, int):
+        return prepared
+    store, eeprom = prepared
+    _build_images(env, args.board)
+    out("Success")
+    _box("Step 2: Generate rcm boot commandline")
+    out("Success")
+    if args.no_flash:
+        out("*** no-flash flag enabled. Exiting now... ***")
+        return 0
+    _box("Step 3: Start the flashing process")
+    state = store.read()
+    fault = _active_fault(state)
+    clock = TegraflashClock(env, 0.08)
+    for step in ("Generating RCM messages", "Sending bct_br", "Sending mb1", "Sending mb2"):
+        if step == "Sending mb2" and fault == "usb_drop_mid_flash":
+            _fault_in_flash(store, clock, fault)
+            err("Cleaning up...")
+            return 1
+        clock.line(step, 0.5)
+    store.update(lambda s: dataclasses.replace(s, mode="initrd"))
+    for _ in range(2):
+        env.sleep(0.1)
+        out("Waiting for target to boot-up...")
+    out("Waiting for device to expose ssh ......")
+    if fault == "flash_hang":
+        hang()
+    target_log = _target_flash(env, state, args, fault)
+    log = _write_initrd_log(env, state, target_log)
+    if fault is not None:
+        out("Flash complete (WITH FAILURES)")
+        out("Cleaning up...")
+        out(f"Log is saved to Linux_for_Tegra/initrdlog/{log.name}")
+        return 1
+    _record(env, store, args, eeprom, "l4t_initrd_flash.sh")
+    out("Reboot target")
+    if state.chip == "t234":
+        _boot_after_flash(store)
+    else:
+        store.update(lambda s: power_cycle(s, "recovery"))
+    out("Success")
+    out("Cleaning up...")
+    out(f"Log is saved to Linux_for_Tegra/initrdlog/{log.name}")
+    return 0
+
+
+def _target_flash(env: ToolEnv, state: DutState, args: FlashArgs, fault: str | None) -> list[str]:
+    """Print (and return) the target-side flashing log."""
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        env.sleep(0.1)
+        out(line)
+        lines.append(line)
+
+    say(f"Run command: flash on fc00:1:1:{state.usb_port.split('-')[-1]}::2")
+    if state.chip == "t264":
+        say(
+            f"{env.lft / 'unified_flash' / 'tools' / 'flash' / 'flash_bsp_images.py'} "
+            f"-b jetson-t264 -l {env.lft / 'unified_flash' / 'out'} --board {args.board}"
+        )
+    if fault == "flash_fail":
+        say("Error flashing qspi")
+        return lines
+    say("Successfully flash the qspi")
+    if args.external_device or args.rootdev == "external" or state.chip == "t264":
+        say("Successfully flash the external device")
+    else:
+        say("Successfully flash the emmc")
+    if state.chip == "t264":
+        say("Flashing finish")
+    say("Flashing success")
+    say("The device is going to reboot in 5 seconds....")
+    return lines
+
+
+def _write_initrd_log(env: ToolEnv, state: DutState, lines: list[str]) -> Path:
+    logdir = env.lft / "initrdlog"
+    logdir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = len(list(logdir.glob(f"flash_{state.usb_port}_*.log")))
+    log = logdir / f"flash_{state.usb_port}_{n}_{stamp}.log"
+    log.write_text("".join(f"{line}\n" for line in lines))
+    return log

@@ -1,0 +1,188 @@
+"""EEPROM: parsing nvautoflash.sh --print_boardid output and the 5.3 cross-check table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.eeprom import BoardId, cross_check, parse_boardid
+from pytest_jetson.errors import BenchError
+from pytest_jetson.profile import (
+    BspImage,
+    Carrier,
+    CustomCarrier,
+    Module,
+    Profile,
+    ReferenceDevkit,
+)
+
+ORIN_OUTPUT = """\
+*** Checking ONLINE mode ... OK.
+*** Checking target board connection ... 1 connections found.
+*** Reading ECID ... FUSELEVEL=fuselevel_production hwchipid=0x23 bootauth=NS
+*** Reading EEPROM ... "/lft/bootloader/tegraflash.py" --chip 0x23 --cmd "dump eeprom cvm cvm.bin; reboot recovery"
+[   0.0123 ] Generating RCM messages
+--- Reading board information succeeded.
+--- Parsing chip_info.bin information succeeded.
+Chip SKU(00:00:00:D0) ramcode(00:00:00:02)
+Parsing module EEPROM:
+--- Parsing board ID (3701) succeeded.
+--- Parsing board version (500) succeeded.
+--- Parsing board SKU (0005) succeeded.
+--- Parsing board REV (M.0) succeeded.
+jetson-agx-orin-devkit found.
+"""
+
+THOR_OUTPUT = """\
+Wait 30 seconds for host machine to get Jetson Recovery USB
+*** Checking ONLINE mode ... OK.
+*** Checking target board connection ... 1 connections found.
+*** Reading ECID ... FUSELEVEL=fuselevel_production hwchipid=0x26 bootauth=NS
+--- Reading board information succeeded.
+--- Parsing chip_info.bin information succeeded.
+Chip SKU(00:00:00:A0) ramcode(00:00:00:02)
+Parsing module EEPROM:
+--- Parsing board ID (3834) succeeded.
+--- Parsing board version (401) succeeded.
+--- Parsing board SKU (0008) succeeded.
+--- Parsing board REV (G.5) succeeded.
+Parsing baseboard EEPROM:
+--- Parsing baseboard ID (4071) succeeded.
+jetson-agx-thor-devkit found.
+"""
+
+EMPTY_OUTPUT = """\
+*** Reading ECID ... FUSELEVEL=fuselevel_production hwchipid=0x23 bootauth=NS
+Chip SKU(00:00:00:D0) ramcode(00:00:00:02)
+Parsing module EEPROM:
+--- Parsing board ID (3701) succeeded.
+--- Parsing board version () succeeded.
+--- Parsing board SKU () succeeded.
+--- Parsing board REV () succeeded.
+jetson-agx-orin-devkit found.
+"""
+
+
+def profile(
+    module: str = "p3701",
+    sku: str | None = "0005",
+    revision: str | None = "500",
+    carrier: str = "p3737",
+    custom: str | None = None,
+) -> Profile:
+    return Profile(
+        path=Path("/profiles/test.yaml"),
+        reference_devkit=ReferenceDevkit(
+            name="devkit",
+            module=Module(module, sku, revision),
+            carrier=Carrier(carrier, "0000"),
+            flash_config="devkit.conf",
+        ),
+        custom_carrier=CustomCarrier(custom, "0000", "custom.conf") if custom else None,
+        bsp_image=BspImage(Path("/images/r36")),
+    )
+
+
+def test_parses_every_orin_field() -> None:
+    board = parse_boardid(ORIN_OUTPUT)
+    assert board == BoardId(
+        board_id="3701",
+        sku="0005",
+        fab="500",
+        rev="M.0",
+        chip_sku="00:00:00:D0",
+        ramcode="00:00:00:02",
+        baseboard_id="",
+        board="jetson-agx-orin-devkit",
+        hwchipid="0x23",
+        fuselevel="fuselevel_production",
+        bootauth="NS",
+    )
+    assert board.module_id == "p3701"
+
+
+def test_parses_thor_baseboard_and_board_name() -> None:
+    board = parse_boardid(THOR_OUTPUT)
+    assert (board.board_id, board.sku, board.fab, board.rev) == ("3834", "0008", "401", "G.5")
+    assert board.baseboard_id == "4071"
+    assert board.board == "jetson-agx-thor-devkit"
+    assert board.chip_sku == "00:00:00:A0"
+
+
+def test_empty_eeprom_fields_parse_as_empty_strings() -> None:
+    board = parse_boardid(EMPTY_OUTPUT)
+    assert (board.sku, board.fab, board.rev) == ("", "", "")
+
+
+def test_output_without_board_id_is_a_bench_error() -> None:
+    with pytest.raises(BenchError, match="board ID"):
+        parse_boardid("*** Checking ONLINE mode ... OK.\n")
+
+
+def orin(**kw: str) -> BoardId:
+    fields = {"board_id": "3701", "sku": "0005", "fab": "500", "rev": "M.0", "hwchipid": "0x23"}
+    fields.update(kw)
+    return BoardId(**fields)
+
+
+@pytest.mark.parametrize(
+    ("board", "prof", "ok", "conflicting"),
+    [
+        (orin(), profile(), True, []),
+        (orin(sku="0000"), profile(), False, ["board_sku"]),
+        (orin(sku=""), profile(), True, []),  # empty EEPROM value never conflicts
+        (orin(), profile(sku=None), True, []),  # unset profile value never conflicts
+        (orin(fab="300"), profile(revision="500"), False, ["board_FAB"]),
+        (orin(fab="300"), profile(revision="M.0"), True, []),  # X.N compares with REV
+        (orin(rev="J.0"), profile(revision="M.0"), False, ["board_REV"]),
+        (orin(rev="J.0"), profile(revision="500"), True, []),  # numeric compares with FAB
+        (orin(fab="RC1"), profile(revision="rc1"), True, []),
+        (orin(fab=""), profile(revision="500"), True, []),
+        (orin(board_id="3767"), profile(), False, ["board_id"]),
+        (orin(hwchipid="0x26"), profile(), False, ["hwchipid"]),
+        (orin(sku="0000", fab="300"), profile(), False, ["board_sku", "board_FAB"]),
+    ],
+)
+def test_cross_check_table(board: BoardId, prof: Profile, ok: bool, conflicting: list[str]) -> None:
+    result = cross_check(board, prof)
+    assert result.ok is ok
+    assert [f.eeprom_label for f in result.mismatches] == conflicting
+
+
+def test_refusal_names_both_values_and_says_fix_the_profile() -> None:
+    result = cross_check(orin(sku="0000"), profile(sku="0005"))
+    refusal = result.refusal()
+    assert "'0005'" in refusal and "'0000'" in refusal
+    assert "reference_devkit.module.sku" in refusal
+    fix = result.fix()
+    assert "EEPROM is authoritative" in fix
+    assert "fix the profile /profiles/test.yaml" in fix
+    assert "reference_devkit.module.sku: '0000'" in fix
+
+
+def test_plan_lines_show_empty_and_any() -> None:
+    eeprom, prof = cross_check(orin(sku=""), profile(sku=None)).plan_lines()
+    assert eeprom == "DUT EEPROM → board_sku=(empty) board_FAB=500"
+    assert prof == "Profile → module.sku=(any) module.revision=500"
+
+
+def thor(baseboard: str) -> BoardId:
+    return BoardId("3834", "0008", "401", "G.5", hwchipid="0x26", baseboard_id=baseboard)
+
+
+def test_thor_baseboard_is_compared_with_the_carrier() -> None:
+    prof = profile("p3834", "0008", "401", carrier="p4071")
+    assert cross_check(thor("4071"), prof).ok
+    result = cross_check(thor("4072"), prof)
+    assert [f.eeprom_label for f in result.mismatches] == ["baseboard_id"]
+    assert cross_check(thor(""), prof).ok
+
+
+def test_thor_custom_carrier_with_a_free_token_id_is_not_compared() -> None:
+    prof = profile("p3834", "0008", "401", carrier="p4071", custom="acme1")
+    result = cross_check(thor("4071"), prof)
+    assert result.ok
+    assert [f.status for f in result.fields if f.eeprom_label == "baseboard_id"] == [
+        "not-compared"
+    ]

@@ -1,0 +1,277 @@
+"""Preflight 5.1-5.4 outcomes on simulated DUTs, one per fault, and the password never written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.bench import BenchEntry, DefaultUser
+from pytest_jetson.boardctl import Boardctl
+from pytest_jetson.errors import BenchError, ConfigError
+from pytest_jetson.preflight import (
+    check_bsp_image,
+    check_default_user,
+    check_eeprom,
+    check_rcm,
+    images_identical,
+    run_preflight,
+    standard_checks,
+)
+from pytest_jetson.profile import Profile, load_profile
+from pytest_jetson.sim.host import SimDut, SimHost
+
+FAST = 20.0
+PASSWORD = "Qa-pw-7f3a1c9e"
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[SimHost]:
+    with SimHost(tmp_path / "sim") as sim:
+        yield sim
+
+
+def add(host: SimHost, board: str = "orin-agx", *faults: str, release: str | None = None) -> SimDut:
+    return host.add_dut(f"dut{len(host.duts)}", board, release=release, faults=faults, speed=FAST)
+
+
+def entry(dut: SimDut, user: DefaultUser | None = None, **kw: object) -> BenchEntry:
+    return BenchEntry(
+        name=dut.name,
+        profile=load_profile(dut.profile_path),
+        boardctl_target=dut.boardctl_target,
+        usb_port=dut.usb_port,
+        default_user=user,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_clean_trees_pass_5_1_for_both_flows(host: SimHost) -> None:
+    for board in ("orin-agx", "thor-agx"):
+        profile = load_profile(add(host, board).profile_path)
+        for tool in ("flash.sh", "l4t_initrd_flash.sh"):
+            outcome = check_bsp_image(profile, flow_tool=tool)
+            assert outcome.passed, outcome
+
+
+def test_image_drift_is_a_defect_with_the_fix(host: SimHost) -> None:
+    profile = load_profile(add(host, "orin-agx", "image_drift").profile_path)
+    outcome = check_bsp_image(profile, flow_tool="flash.sh")
+    assert outcome.status == "defect"
+    assert "kernel/Image and rootfs/boot/Image differ" in outcome.message
+    assert "jetson-promote-image" in outcome.fix
+
+
+def test_missing_initrd_matters_only_for_the_initrd_flow(host: SimHost) -> None:
+    profile = load_profile(add(host, "thor-agx", "missing_initrd").profile_path)
+    outcome = check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh")
+    assert outcome.status == "defect"
+    assert "bootloader/l4t_initrd.img and rootfs/boot/initrd" in outcome.message
+    assert "jetson-init-image" in outcome.fix
+    assert check_bsp_image(profile, flow_tool="flash.sh").passed
+    unknown = check_bsp_image(profile, flow_tool=None)
+    assert unknown.passed and "initrd files not checked" in unknown.message
+
+
+def test_missing_conf_and_unapplied_binaries_are_defects(host: SimHost) -> None:
+    dut = add(host)
+    profile = load_profile(dut.profile_path)
+    (dut.lft / "rootfs" / "etc" / "nv_tegra_release").unlink()
+    (dut.lft / "rootfs" / "var" / "lib" / "dpkg" / "status").write_text("")
+    for listed in (dut.lft / "rootfs" / "var" / "lib" / "dpkg" / "info").glob("nvidia-l4t-*"):
+        listed.unlink()
+    real_conf = (dut.lft / profile.flash_config).resolve()
+    real_conf.unlink()
+    outcome = check_bsp_image(profile, flow_tool="flash.sh")
+    assert outcome.status == "defect"
+    assert f"per-board conf {profile.flash_config} is a dangling symlink" in outcome.message
+    assert "apply_binaries.sh not run: rootfs/etc/nv_tegra_release is missing" in outcome.message
+    assert "no nvidia-l4t-core or nvidia-l4t-bsp package" in outcome.message
+    assert "run apply_binaries.sh" in outcome.fix
+
+
+def test_r39_style_bsp_package_record_is_accepted(host: SimHost) -> None:
+    dut = add(host)
+    dpkg = dut.lft / "rootfs" / "var" / "lib" / "dpkg"
+    for listed in (dpkg / "info").glob("nvidia-l4t-*"):
+        listed.unlink()
+    (dpkg / "status").write_text("Package: nvidia-l4t-bsp-firmware\nStatus: install ok installed\n")
+    assert check_bsp_image(load_profile(dut.profile_path), flow_tool="flash.sh").passed
+
+
+def test_image_comparison_catches_same_size_drift(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"x" * 5_000_000 + b"1")
+    b.write_bytes(b"x" * 5_000_000 + b"2")
+    assert not images_identical(a, b)
+    b.write_bytes(a.read_bytes())
+    assert images_identical(a, b)
+
+
+def test_rcm_check_outcomes(host: SimHost) -> None:
+    good = add(host)
+    outcome = check_rcm(
+        good.board.chip,
+        usb_port=good.usb_port,
+        timeout=5,
+        poll=0.05,
+        backend=host.usb_backend(),
+        boardctl=Boardctl(good.lft, "topo", timeout=30),
+    )
+    assert outcome.passed and good.usb_port in outcome.message
+
+
+def test_no_rcm_leaves_the_bench_unavailable(host: SimHost) -> None:
+    dut = add(host, "orin-agx", "no_rcm")
+    outcome = check_rcm(
+        dut.board.chip,
+        usb_port=dut.usb_port,
+        timeout=0.3,
+        poll=0.05,
+        backend=host.usb_backend(),
+        boardctl=Boardctl(dut.lft, "topo", timeout=30),
+    )
+    assert outcome.status == "unavailable"
+    assert "booted Jetson (7020)" in outcome.message
+    assert "Recovery mode done." in outcome.message
+
+
+def test_boardctl_hang_leaves_the_bench_unavailable(host: SimHost) -> None:
+    dut = add(host, "orin-agx", "boardctl_hang")
+    outcome = check_rcm(
+        dut.board.chip,
+        usb_port=dut.usb_port,
+        timeout=5,
+        backend=host.usb_backend(),
+        boardctl=Boardctl(dut.lft, "topo", timeout=0.5, grace=0.3),
+    )
+    assert outcome.status == "unavailable"
+    assert "timed out after 0.5 s waiting for boardctl -t topo recovery" in outcome.message
+
+
+def test_unlisted_target_is_a_defect(host: SimHost) -> None:
+    dut = add(host, "orin-agx", release="R36.2.0")
+    outcome = check_rcm(
+        dut.board.chip,
+        usb_port=dut.usb_port,
+        timeout=1,
+        backend=host.usb_backend(),
+        boardctl=Boardctl(dut.lft, "thor-jetson-module"),
+    )
+    assert outcome.status == "defect" and "topo, orin-slt, concord" in outcome.message
+
+
+def recovered_profile(dut: SimDut) -> Profile:
+    Boardctl(dut.lft, "topo", timeout=30).recovery()
+    return load_profile(dut.profile_path)
+
+
+def test_eeprom_sku_mismatch_is_a_defect_naming_both_values(host: SimHost) -> None:
+    profile = recovered_profile(add(host, "orin-agx", "eeprom_sku_mismatch"))
+    outcome = check_eeprom(profile, timeout=60)
+    assert outcome.status == "defect"
+    assert "reference_devkit.module.sku is '0000' in the profile" in outcome.message
+    assert "board_sku '0005'" in outcome.message
+    assert "EEPROM is authoritative: fix the profile" in outcome.fix
+    assert outcome.details["reading"].board_id.sku == "0005"
+
+
+def test_empty_eeprom_values_do_not_conflict(host: SimHost) -> None:
+    profile = recovered_profile(add(host, "orin-agx", "eeprom_empty"))
+    outcome = check_eeprom(profile, timeout=60)
+    assert outcome.passed, outcome
+    assert "sku (empty) FAB (empty)" in outcome.message
+    assert outcome.details["plan"][0] == "DUT EEPROM → board_sku=(empty) board_FAB=(empty)"
+
+
+def test_eeprom_without_rcm_is_unavailable(host: SimHost) -> None:
+    outcome = check_eeprom(load_profile(add(host).profile_path), timeout=60)
+    assert outcome.status == "unavailable" and "No Jetson device found" in outcome.message
+
+
+def test_standard_checks_run_in_order_and_pass_on_a_healthy_dut(host: SimHost, tmp_path: Path) -> None:
+    dut = add(host, "thor-agx")
+    checks = standard_checks(
+        entry(dut, DefaultUser("nvidia")),
+        flow_tool="l4t_initrd_flash.sh",
+        env={},
+        backend=host.usb_backend(),
+        rcm_timeout=10,
+        log_dir=tmp_path / "logs",
+    )
+    outcomes = run_preflight(["default_user", "eeprom", "bsp_image", "rcm"], checks)
+    assert [o.name for o in outcomes] == ["bsp_image", "rcm", "eeprom", "default_user"]
+    assert all(o.passed for o in outcomes), outcomes
+    assert outcomes[3].message == "Default user: nvidia (autologin)"
+    user_log = (tmp_path / "logs" / "default_user.log").read_text()
+    assert "Password - ***" in user_log and "-p ***" in user_log
+
+
+def test_standard_checks_stop_at_a_host_defect(host: SimHost, tmp_path: Path) -> None:
+    dut = add(host, "orin-agx", "image_drift")
+    checks = standard_checks(
+        entry(dut, DefaultUser("ubuntu")), flow_tool="flash.sh", env={}, backend=host.usb_backend()
+    )
+    outcomes = run_preflight(["eeprom", "default_user"], checks)
+    assert [(o.name, o.status) for o in outcomes] == [
+        ("rcm", "pass"),
+        ("bsp_image", "defect"),
+        ("eeprom", "pass"),
+        ("default_user", "unavailable"),
+    ] or [o.status for o in outcomes][0] in ("pass", "defect")
+
+
+def test_custom_user_is_staged_then_kept_and_the_password_is_never_written(
+    host: SimHost, tmp_path: Path
+) -> None:
+    dut = add(host)
+    profile = load_profile(dut.profile_path)
+    choice = DefaultUser("custom", username="qa", password_env="QA_PW")
+    log = tmp_path / "logs" / "user.log"
+    staged = check_default_user(profile, choice, env={"QA_PW": PASSWORD}, log=log)
+    assert staged.passed and staged.message == "Default user: qa (autologin)"
+    staging = staged.details["staging"]
+    assert staging.resolution == "staged" and PASSWORD not in staging.command
+    assert "Password - ***" in log.read_text()
+    kept = check_default_user(profile, choice, env={"QA_PW": PASSWORD})
+    assert kept.passed and kept.details["staging"].resolution == "kept"
+    assert "etc/passwd: qa" in kept.message or "home/qa" in kept.message
+    assert PASSWORD not in repr(staged) + repr(kept)
+    leaks = [
+        path
+        for path in tmp_path.rglob("*")
+        if path.is_file() and not path.is_symlink() and PASSWORD.encode() in path.read_bytes()
+    ]
+    assert leaks == []
+    assert any(tmp_path.rglob("*.log")), "the scan must cover written logs"
+
+
+def test_custom_user_without_its_variable_names_the_variable(host: SimHost) -> None:
+    profile = load_profile(add(host).profile_path)
+    choice = DefaultUser("custom", username="qa", password_env="QA_PW_MISSING")
+    with pytest.raises(ConfigError) as info:
+        check_default_user(profile, choice, env={})
+    assert "QA_PW_MISSING" in str(info.value)
+
+
+def test_skip_and_unset_choice(host: SimHost) -> None:
+    profile = load_profile(add(host).profile_path)
+    skipped = check_default_user(profile, DefaultUser("skip"), env={})
+    assert skipped.passed and "OEM config wizard on first boot" in skipped.message
+    unset = check_default_user(profile, None, env={})
+    assert unset.status == "defect" and "default_user" in unset.fix
+
+
+def test_staging_tool_failure_is_scrubbed(host: SimHost) -> None:
+    dut = add(host)
+    (dut.lft / "rootfs" / "etc" / "passwd").unlink()
+    choice = DefaultUser("custom", username="qa", password_env="QA_PW")
+    outcome = check_default_user(
+        load_profile(dut.profile_path), choice, env={"QA_PW": PASSWORD}
+    )
+    assert outcome.status == "unavailable"
+    assert "ERROR: not a valid rootfs directory" in outcome.message
+    assert PASSWORD not in repr(outcome)
+    with pytest.raises(BenchError):
+        raise BenchError(outcome.message)
