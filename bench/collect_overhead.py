@@ -28,7 +28,16 @@ def make_suite(folder: Path, count: int) -> None:
 
 
 def collect_seconds(folder: Path, extra: list[str]) -> float:
-    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
     start = time.perf_counter()
     subprocess.run(argv, cwd=folder, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -54,7 +63,9 @@ def main() -> int:
     print(f"collect {args.tests} tests, median of {args.rounds} rounds")
     print(f"  -p no:jetson : {base * 1000:8.1f} ms")
     print(f"  plugin inert : {plugin * 1000:8.1f} ms")
-    print(f"  ratio        : {ratio:8.3f}  (target <= {TARGET})  {'PASS' if ratio <= TARGET else 'FAIL'}")
+    print(
+        f"  ratio        : {ratio:8.3f}  (target <= {TARGET})  {'PASS' if ratio <= TARGET else 'FAIL'}"
+    )
     return 0 if ratio <= TARGET else 1
 
 

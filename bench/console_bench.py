@@ -18,6 +18,7 @@ Prints each number, its target and PASS/FAIL; exits 1 when anything fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -29,6 +30,7 @@ import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pytest_jetson.console import SerialConsole, strip_log_stamps
 
@@ -48,11 +50,12 @@ for i, at in enumerate(range(0, len(data), chunk)):
         now = time.monotonic()
         if now < due:
             time.sleep(due - now)
-        else:
-            slip = max(slip, now - due)
     part = view[at : at + chunk]
+    began = time.monotonic()
     while part:
         part = part[os.write(fd, part):]
+    if period:
+        slip = max(slip, time.monotonic() - began)
 last = time.monotonic()
 print(f"{last!r} {slip!r}", flush=True)
 sys.stdin.readline()
@@ -91,7 +94,8 @@ def boot_log(size: int) -> bytes:
         b"[0000.063] I> MB1 (version: 1.4.0.4-t234-54845784-e89ea9bc)\r\n"
         b"[0000.070] I> Boot-mode : Coldboot\r\n"
         b"[0004.512] I> MB2 (version: 0.0.0.0-t234-54845784-22833a33)\r\n"
-        b"Jetson UEFI firmware (version 36.4.4-gcid-41062509 built on 2025-06-16T15:25:51+00:00)\r\n"
+        b"Jetson UEFI firmware (version 36.4.4-gcid-41062509 "
+        b"built on 2025-06-16T15:25:51+00:00)\r\n"
         b"L4TLauncher: Attempting Direct Boot\r\n"
         b"EFI stub: Booting Linux Kernel...\r\n"
     )
@@ -129,7 +133,7 @@ class Pty:
         self.proc.stdin.flush()
 
     def finish(self) -> tuple[float, float]:
-        """(monotonic time of the last write, worst pacing slip) reported by the writer."""
+        """(monotonic time of the last write, longest time a paced write was blocked)."""
         assert self.proc.stdout is not None and self.proc.stdin is not None
         last, slip = self.proc.stdout.readline().split()
         self.proc.stdin.write("done\n")
@@ -142,10 +146,8 @@ class Pty:
             self.proc.kill()
             self.proc.wait()
         for fd in (self.master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def run_baseline(data_path: Path, overlap: int) -> tuple[float, int]:
@@ -170,11 +172,12 @@ def run_baseline(data_path: Path, overlap: int) -> tuple[float, int]:
         pty.close()
 
 
-def run_console(data_path: Path, mode: str, log: Path) -> dict[str, float]:
+def run_console(data_path: Path, mode: str, log: Path | None, **options: Any) -> dict[str, float]:
     pty = Pty(data_path, mode)
-    log.unlink(missing_ok=True)
+    if log is not None:
+        log.unlink(missing_ok=True)
     try:
-        with SerialConsole.open(pty.slave_path, log=log) as console:
+        with SerialConsole.open(pty.slave_path, log=log, **options) as console:
             t0 = time.process_time()
             pty.go()
             console.expect(LOGIN_RX, timeout=120)
@@ -244,13 +247,33 @@ def main() -> int:
             lost = max(lost, len(data) - int(result["received"]))
             logged = strip_log_stamps(log.read_bytes())
             lost = max(lost, len(data) - len(logged), int(logged != data) * len(data))
+        bare = min(run_console(data_path, "full", None, bad_patterns=())["cpu"] for _ in range(3))
+        no_bad = min(run_console(data_path, "full", log, bad_patterns=())["cpu"] for _ in range(3))
+        no_log = min(run_console(data_path, "full", None)["cpu"] for _ in range(3))
         b, c = min(base_cpu), min(con_cpu)
-        print(f"baseline loop CPU   min {b * 1e3:7.1f} ms  median {statistics.median(base_cpu) * 1e3:7.1f} ms")
-        print(f"console CPU         min {c * 1e3:7.1f} ms  median {statistics.median(con_cpu) * 1e3:7.1f} ms")
-        ok &= verdict("CPU ratio console / minimal loop (min of reps)", f"{c / b:.2f}x", c / b <= 1.5, "<= 1.5x")
+        print(
+            f"baseline loop CPU   min {b * 1e3:7.1f} ms  "
+            f"median {statistics.median(base_cpu) * 1e3:7.1f} ms"
+        )
+        print(
+            f"console CPU         min {c * 1e3:7.1f} ms  "
+            f"median {statistics.median(con_cpu) * 1e3:7.1f} ms"
+        )
+        ok &= verdict(
+            "CPU ratio console / minimal loop (min of reps)",
+            f"{c / b:.2f}x",
+            c / b <= 1.5,
+            "<= 1.5x",
+        )
+        print(
+            f"    breakdown: no log, no bad patterns {bare / b:.2f}x; "
+            f"log, no bad patterns {no_bad / b:.2f}x; bad patterns, no log {no_log / b:.2f}x"
+        )
         ok &= verdict("bytes lost (full speed, log vs written)", f"{lost}", lost == 0, "0")
         worst = statistics.median(latencies)
-        ok &= verdict("match after last byte (median)", f"{worst * 1e3:.2f} ms", worst <= 0.002, "<= 2 ms")
+        ok &= verdict(
+            "match after last byte (median)", f"{worst * 1e3:.2f} ms", worst <= 0.002, "<= 2 ms"
+        )
         print(f"    latencies: {', '.join(f'{x * 1e3:.2f}' for x in latencies)} ms")
 
         small = boot_log(900_000)
@@ -260,11 +283,17 @@ def main() -> int:
         logged = strip_log_stamps(log.read_bytes())
         paced_lost = len(small) - int(paced["received"]) + (0 if logged == small else len(small))
         ok &= verdict("bytes lost at paced 3 Mbaud", f"{paced_lost}", paced_lost == 0, "0")
-        ok &= verdict("writer slip at 3 Mbaud (console kept up)", f"{paced['slip'] * 1e3:.1f} ms",
-                      paced["slip"] < 0.05, "< 50 ms")
+        ok &= verdict(
+            "longest blocked paced write (console kept up)",
+            f"{paced['slip'] * 1e3:.1f} ms",
+            paced["slip"] < 0.01,
+            "< 10 ms",
+        )
 
         per = min(best(3, lambda: many_expects(2000)))
-        ok &= verdict("2,000 sequential expects, per expect", f"{per * 1e6:.1f} us", per < 100e-6, "< 100 us")
+        ok &= verdict(
+            "2,000 sequential expects, per expect", f"{per * 1e6:.1f} us", per < 100e-6, "< 100 us"
+        )
     print("ALL PASS" if ok else "SOME FAILED")
     return 0 if ok else 1
 

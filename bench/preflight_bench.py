@@ -60,8 +60,8 @@ def main() -> int:
         dest.mkdir(parents=True, exist_ok=True)
         print(f"building a full-size {args.board} tree in {dest} ...", flush=True)
         tree = make_tree(dest / "image", args.board, full_size=True)
-        lft = Path(getattr(tree.lft, "root", tree.lft))
-        conf = next(p.name for p in sorted(lft.glob("*.conf")) if p.is_symlink())
+        lft = Path(tree.lft)
+        conf = tree.devkit_conf.name
         profile = load_profile(write_profile(dest, args.board, lft, conf))
         outcome = check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh")
         if not outcome.passed:

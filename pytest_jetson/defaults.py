@@ -60,7 +60,16 @@ def start_simulated(
     faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
     speed: float = config.getoption("jetson_sim_speed")
     host = state.get_sim_host()
-    dut = host.add_dut(name, spec.board, release=spec.release, faults=faults, speed=speed)
+    # The simulated Orin Nano boots from NVMe, so it exercises the initrd flow.
+    boot_device = "nvme0n1p1" if spec.board == "orin-nano" else None
+    dut = host.add_dut(
+        name,
+        spec.board,
+        release=spec.release,
+        faults=faults,
+        speed=speed,
+        default_boot_device=boot_device,
+    )
     return BenchEntry(
         name=name,
         profile=load_profile(dut.profile_path),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pytest_jetson.dut import Dut
     from pytest_jetson.preflight import CheckOutcome
     from pytest_jetson.profile import Profile
+    from pytest_jetson.shell import Shell
 
 
 def require_session(config: pytest.Config) -> JetsonSession:
@@ -113,3 +114,17 @@ def jetson_console(pytestconfig: pytest.Config, jetson_dut: Dut) -> SerialConsol
         from pytest_jetson.outcomes import skip_or_fail
 
         skip_or_fail(pytestconfig, f"console of DUT {jetson_dut.name} unavailable: {exc}")
+
+
+@pytest.fixture
+def jetson_shell(pytestconfig: pytest.Config, jetson_dut: Dut) -> Shell:
+    """A logged-in shell on the DUT's console (as the bench's default user)."""
+    from pytest_jetson.errors import JetsonError
+
+    state = require_session(pytestconfig)
+    try:
+        return state.flow(jetson_dut.name).shell()
+    except JetsonError as exc:
+        from pytest_jetson.outcomes import skip_or_fail
+
+        skip_or_fail(pytestconfig, f"no shell on DUT {jetson_dut.name}: {exc}")

@@ -19,6 +19,7 @@ from pytest_jetson.dut import Dut
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
 from pytest_jetson.flash import FlashSummary, FlowChoice, Progress, choose_flow, run_flash
 from pytest_jetson.plan import Plan, relative_to_profile
+from pytest_jetson.shell import Shell
 
 if TYPE_CHECKING:
     from pytest_jetson.preflight import CheckOutcome
@@ -75,7 +76,9 @@ class FlashFlow:
     failure: str = ""
     boot_started: float | None = None
     timeline: dict[str, float] = field(default_factory=dict)
-    _stage_index: int = 0
+    _since: float | None = None
+    _current: str | None = None
+    _shell: Shell | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -313,39 +316,52 @@ class FlashFlow:
     # --- boot -----------------------------------------------------------------------------
 
     def boot_stage(self, stage: str) -> float:
-        """Wait for boot ``stage`` on the console; returns seconds since the reset."""
-        from pytest_jetson.boot import expect_stage
+        """Wait for boot ``stage`` on the console; returns seconds since the reset.
+
+        Each stage has its own deadline, counted from the previous stage; bad patterns (a
+        panic, an Oops, the first-boot wizard when a user was staged) fail at once naming
+        the stage the board was in.
+        """
+        from pytest_jetson.boot import boot_stages, expect_stage
 
         dut = self.dut
         console = self._open_console()
+        now = time.monotonic()
         if self.boot_started is None:
-            self.boot_started = time.monotonic()
-        expect_stage(
+            self.boot_started = now
+        staged = self._user_staged()
+        stages = {s.name: s for s in boot_stages(dut.entry.profile.chip, user_staged=staged)}
+        mark = expect_stage(
             console,
-            dut.entry.profile.chip,
-            stage,
-            user_staged=self._user_staged(),
+            stages[stage],
+            start=self.boot_started,
+            since=self._since if self._since is not None else self.boot_started,
+            user_staged=staged,
+            current=self._current,
         )
-        elapsed = round(time.monotonic() - self.boot_started, 3)
+        self._since = self.boot_started + mark.seconds
+        self._current = stage
+        elapsed = round(mark.seconds, 3)
         self.timeline[stage] = elapsed
         if stage == BOOT_STAGES[-1]:
             dut.state = "booted"
         if self.summary is not None:
             self.summary.boot_timeline = dict(self.timeline)
-        self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset")
+        self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset: {mark.line}")
         return elapsed
 
-    def release(self) -> str:
-        """Log in and check ``/etc/nv_tegra_release`` is the flashed release."""
-        from pytest_jetson.boot import login, run_command
+    def release(self) -> str | None:
+        """Log in and check ``/etc/nv_tegra_release`` is the flashed release.
 
+        Returns None when no user was staged (the OEM wizard owns the console: no login).
+        """
         dut = self.dut
-        console = self._open_console()
-        username, password = self._credentials()
-        if password is not None:
-            dut.redactor.add(password)
-        login(console, username, password, timeout=dut.deadlines.login)
-        text = run_command(console, "cat /etc/nv_tegra_release", timeout=dut.deadlines.login)
+        if not self._user_staged() and dut.entry.default_user is None:
+            return None
+        if dut.entry.default_user is not None and dut.entry.default_user.kind == "skip":
+            return None
+        shell = self.shell()
+        text = shell.run("cat /etc/nv_tegra_release")
         expected = lft_release(dut.lft)
         match = re.search(r"# R(\d+) \(release\), REVISION: (\d+\.\d+)", text)
         found = f"R{match.group(1)}.{match.group(2)}" if match else None
@@ -353,12 +369,31 @@ class FlashFlow:
             raise DutError(
                 f"the board runs {found or 'an unknown release'} but {expected} was flashed: "
                 f"the flash did not take\n--- /etc/nv_tegra_release ---\n{text.strip()}"
-                f"\n--- console log: {console.log_path}"
+                f"\n--- console log: {shell.console.log_path}"
             )
         if self.summary is not None:
             self.summary.outcome = "booted"
         self._record("release", outcome="pass", message=f"board runs {found}")
-        return found or ""
+        return found
+
+    def shell(self) -> Shell:
+        """A logged-in shell on the DUT's console (logging in once)."""
+        if self._shell is None:
+            username, password = self._credentials()
+            choice = self.dut.entry.default_user
+            # ubuntu/ubuntu and nvidia/nvidia are NVIDIA's documented defaults, not secrets
+            # (masking "ubuntu" would mask the hostname); a custom password is a secret.
+            secret = choice is None or choice.kind not in _PRESET_PASSWORDS
+            if password is not None and secret:
+                self.dut.redactor.add(password)
+            self._shell = Shell.login(
+                self._open_console(),
+                username,
+                password,
+                timeout=self.dut.deadlines.login,
+                secret=secret,
+            )
+        return self._shell
 
     def _user_staged(self) -> bool:
         outcome = self.dut.outcomes.get("default_user")

@@ -49,7 +49,7 @@ class JetsonStep(pytest.Item):
         if flow.failed_step is not None:
             pytest.skip(f"step '{flow.failed_step}' failed for DUT {self.dut_name}")
         try:
-            self._run(flow)
+            benign = self._run(flow)
         except pytest.skip.Exception as exc:
             flow.fail(self.step, f"skipped: {exc.msg}")
             raise
@@ -66,8 +66,11 @@ class JetsonStep(pytest.Item):
         except BaseException as exc:
             flow.fail(self.step, f"{type(exc).__name__}: {exc}")
             raise
+        if benign is not None:
+            pytest.skip(benign)
 
-    def _run(self, flow: FlashFlow) -> None:
+    def _run(self, flow: FlashFlow) -> str | None:
+        """Run the step; a returned string is a benign skip reason (the flow goes on)."""
         from pytest_jetson.outcomes import apply_outcome
 
         step = self.step
@@ -84,13 +87,15 @@ class JetsonStep(pytest.Item):
         elif step == "post-flash-reset":
             if flow.post_flash_reset() is None:
                 chip = flow.dut.entry.profile.chip.catalogue_id
-                pytest.skip(f"not needed on {chip}: the flash tool resets the board itself")
+                return f"not needed on {chip}: the flash tool resets the board itself"
         elif step in BOOT_STAGES:
             flow.boot_stage(step)
         elif step == "release":
-            flow.release()
+            if flow.release() is None:
+                return "no user staged (OEM wizard on first boot): cannot log in to check"
         else:  # pragma: no cover - STEPS is closed
             raise StepFailed(f"unknown step {step}")
+        return None
 
     def _plan(self, flow: FlashFlow) -> None:
         plan = flow.plan()

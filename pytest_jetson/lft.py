@@ -362,13 +362,19 @@ def _unquote(rest: str) -> str:
     return re.split(r"[;\s]", rest, maxsplit=1)[0]
 
 
-def _scan(
-    lft: Lft, path: Path, seen: set[Path], chain: list[Path], found: list[Assignment]
-) -> None:
+@dataclass
+class _Walk:
+    chain: list[Path]
+    assignments: list[Assignment]
+    functions: list[tuple[str, Path]]
+    """Function definitions in the order bash executes them."""
+
+
+def _scan(lft: Lft, path: Path, seen: set[Path], walk: _Walk) -> None:
     if path in seen:
         raise ConfigError(f"conf chain sources {path.name} twice (a cycle)", path=str(path))
     seen.add(path)
-    chain.append(path)
+    walk.chain.append(path)
     function: str | None = None
     depth = 0
     opened = False
@@ -380,6 +386,7 @@ def _scan(
             header = _FUNC_KW_RE.match(code) or _FUNC_RE.match(code)
             if header is not None and "=" not in code.split("(")[0]:
                 function, depth, opened = header.group("name"), 0, False
+                walk.functions.append((function, path))
         source = _SOURCE_RE.match(code)
         if source is not None and function is None:
             target = _expand_source(source.group("path"), lft, path)
@@ -390,10 +397,10 @@ def _scan(
                     path=str(path),
                     line=number,
                 )
-            _scan(lft, target.resolve(), seen, chain, found)
+            _scan(lft, target.resolve(), seen, walk)
         assign = _ASSIGN_RE.match(code)
         if assign is not None and not (assign.group("kw") or "").startswith("local"):
-            found.append(
+            walk.assignments.append(
                 Assignment(
                     file=path,
                     line=number,
@@ -406,17 +413,16 @@ def _scan(
             )
         if function is not None:
             depth += code.count("{") - code.count("}")
-            opened = opened or depth > 0
+            opened = opened or "{" in code.replace("${", "")
             if opened and depth <= 0:
                 function = None
 
 
-def _walk(lft: Lft | Path | str, conf_name: str) -> tuple[list[Path], list[Assignment]]:
+def _walk(lft: Lft | Path | str, conf_name: str) -> _Walk:
     tree = _as_lft(lft)
-    chain: list[Path] = []
-    found: list[Assignment] = []
-    _scan(tree, resolve_conf(tree, conf_name), set(), chain, found)
-    return chain, found
+    walk = _Walk([], [], [])
+    _scan(tree, resolve_conf(tree, conf_name), set(), walk)
+    return walk
 
 
 def conf_chain(lft: Lft | Path | str, conf_name: str) -> list[Path]:
@@ -426,7 +432,7 @@ def conf_chain(lft: Lft | Path | str, conf_name: str) -> list[Path]:
     ``$LDK_DIR`` expand to the LFT. A missing conf or sourced file is a :class:`ConfigError`
     naming it.
     """
-    return _walk(lft, conf_name)[0]
+    return _walk(lft, conf_name).chain
 
 
 def variable_assignments(lft: Lft | Path | str, conf_name: str) -> dict[str, list[Assignment]]:
@@ -436,22 +442,15 @@ def variable_assignments(lft: Lft | Path | str, conf_name: str) -> dict[str, lis
     time (see :func:`evaluate_conf`). ``local`` declarations are left out.
     """
     result: dict[str, list[Assignment]] = {}
-    for item in _walk(lft, conf_name)[1]:
+    for item in _walk(lft, conf_name).assignments:
         result.setdefault(item.name, []).append(item)
     return result
 
 
 def hook_functions(lft: Lft | Path | str, conf_name: str) -> dict[str, Path]:
-    """Dispatch hooks (and helpers) defined over the chain: name → file of the last definition."""
-    tree = _as_lft(lft)
-    defined: dict[str, Path] = {}
-    for path in conf_chain(tree, conf_name):
-        for line in path.read_text(errors="replace").splitlines():
-            code = _strip_comment(line)
-            header = _FUNC_KW_RE.match(code) or _FUNC_RE.match(code)
-            if header is not None and "=" not in code.split("(")[0]:
-                defined[header.group("name")] = path
-    return defined
+    """Functions defined over the chain: name → file of the definition bash keeps (the last
+    one executed, so a conf that redefines a hook after its ``source`` line wins)."""
+    return dict(_walk(lft, conf_name).functions)
 
 
 def static_value(lft: Lft | Path | str, conf_name: str, name: str) -> str | None:
@@ -459,6 +458,28 @@ def static_value(lft: Lft | Path | str, conf_name: str, name: str) -> str | None
     items = [a for a in variable_assignments(lft, conf_name).get(name, []) if a.function is None]
     plain = [a for a in items if a.op == "="]
     return plain[-1].value if plain else None
+
+
+_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def static_values(lft: Lft | Path | str, conf_name: str) -> dict[str, str]:
+    """The top-level values of the chain without running bash or hooks.
+
+    Assignments apply in the order bash meets them: ``=`` sets, ``+=`` appends, and
+    ``${VAR}``/``$VAR`` references to values known so far are expanded (unknown ones become
+    empty, as in bash). Hook reassignments are not applied: use :func:`evaluate_conf` for
+    the flash-time values.
+    """
+    values: dict[str, str] = {}
+    for item in _walk(lft, conf_name).assignments:
+        if item.function is not None:
+            continue
+        value = item.value
+        if f"{item.name}{item.op}'" not in item.text:
+            value = _REF_RE.sub(lambda m: values.get(m.group(1) or m.group(2), ""), value)
+        values[item.name] = values.get(item.name, "") + value if item.op == "+=" else value
+    return values
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -18,6 +18,7 @@ from pytest_jetson.fixtures import (
     jetson_entry,
     jetson_profile,
     jetson_rcm,
+    jetson_shell,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "jetson_entry",
     "jetson_profile",
     "jetson_rcm",
+    "jetson_shell",
 ]
 
 ACCEPT_PLAN = "--jetson-accept-plan"

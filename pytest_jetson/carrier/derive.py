@@ -78,6 +78,22 @@ class _Row:
         return RowResult(self.name, status, tuple(self.files), tuple(self.notes + self.skipped))
 
 
+@dataclass(frozen=True)
+class _HardwarePlan:
+    overlay_rel: str
+    makefile_rel: str
+    makefile: str | None
+    """The Makefile with the registration, None when it is already registered."""
+    has_skeleton: bool
+
+
+@dataclass(frozen=True)
+class _NvpowerPlan:
+    tracked: bool
+    patched: str
+    results: list[nvpower.Insertion]
+
+
 class _Derivation:
     def __init__(self, ws: Workspace, found: discovery.Discovery, *, bpmp: bool) -> None:
         self.ws = ws
@@ -112,10 +128,9 @@ class _Derivation:
         for row, warnings in found.row_warnings.items():
             self.row(row).skipped.extend(warnings)
         forks = found.var_forks()
-        reference_text = (ws.lft / ws.real_conf).read_text(encoding="utf-8")
         base, _tracked = self._tracked_text(self.fork_conf, ws.lft / ws.real_conf)
         edit = flashconf.rewrite(base, found.chain, forks, names, fork_path=ws.lft / ws.real_conf)
-        touched = flashconf.check_untouched(reference_text, edit.text, forks, ws.lft)
+        touched = flashconf.check_untouched(base, edit.text, forks, ws.lft)
         if touched:
             raise VerificationMiss(
                 "the flash-conf rewrite changed variables it must leave at reference values: "
@@ -224,9 +239,13 @@ class _Derivation:
         if not pending:
             self.done.extend(r for r in TEMPLATE_ROWS if self.rows[r].already)
             return
+        self.done.extend(
+            r for r in TEMPLATE_ROWS if self.rows[r].already and all(i.row != r for i in pending)
+        )
         with CommitUnit(
             self.tracker, "overlay-tracker", rows_done=self.done, forbidden=forbidden
         ) as unit:
+            unit.rows = [r for r in TEMPLATE_ROWS if any(i.row == r for i in pending)]
             for item in pending:
                 if item.link is not None:
                     unit.symlink(item.rel, item.link)
@@ -236,10 +255,6 @@ class _Derivation:
                 for needle, what in item.expected:
                     unit.expect(item.rel, needle, what)
                 self.row(item.row).written = True
-            unit.rows = [r for r in TEMPLATE_ROWS if self.rows[r].written]
-            self.done.extend(
-                r for r in TEMPLATE_ROWS if self.rows[r].already and not self.rows[r].written
-            )
             message = self._template_message(pending)
             record = unit.commit(gate, message)
         if record is not None:
@@ -255,7 +270,7 @@ class _Derivation:
             lines.append(f"  {item.row}: {item.rel}" + (f" -> {item.link}" if item.link else ""))
         return "\n".join(lines) + "\n"
 
-    def plan_hardware(self) -> tuple[str, str, str | None]:
+    def plan_hardware(self) -> _HardwarePlan:
         overlay_rel = f"{self.ws.overlay_dir_rel}/{self.names.overlay_stem}.dts"
         makefile_rel = f"{self.ws.overlay_dir_rel}/Makefile"
         makefile = self.ws.hardware / makefile_rel
@@ -265,38 +280,55 @@ class _Derivation:
                 "Makefile to register the overlay in (check the hardware repository checkout)"
             )
         text = makefile.read_text(encoding="utf-8")
-        if overlay.registration_present(text, self.names.overlay_dtbo):
-            return overlay_rel, makefile_rel, None
-        try:
-            return overlay_rel, makefile_rel, overlay.register(text, self.names.overlay_dtbo)
-        except ValueError as exc:
-            raise DeriveRefused(f"{makefile}: cannot place the dtbo-y entry: {exc}") from None
+        new_text: str | None = None
+        if not overlay.registration_present(text, self.names.overlay_dtbo):
+            try:
+                new_text = overlay.register(text, self.names.overlay_dtbo)
+            except ValueError as exc:
+                raise DeriveRefused(f"{makefile}: cannot place the dtbo-y entry: {exc}") from None
+        has_skeleton = overlay_rel in self.hardware.tracked([overlay_rel])
+        conflicts = self.hardware.modified([makefile_rel]) if new_text is not None else []
+        path = self.ws.hardware / overlay_rel
+        in_the_way = path.is_symlink() or path.exists()
+        if (
+            not has_skeleton
+            and in_the_way
+            and (
+                not path.is_file()
+                or path.read_text(encoding="utf-8") != overlay.skeleton(self.names)
+            )
+        ):
+            conflicts.append(overlay_rel)
+        if conflicts:
+            raise DeriveRefused(
+                f"files in the hardware repository {self.ws.hardware} are in the way: "
+                + ", ".join(conflicts)
+                + "; move them away or commit them, then run derive-carrier again"
+            )
+        return _HardwarePlan(overlay_rel, makefile_rel, new_text, has_skeleton)
 
-    def run_hardware(self, gate: CommitGate, plan: tuple[str, str, str | None]) -> None:
-        overlay_rel, makefile_rel, makefile_text = plan
+    def run_hardware(self, gate: CommitGate, plan: _HardwarePlan) -> None:
+        overlay_rel, makefile_rel, makefile_text = (
+            plan.overlay_rel,
+            plan.makefile_rel,
+            plan.makefile,
+        )
+        has_skeleton = plan.has_skeleton
         skeleton_row, make_row = self.row("dt overlay skeleton"), self.row("overlay makefile")
         skeleton_row.files.append(overlay_rel)
         make_row.files.append(makefile_rel)
-        has_skeleton = overlay_rel in self.hardware.tracked([overlay_rel])
         skeleton_row.already = has_skeleton
         make_row.already = makefile_text is None
         if not (has_skeleton and makefile_text is None):
-            conflicts = self.hardware.modified([makefile_rel])
-            path = self.ws.hardware / overlay_rel
-            if (
-                not has_skeleton
-                and path.exists()
-                and path.read_text(encoding="utf-8") != overlay.skeleton(self.names)
-            ):
-                conflicts.append(overlay_rel)
-            if conflicts:
-                raise DeriveFailed(
-                    f"files in the hardware repository {self.ws.hardware} are in the way: "
-                    + ", ".join(conflicts)
-                    + "; move them away or commit them",
-                    rows_done=self.done,
-                )
             with CommitUnit(self.hardware, "hardware", rows_done=self.done) as unit:
+                unit.rows = [
+                    row.name
+                    for row, needed in (
+                        (skeleton_row, not has_skeleton),
+                        (make_row, makefile_text is not None),
+                    )
+                    if needed
+                ]
                 if not has_skeleton:
                     unit.write(overlay_rel, overlay.skeleton(self.names))
                     unit.expect(overlay_rel, f'"{self.names.compatible[0]}"', "compatible")
@@ -306,7 +338,6 @@ class _Derivation:
                     unit.write(makefile_rel, makefile_text)
                     unit.expect(makefile_rel, f"+= {self.names.overlay_dtbo}", "registration")
                     make_row.written = True
-                unit.rows = [r.name for r in (skeleton_row, make_row) if r.written]
                 record = unit.commit(
                     gate,
                     f"derive-carrier: add the {self.names.overlay_stem} DT overlay\n\n"
@@ -357,9 +388,9 @@ class _Derivation:
             self.done.append(row.name)
             return
         with CommitUnit(self.tracker, "overlay-tracker", rows_done=self.done) as unit:
+            unit.rows = [row.name]
             unit.write(self.fork_conf, flashconf.wire_up(text, self.names))
             unit.expect(self.fork_conf, flashconf.wire_up_line(self.names), "overlay wire-up")
-            unit.rows = [row.name]
             row.written = True
             record = unit.commit(
                 gate,
@@ -370,28 +401,59 @@ class _Derivation:
         if record is not None:
             self.commits.append(record)
 
-    def run_nvpower(self, gate: CommitGate) -> None:
+    def plan_nvpower(self) -> _NvpowerPlan | None:
+        """Read nvpower.sh (the tracker's if tracked, else the BSP's) and plan the insertions."""
+        rel = discovery.NVPOWER_REL
+        tracked = rel in self.tracker.tracked([rel])
+        base = self.ws.tracker / rel if tracked else self.ws.lft / rel
+        if not base.is_file():
+            return None
+        if tracked and self.tracker.modified([rel]):
+            raise DeriveRefused(
+                f"{self.ws.tracker / rel} has uncommitted changes: commit them first, then run "
+                "derive-carrier again"
+            )
+        text = base.read_text(encoding="utf-8")
+        nvpmodel_fork = self._nvpmodel_target(text)
+        fan_fork = next((f.fork_name for f in self.found.nvfancontrol if f.primary), None)
+        patched, results = nvpower.patch(
+            text,
+            self.names,
+            nvpmodel_fork=nvpmodel_fork,
+            fan_fork=fan_fork,
+        )
+        return _NvpowerPlan(tracked, patched, results)
+
+    def _nvpmodel_target(self, text: str) -> str | None:
+        """The nvpmodel fork nvpower.sh should name; ``${super}``-aware when the BSP has a
+        ``_super`` variant and the cascade picks it with ``${super}`` (Orin Nano, R36.4+)."""
+        primary = next((f for f in self.found.nvpmodel if f.primary), None)
+        if primary is None:
+            return None
+        stem = primary.ref_name.removesuffix(".conf")
+        has_super = any(f.ref_name == f"{stem}_super.conf" for f in self.found.nvpmodel)
+        if has_super and f"{stem}${{super}}.conf" in text:
+            suffix = primary.fork_name.removesuffix(".conf")[len(stem) :]
+            return f"{stem}${{super}}{suffix}.conf"
+        return primary.fork_name
+
+    def run_nvpower(self, gate: CommitGate, plan: _NvpowerPlan | None) -> None:
         pristine, custom = self.row("nvpower.sh pristine"), self.row("nvpower.sh customisation")
         rel = discovery.NVPOWER_REL
         source = self.ws.lft / rel
         pristine.files.append(rel)
         custom.files.append(rel)
-        if not source.is_file() and rel not in self.tracker.tracked([rel]):
+        if plan is None:
             pristine.skipped.append(f"{rel} is missing from this BSP")
             custom.skipped.append(f"{rel} is missing from this BSP")
             return
-        if rel in self.tracker.tracked([rel]):
+        if plan.tracked:
             pristine.already = True
             self.done.append(pristine.name)
-            if self.tracker.modified([rel]):
-                raise DeriveFailed(
-                    f"{self.ws.tracker / rel} has uncommitted changes; commit them first",
-                    rows_done=self.done,
-                )
         else:
             with CommitUnit(self.tracker, "overlay-tracker", rows_done=self.done) as unit:
-                unit.write(rel, source.read_bytes(), mode=source.stat().st_mode & 0o777)
                 unit.rows = [pristine.name]
+                unit.write(rel, source.read_bytes(), mode=source.stat().st_mode & 0o777)
                 pristine.written = True
                 record = unit.commit(
                     gate,
@@ -399,12 +461,7 @@ class _Derivation:
                 )
             if record is not None:
                 self.commits.append(record)
-        nvpmodel_fork = next((f.fork_name for f in self.found.nvpmodel if f.primary), None)
-        fan_fork = next((f.fork_name for f in self.found.nvfancontrol if f.primary), None)
-        text = (self.ws.tracker / rel).read_text(encoding="utf-8")
-        patched, results = nvpower.patch(
-            text, self.names, nvpmodel_fork=nvpmodel_fork, fan_fork=fan_fork
-        )
+        patched, results = plan.patched, plan.results
         for item in results:
             line = f"({item.key}) {item.status}: {item.detail}"
             if item.status == "warn-skipped":
@@ -418,11 +475,11 @@ class _Derivation:
                 self.done.append(custom.name)
             return
         with CommitUnit(self.tracker, "overlay-tracker", rows_done=self.done) as unit:
+            unit.rows = [custom.name]
             unit.write(rel, patched)
             for item in results:
                 if item.needle:
                     unit.expect(rel, item.needle, f"nvpower.sh insertion ({item.key})")
-            unit.rows = [custom.name]
             custom.written = True
             keys = ", ".join(f"({r.key})" for r in inserted)
             record = unit.commit(
@@ -509,11 +566,12 @@ def derive_carrier(
     run = _Derivation(ws, found, bpmp=bpmp)
     template = run.plan_template()
     hardware_plan = run.plan_hardware()
+    nvpower_plan = run.plan_nvpower()
     forbidden = discovery.reference_rel_paths(found, ws)
     run.run_template(gate, template, forbidden)
     run.run_hardware(gate, hardware_plan)
     run.run_wire_up(gate)
-    run.run_nvpower(gate)
+    run.run_nvpower(gate, nvpower_plan)
     result = run.record()
     if echo is not None:
         echo(result.summary())

@@ -51,7 +51,7 @@ class Discovery:
     def var_forks(self) -> dict[str, dict[str, str]]:
         """``{variable: {reference name: fork name}}`` for every forked variable value."""
         out: dict[str, dict[str, str]] = {}
-        for row, variables in ROW_VARIABLES.items():
+        for variables in ROW_VARIABLES.values():
             for variable in variables:
                 mapping = {}
                 for assignment in self.chain.assignments(variable):
@@ -61,7 +61,7 @@ class Discovery:
                     if path is None:
                         continue
                     fork = self.bcts.forks.get(path.resolve())
-                    if fork is not None and fork.row == row:
+                    if fork is not None:
                         mapping[assignment.value] = fork.fork_name
                 if mapping:
                     out[variable] = mapping

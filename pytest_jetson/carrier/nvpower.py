@@ -122,10 +122,11 @@ def patch(
     # (b) composite machine key inside the module-SKU narrowing
     needle_b = f'machine="{composite}"'
     anchor_b = f'machine="{names.module_key}"'
+    narrowing = re.compile(rf"""^\s*machine=(["']?){re.escape(names.module_key)}\1\s*;?\s*$""")
     if any(needle_b in ln for ln in lines):
         results.append(Insertion("b", "already derived", "composite machine key present", needle_b))
     else:
-        hits = [i for i, ln in enumerate(lines) if ln.strip() == anchor_b]
+        hits = [i for i, ln in enumerate(lines) if narrowing.match(ln)]
         if not hits:
             results.append(Insertion("b", "warn-skipped", f"no {anchor_b} narrowing in nvpower.sh"))
         else:

@@ -64,6 +64,17 @@ class ConsoleMatch:
         return self.match.group(*groups)
 
     @property
+    def line(self) -> str:
+        """The whole line the match is in (as far as it had arrived), decoded and stripped."""
+        source, start, end = self.match.string, self.match.start(), self.match.end()
+        newline: Any = "\n" if isinstance(source, str) else b"\n"
+        lo = source.rfind(newline, 0, start) + 1
+        hi = source.find(newline, end)
+        found = source[lo : hi if hi >= 0 else len(source)]
+        text = found if isinstance(found, str) else found.decode("utf-8", "replace")
+        return str(text).strip()
+
+    @property
     def text(self) -> str:
         """The matched text, decoded."""
         found = self.match.group(0)
@@ -73,7 +84,7 @@ class ConsoleMatch:
 class _Wait:
     """One ``expect`` in progress: its matchers, where its scan has reached, its outcome."""
 
-    __slots__ = ("bad", "bad_hit", "hit", "scanned", "start", "wanted")
+    __slots__ = ("bad", "bad_hit", "bad_line", "hit", "result", "scanned", "start", "wanted")
 
     def __init__(
         self, wanted: Sequence[Matcher], bad: Sequence[tuple[BadPattern, Matcher]], start: int
@@ -84,6 +95,8 @@ class _Wait:
         self.scanned = start
         self.hit: tuple[int, int, int] | None = None
         self.bad_hit: tuple[int, int, BadPattern] | None = None
+        self.result: ConsoleMatch | None = None
+        self.bad_line = ""
 
     def scan(self, buf: bytearray, base: int) -> bool:
         """Search data received since the last scan; True once the wait is decided."""
@@ -244,7 +257,9 @@ class SerialConsole:
         deadline = time.monotonic() + timeout
         with self._cond:
             wait = _Wait(wanted, self._active_bad(), max(self._consumed, self._base))
-            if not wait.scan(self._buf, self._base):
+            if wait.scan(self._buf, self._base):
+                self._capture(wait)
+            else:
                 self._wait = wait
                 try:
                     while wait.hit is None and wait.bad_hit is None and self._lost is None:
@@ -254,16 +269,13 @@ class SerialConsole:
                         self._cond.wait(remaining)
                 finally:
                     self._wait = None
-            if wait.hit is not None:
-                return self._matched(wait, wait.hit)
+            if wait.result is not None:
+                return wait.result
             if wait.bad_hit is not None:
-                start, end, bad = wait.bad_hit
-                self._consumed = end
-                line = self._line_at(start, end)
                 failure: Exception = BadPatternSeen(
                     self.port,
-                    bad.name,
-                    line,
+                    wait.bad_hit[2].name,
+                    wait.bad_line,
                     [m.describe() for m in wanted],
                     stage=stage,
                     last_lines=self._last_lines_locked(20),
@@ -496,6 +508,7 @@ class SerialConsole:
                 and wait.bad_hit is None
                 and wait.scan(buf, self._base)
             ):
+                self._capture(wait)
                 self._cond.notify_all()
             if len(buf) > self._max_buffer:
                 self._trim()
@@ -584,18 +597,26 @@ class SerialConsole:
         if name not in known:
             raise UsageError(f"no bad pattern called {name!r}; known: {', '.join(known)}")
 
-    def _matched(self, wait: _Wait, hit: tuple[int, int, int]) -> ConsoleMatch:
-        start, end, index = hit
-        base = self._base
+    def _capture(self, wait: _Wait) -> None:
+        """Record a decided wait while the data it saw is still exactly what is buffered."""
+        base, buf = self._base, self._buf
+        if wait.bad_hit is not None:
+            start, end, _ = wait.bad_hit
+            self._consumed = end
+            wait.bad_line = self._line_at(start, end)
+            return
+        assert wait.hit is not None
+        start, end, index = wait.hit
         matcher = wait.wanted[index]
-        buf = self._buf
-        raw_before = bytes(buf[max(wait.start - base, 0) : start - base])
-        found = matcher.match_object(buf, (start - base, end - base))
+        lo = max(min(wait.start - base, start - base - 1024), 0)
+        snap = bytes(buf[lo:])
+        found = matcher.match_object(snap, (start - base - lo, end - base - lo))
+        raw_before = snap[max(wait.start - base - lo, 0) : start - base - lo]
+        before: Any = raw_before.decode("utf-8", "replace") if matcher.is_text else raw_before
         self._consumed = end
         arrived = bisect_left(self._chunk_ends, end)
         when = self._chunk_times[min(arrived, len(self._chunk_times) - 1)]
-        before: Any = raw_before.decode("utf-8", "replace") if matcher.is_text else raw_before
-        return ConsoleMatch(index, matcher.source, found, before, when)
+        wait.result = ConsoleMatch(index, matcher.source, found, before, when)
 
     def _line_at(self, start: int, end: int) -> str:
         buf = self._buf
@@ -614,4 +635,5 @@ class SerialConsole:
                 break
             pos = found
         text = self._log.mask(bytes(buf[pos + 1 :])).decode("utf-8", "replace")
-        return [line.rstrip("\r") for line in text.split("\n")[-n:] if line.strip("\r")][-n:]
+        lines = [line.rstrip("\r") for line in text.split("\n")]
+        return [line for line in lines if line][-n:]

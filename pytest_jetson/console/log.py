@@ -8,6 +8,8 @@ inserted per read chunk with one ``bytes.replace``, never per byte or per line i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import threading
 import time
@@ -20,6 +22,7 @@ _NOTE_LINE = re.compile(rb"^ *\d+\.\d{3} # [^\n]*\n", re.MULTILINE)
 _BREAK_NOTE = re.compile(rb"\n *\d+\.\d{3} ~ [^\n]*\n(?: *\d+\.\d{3} \| )?")
 
 MASK = b"********"
+_WRITE_BLOCK = 1 << 16
 
 
 class ConsoleLog:
@@ -31,10 +34,12 @@ class ConsoleLog:
         self._at_line_start = True
         self._secrets: tuple[bytes, ...] = ()
         self._lock = threading.Lock()
-        self._file = None
+        self._pending: list[bytes | memoryview] = []
+        self._pending_size = 0
+        self._fd: int | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab", buffering=1 << 18)  # noqa: SIM115
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     def add_secret(self, secret: bytes) -> None:
         """Mask ``secret`` wherever it shows up in received data from now on."""
@@ -49,51 +54,59 @@ class ConsoleLog:
 
     def write(self, data: bytes, now: float) -> None:
         """Append a chunk of received data that arrived at monotonic time ``now``."""
-        out = self._file
-        if out is None:
+        if self._fd is None:
             return
         if self._secrets:
             data = self.mask(data)
         stamp = b"%*.3f | " % (STAMP_WIDTH - 3, now - self._t0)
+        stamped = data.replace(b"\n", b"\n" + stamp)
         with self._lock:
+            pending = self._pending
             if self._at_line_start:
-                out.write(stamp)
-            if data.endswith(b"\n"):
-                out.write(data[:-1].replace(b"\n", b"\n" + stamp))
-                out.write(b"\n")
-                self._at_line_start = True
-            else:
-                out.write(data.replace(b"\n", b"\n" + stamp))
-                self._at_line_start = False
+                pending.append(stamp)
+            self._at_line_start = data.endswith(b"\n")
+            pending.append(memoryview(stamped)[: -len(stamp)] if self._at_line_start else stamped)
+            self._pending_size += len(stamped)
+            if self._pending_size >= _WRITE_BLOCK:
+                self._drain()
 
     def note(self, text: str, now: float | None = None) -> None:
-        """Write one console note line (ends an unfinished data line first)."""
-        out = self._file
-        if out is None:
+        """Write one console note line (ends an unfinished data line first) and flush."""
+        if self._fd is None:
             return
         when = (time.monotonic() if now is None else now) - self._t0
         body = text.encode("utf-8", "replace")
         with self._lock:
             if self._at_line_start:
-                out.write(b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, body))
+                self._pending.append(b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, body))
             else:
-                out.write(b"\n%*.3f ~ %s\n" % (STAMP_WIDTH - 3, when, body))
+                self._pending.append(b"\n%*.3f ~ %s\n" % (STAMP_WIDTH - 3, when, body))
                 self._at_line_start = True
-            out.flush()
+            self._drain()
 
     def flush(self) -> None:
         """Push buffered log data to the file."""
-        out = self._file
-        if out is not None:
+        if self._pending:
             with self._lock:
-                out.flush()
+                self._drain()
 
     def close(self) -> None:
         """Flush and close the file."""
-        out, self._file = self._file, None
-        if out is not None:
-            with self._lock:
-                out.close()
+        with self._lock:
+            self._drain()
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _drain(self) -> None:
+        pending, self._pending, self._pending_size = self._pending, [], 0
+        if self._fd is None or not pending:
+            return
+        with contextlib.suppress(OSError):
+            written = os.writev(self._fd, pending)
+            total = sum(len(piece) for piece in pending)
+            if written < total:
+                os.write(self._fd, b"".join(pending)[written:])
 
 
 def wall_clock() -> str:

@@ -121,21 +121,18 @@ class Matcher:
             return None
         return start + span[0], start + span[1]
 
-    def match_object(self, buf: bytearray, span: tuple[int, int]) -> re.Match[Any]:
-        """A real ``re.Match`` for ``span`` over an immutable snapshot of ``buf``.
+    def match_object(self, snap: bytes, span: tuple[int, int]) -> re.Match[Any]:
+        """A real ``re.Match`` for ``span`` of the immutable snapshot ``snap``.
 
         ``str`` patterns give a match over decoded text, ``bytes`` patterns over bytes.
         """
         regex = self.regex or re.compile(re.escape(self.literal or b""))
-        lo = max(span[0] - 1024, 0)
-        snap = bytes(buf[lo : span[1] + 1024])
-        pos = span[0] - lo
         found: re.Match[Any] | None
         if self.is_text:
             text = snap.decode("utf-8", "surrogateescape")
-            found = regex.search(text, len(snap[:pos].decode("utf-8", "surrogateescape")))
+            found = regex.search(text, len(snap[: span[0]].decode("utf-8", "surrogateescape")))
         else:
-            found = regex.search(snap, pos)
+            found = regex.search(snap, span[0])
         assert found is not None, "a match found in the buffer is found again in its snapshot"
         return found
 

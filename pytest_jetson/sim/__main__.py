@@ -77,8 +77,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"lft: {dut.lft}")
         print(f"profile: {dut.profile_path}")
         print(f"host: {host.host_dir}")
-        print("serving; Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
+            print("serving; Ctrl-C to stop", flush=True)
             signal.pause()
     return 0
 

@@ -274,54 +274,77 @@ class Console:
         self.prompt()
 
     def _command(self, line: str) -> None:
+        """Run a line like a small POSIX shell: ``;``-separated commands, quotes, ``$?``."""
         flashed = self.state.flashed
         assert flashed is not None
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            words = line.split()
-        if words[:1] == ["sudo"]:
-            words = words[1:]
-        if not words:
-            self.prompt()
-            return
-        cmd = words[0]
         release = flashed_release(flashed)
-        if cmd in ("exit", "logout"):
-            self.phase = "login"
-            self.emit("\n")
-            self.emit("\n".join(login_banner(self.state, flashed)) + "\n")
-            self.prompt()
-            return
-        if cmd == "reboot":
-            self.emit("[  OK  ] Stopping Serial Getty...\n")
-            self.store.update(lambda s: power_cycle(s, "on"))
-            return
-        self.emit(self._output(words, flashed.hostname, release.kernel))
+        status = 0
+        for words in _split_commands(line):
+            words = [w.replace("$?", str(status)) for w in words]
+            if words[:1] == ["sudo"]:
+                words = words[1:]
+            if not words:
+                continue
+            cmd = words[0]
+            if cmd in ("exit", "logout"):
+                self.phase = "login"
+                self.emit("\n")
+                self.emit("\n".join(login_banner(self.state, flashed)) + "\n")
+                self.prompt()
+                return
+            if cmd == "reboot":
+                self.emit("[  OK  ] Stopping Serial Getty...\n")
+                self.store.update(lambda s: power_cycle(s, "on"))
+                return
+            output, status = self._output(words, flashed.hostname, release.kernel)
+            self.emit(output)
         self.prompt()
 
-    def _output(self, words: list[str], host: str, kernel: str) -> str:
+    def _output(self, words: list[str], host: str, kernel: str) -> tuple[str, int]:
         assert self.state.flashed is not None
         cmd, args = words[0], words[1:]
         if cmd == "uname":
             if "-a" in args:
-                return f"Linux {host} {kernel} #1 SMP PREEMPT aarch64 aarch64 aarch64 GNU/Linux\n"
-            return f"{kernel}\n" if "-r" in args else "Linux\n"
+                return (
+                    f"Linux {host} {kernel} #1 SMP PREEMPT aarch64 aarch64 aarch64 GNU/Linux\n",
+                    0,
+                )
+            return (f"{kernel}\n" if "-r" in args else "Linux\n"), 0
         if cmd == "echo":
-            return " ".join(args) + "\n"
+            return " ".join(args) + "\n", 0
         if cmd == "hostname":
-            return f"{host}\n"
+            return f"{host}\n", 0
         if cmd == "whoami":
-            return f"{self.user}\n"
+            return f"{self.user}\n", 0
         if cmd in ("true", ":"):
-            return ""
+            return "", 0
+        if cmd == "false":
+            return "", 1
         if cmd == "cat":
             files = {
                 "/etc/nv_tegra_release": self.state.flashed.nv_tegra_release,
                 "/etc/hostname": f"{host}\n",
             }
-            return "".join(files.get(a, f"cat: {a}: No such file or directory\n") for a in args)
-        return f"-bash: {cmd}: command not found\n"
+            missing = [a for a in args if a not in files]
+            text = "".join(files.get(a, f"cat: {a}: No such file or directory\n") for a in args)
+            return text, 1 if missing else 0
+        return f"-bash: {cmd}: command not found\n", 127
+
+
+def _split_commands(line: str) -> list[list[str]]:
+    """Split a command line into ``;``-separated commands of words (quotes removed)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";")
+    lexer.whitespace_split = True
+    commands: list[list[str]] = [[]]
+    try:
+        for token in lexer:
+            if token and set(token) == {";"}:
+                commands.append([])
+            else:
+                commands[-1].append(token)
+    except ValueError:
+        return [line.split()]
+    return commands
 
 
 def _set_pdeathsig() -> None:

@@ -1,4 +1,4 @@
-"""Synthetic Linux_for_Tegra trees shaped like NVIDIA's (issue 3 §1, facts.md §1–3, §9).
+"""Synthetic Linux_for_Tegra trees shaped like NVIDIA's (issue 3 §1, facts.md §1-3, §9).
 
 :func:`make_tree` writes everything but the behaving in-tree tools (``flash.sh``,
 ``nvautoflash.sh``, ``boardctl``, ``l4t_initrd_flash.sh``, ``l4t_create_default_user.sh``,
@@ -28,7 +28,7 @@ from pytest_jetson.sim.tree_conf_thor import thor_confs
 from pytest_jetson.sim.tree_files import TreeFiles
 from pytest_jetson.sim.tree_rootfs import bulk_rootfs, l4t_packages, rootfs_files
 
-FULL_SIZE_ROOTFS_FILES = 30_000
+FULL_SIZE_ROOTFS_FILES = 20_000
 """Number of extra rootfs files of a ``full_size`` tree."""
 
 

@@ -143,7 +143,9 @@ def _bpmp_dtbs(board: SimBoard, release: SimRelease) -> list[str]:
         *(f"tegra234-bpmp-3767-{sku}-3509-a02.dtb" for sku in ("0001", "0003", "0004")),
     ]
     if release.at_least(36, 4):
-        names += [f"tegra234-bpmp-3767-{sku}-3768-super.dtb" for sku in ("0000", "0001", "0003", "0004")]
+        names += [
+            f"tegra234-bpmp-3767-{sku}-3768-super.dtb" for sku in ("0000", "0001", "0003", "0004")
+        ]
     return names
 
 
@@ -186,18 +188,28 @@ def bootloader_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> 
     )
     for tool in ("tegrarcm_v2", "chkbdinfo", "tegrasign_v3.py", "tegraparser_v2"):
         files.data(f"bootloader/{tool}", b"\x7fELF" + pseudo_bytes(tool, 60), executable=True)
-    for name in (f"mb1_{chip}_prod.bin", f"mb2_{chip}.bin", "uefi_jetson.bin",
-                 f"tos-optee_{chip}.img", f"psc_bl1_{chip}_prod.bin", "nvdisp-init.bin"):
+    for name in (
+        f"mb1_{chip}_prod.bin",
+        f"mb2_{chip}.bin",
+        "uefi_jetson.bin",
+        f"tos-optee_{chip}.img",
+        f"psc_bl1_{chip}_prod.bin",
+        "nvdisp-init.bin",
+    ):
         files.data(f"bootloader/{name}", pseudo_bytes(name, 256))
     suffixes = T234_BPF_SUFFIXES if chip == "t234" else T264_BPF_SUFFIXES
     for suffix in suffixes:
         name = f"bpmp_{chip}-{suffix}_prod.bin"
         files.data(f"bootloader/{name}", pseudo_bytes(name, 256))
-    files.data("bootloader/l4t_initrd.img", b"070701" + pseudo_bytes(f"initrd-{release.version}", 4090))
+    files.data(
+        "bootloader/l4t_initrd.img", b"070701" + pseudo_bytes(f"initrd-{release.version}", 4090)
+    )
     for name in _bpmp_dtbs(board, release):
         files.data(
             f"bootloader/generic/{name}",
-            build_dtb(Node({"compatible": [f"nvidia,{board.chip.prefix}-bpmp"], "bpmp-dtb-name": name})),
+            build_dtb(
+                Node({"compatible": [f"nvidia,{board.chip.prefix}-bpmp"], "bpmp-dtb-name": name})
+            ),
         )
     cfg = "bootloader/generic/cfg/"
     if chip == "t234":
@@ -208,7 +220,9 @@ def bootloader_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> 
             ("flash_t234_qspi_sd.xml", "sdcard"),
             ("flash_t234_qspi_nvme.xml", "nvme"),
         ):
-            files.text(cfg + name, partition_xml("spi", 0, _QSPI) + partition_xml(device, 3, _ROOTFS))
+            files.text(
+                cfg + name, partition_xml("spi", 0, _QSPI) + partition_xml(device, 3, _ROOTFS)
+            )
         files.text(cfg + "flash_t234_qspi.xml", partition_xml("spi", 0, _QSPI))
     else:
         files.text(cfg + "flash_t264_qspi.xml", partition_xml("spi", 0, _QSPI))
@@ -224,8 +238,11 @@ def tools_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> None:
         files.text(kf + "flash_l4t_t264_nvme.xml", partition_xml("nvme", 0, _ROOTFS))
     files.text(
         kf + "host_udev/99-l4t-host.rules",
-        'SUBSYSTEM=="block", ENV{ID_VENDOR_ID}=="0955", ENV{ID_MODEL}=="mmc0", SYMLINK+="l4t-mmc0"\n'
-        'SUBSYSTEM=="block", ENV{ID_VENDOR_ID}=="0955", ENV{ID_MODEL}=="ext0", SYMLINK+="l4t-ext0"\n',
+        "".join(
+            f'SUBSYSTEM=="block", ENV{{ID_VENDOR_ID}}=="0955", ENV{{ID_MODEL}}=="{m}", '
+            f'SYMLINK+="l4t-{m}"\n'
+            for m in ("mmc0", "ext0", "mmc0b0", "mmc0b1")
+        ),
     )
     files.mkdir(kf + "initrd_flash")
     ba = "tools/board_automation/"

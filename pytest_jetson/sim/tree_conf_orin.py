@@ -26,7 +26,7 @@ EMMC_CFG=flash_t234_qspi_sdmmc.xml;
 EMMCSIZE=31276924928;
 BOOTPARTSIZE=8388608;
 ODMDATA="gbe-uphy-config-22,hsstp-lane-map-3,hsio-uphy-config-0";
-CMDLINE_ADD="console=ttyTCU0,115200 console=ttyAMA0,115200 firmware_class.path=/etc/firmware fbcon=map:0 nospectre_bhb";
+CMDLINE_ADD="console=ttyTCU0,115200 console=ttyAMA0,115200 fbcon=map:0 nospectre_bhb";
 target_rootdev="mmcblk0p1";
 BPFFILE="bootloader/bpmp_t234-TE990M-A1_prod.bin";
 TBCFILE="bootloader/uefi_jetson.bin";
@@ -115,7 +115,8 @@ update_flash_args()
 {
 	update_flash_args_common;
 
-	if [ "${board_sku}" = "0000" ] || [ "${board_sku}" = "0001" ] || [ "${board_sku}" = "0002" ]; then
+	if [ "${board_sku}" = "0000" ] || [ "${board_sku}" = "0001" ] \\
+		|| [ "${board_sku}" = "0002" ]; then
 		DTB_FILE="tegra234-p3737-0000+p3701-0000-nv.dtb";
 		BPFDTB_FILE="tegra234-bpmp-3701-0000-3737-0000.dtb";
 	elif [ "${board_sku}" = "0004" ]; then

@@ -87,7 +87,7 @@ BPMP_MEM_CONFIG="tegra264-p3834-0008-bpmp-mem-config-l4t.dts";
 RAMCODE=12;
 EXTERNAL_DEVICE="nvme0n1p1";
 EXTERNAL_PT_LAYOUT="tools/kernel_flash/flash_l4t_t264_nvme.xml";
-CMDLINE_ADD="earlycon=tegra_utc,mmio32,0xc5a0000 console=ttyUTC0,115200 firmware_class.path=/etc/firmware fbcon=map:0";
+CMDLINE_ADD="earlycon=tegra_utc,mmio32,0xc5a0000 console=ttyUTC0,115200 fbcon=map:0";
 OVERLAY_DTB_FILE+=",tegra264-p4071-0000+p3834-xxxx-dynamic.dtbo";
 
 update_flash_args()
@@ -113,10 +113,10 @@ _DISPATCH_R39 = f"""\
 
 _DISPATCH_R38 = f"""\
 	# Boards after FAB 400 power VDD_FUSE from the always-on rail.
-	if [[ "${{fab}}" =~ ^[0-9]+$ ]]; then
-		if [ "$((10#${{fab}}))" -gt 400 ]; then
-			PMIC_CONFIG="{PMIC_AON}";
-		fi;
+	if [[ "${{fab}}" =~ ^[0-9]+$ ]] && [ "$((10#${{fab}}))" -gt 400 ]; then
+		PMIC_CONFIG="{PMIC_AON}";
+	else
+		PMIC_CONFIG="{PMIC_PLAIN}";
 	fi;"""
 
 _T4000 = """\

@@ -35,7 +35,7 @@ _T234_NARROW = """\
 				machine="p3701-0004"
 			elif [[ "${machine}" =~ "p3701-0004" ]]; then
 				machine="p3701-0004"
-			else
+@AGX_DEFAULT@			else
 				machine="p3701-0000"
 			fi
 			SOCFAMILY="tegra234"
@@ -56,7 +56,7 @@ _T234_NARROW = """\
 				machine="p3767-0004"
 			elif [[ "${machine}" =~ "p3767-0005" ]]; then
 				machine="p3767-0005"
-			else
+@NANO_DEFAULT@			else
 				machine="p3767-0000"
 			fi
 			SOCFAMILY="tegra234"
@@ -66,7 +66,7 @@ _T264_NARROW = """\
 		@ELIF@ [[ "${machine}" =~ "p3834" ]]; then
 			if [[ "${machine}" =~ "p3834-0000" ]]; then
 				machine="p3834-0000"
-			else
+@THOR_DEFAULT@			else
 				machine="p3834-0008"
 			fi
 			SOCFAMILY="tegra264"
@@ -214,6 +214,21 @@ setup_hwmon
 """
 
 
+def _explicit(text: str, cvb: bool) -> str:
+    """The cvb variant names every module SKU in its own ``elif`` (the R35 text falls through
+    to ``else`` for the default SKU)."""
+    for marker, module in (
+        ("@AGX_DEFAULT@", "p3701-0000"),
+        ("@NANO_DEFAULT@", "p3767-0000"),
+        ("@THOR_DEFAULT@", "p3834-0008"),
+    ):
+        branch = (
+            f'\t\t\telif [[ "${{machine}}" =~ "{module}" ]]; then\n\t\t\t\tmachine="{module}"\n'
+        )
+        text = text.replace(marker, branch if cvb else "")
+    return text
+
+
 def nvpower_sh(*, t234: bool, t264: bool, cvb: bool) -> str:
     """The nvpower.sh text for the chip families of a tree, with or without the cvb block."""
     out = [_HEAD]
@@ -226,18 +241,17 @@ def nvpower_sh(*, t234: bool, t264: bool, cvb: bool) -> str:
     )
     if cvb:
         out.append(_CVB)
-    narrow = []
     if t234:
-        narrow.append(_T234_NARROW)
+        out.append(_explicit(_T234_NARROW, cvb))
     if t264:
-        narrow.append(_T264_NARROW.replace("@ELIF@", "elif" if t234 else "if"))
-    out.extend(narrow)
+        out.append(_explicit(_T264_NARROW, cvb).replace("@ELIF@", "elif" if t234 else "if"))
     out.append(
         "\t\tfi\n"
         '\telif [ -e "/proc/device-tree/model" ]; then\n'
         "\t\tmachine=\"$(tr -d '\\0' < /proc/device-tree/model)\"\n"
         "\tfi\n"
-        f'\tif [ -z "${{SOCFAMILY}}" ]; then\n\t\tSOCFAMILY="{"tegra234" if t234 else "tegra264"}"\n'
+        '\tif [ -z "${SOCFAMILY}" ]; then\n'
+        f'\t\tSOCFAMILY="{"tegra234" if t234 else "tegra264"}"\n'
         "\tfi\n}\n\n"
     )
     out.append('create_nvpmodel_symlink()\n{\n\tlocal conf_file=""\n\n')
@@ -250,7 +264,9 @@ def nvpower_sh(*, t234: bool, t264: bool, cvb: bool) -> str:
     if t234:
         out.append(_T234_FAN_CVB if cvb else _T234_FAN)
     if t264:
-        out.append((_T264_FAN_CVB if cvb else _T264_FAN).replace("@ELIF@", "elif" if t234 else "if"))
+        out.append(
+            (_T264_FAN_CVB if cvb else _T264_FAN).replace("@ELIF@", "elif" if t234 else "if")
+        )
     out.append(_LINK.replace("@TARGET@", "/etc/nvfancontrol.conf") + "\n")
     out.append(_TAIL)
     return "".join(out)

@@ -134,7 +134,9 @@ def power_files(files: TreeFiles, board: SimBoard, release: SimRelease, *, cvb: 
         for sku in ("0000", "0002", "0004"):
             files.text(pm + f"nvpmodel_p3701_{sku}.conf", _nvpmodel(agx, 2))
         for sku in ("0000", "0001"):
-            files.text(pm + f"nvpmodel_p3767_{sku}.conf", _nvpmodel(["MAXN", "10W", "15W", "25W"], 2))
+            files.text(
+                pm + f"nvpmodel_p3767_{sku}.conf", _nvpmodel(["MAXN", "10W", "15W", "25W"], 2)
+            )
         for sku in ("0003", "0004"):
             files.text(pm + f"nvpmodel_p3767_{sku}.conf", _nvpmodel(["15W", "7W"], 0))
         if release.at_least(36, 4):
@@ -161,8 +163,10 @@ def power_files(files: TreeFiles, board: SimBoard, release: SimRelease, *, cvb: 
 def _dpkg(release: SimRelease, packages: list[str], libs: list[str]) -> TreeFiles:
     files = TreeFiles()
     records = []
-    base = [("base-files", "13ubuntu10" if release.major >= 38 else "12ubuntu4.7"),
-            ("bash", "5.2.21-2ubuntu4" if release.major >= 38 else "5.1-6ubuntu1.1")]
+    base = [
+        ("base-files", "13ubuntu10" if release.major >= 38 else "12ubuntu4.7"),
+        ("bash", "5.2.21-2ubuntu4" if release.major >= 38 else "5.1-6ubuntu1.1"),
+    ]
     for name, version in base:
         records.append(
             f"Package: {name}\nStatus: install ok installed\nPriority: required\n"
@@ -213,9 +217,7 @@ def rootfs_files(
     files.mkdir("root")
     if release.major < 38:
         files.mkdir("etc/nv")
-        files.link(
-            "etc/systemd/system/default.target", "/lib/systemd/system/nv-oem-config.target"
-        )
+        files.link("etc/systemd/system/default.target", "/lib/systemd/system/nv-oem-config.target")
         files.text(
             "lib/systemd/system/nv-oem-config.target",
             "[Unit]\nDescription=NVIDIA OEM configuration\nConflicts=multi-user.target\n"

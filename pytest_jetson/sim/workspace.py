@@ -168,7 +168,8 @@ def _make_hardware(path: Path, tree: SimTree) -> Repo:
     platform.mkdir(parents=True)
     for dtb in sorted((tree.lft / "kernel" / "dtb").glob("*-nv.dtb")):
         (platform / (dtb.stem + ".dts")).write_text(
-            f'// SPDX-License-Identifier: GPL-2.0-only\n/dts-v1/;\n\n/ {{\n\tcompatible = "{compatible}";\n}};\n'
+            "// SPDX-License-Identifier: GPL-2.0-only\n/dts-v1/;\n\n"
+            f'/ {{\n\tcompatible = "{compatible}";\n}};\n'
         )
     common = path / "nvidia" / "tegra" / "nv-public"
     common.mkdir(parents=True)
@@ -213,8 +214,8 @@ def make_source_workspace(
     repo = _make_hardware(hardware, tree)
     origin_path: Path | None = None
     if origin:
-        origin_path = dest / "origin" / (
-            "hardware.git" if form == "hardware" else f"{form}-hardware.git"
+        origin_path = (
+            dest / "origin" / ("hardware.git" if form == "hardware" else f"{form}-hardware.git")
         )
         _init_repo(origin_path, bare=True)
         repo.create_remote("origin", str(origin_path))

@@ -21,7 +21,7 @@ ORIN_OUTPUT = """\
 *** Checking ONLINE mode ... OK.
 *** Checking target board connection ... 1 connections found.
 *** Reading ECID ... FUSELEVEL=fuselevel_production hwchipid=0x23 bootauth=NS
-*** Reading EEPROM ... "/lft/bootloader/tegraflash.py" --chip 0x23 --cmd "dump eeprom cvm cvm.bin; reboot recovery"
+*** Reading EEPROM ... "/lft/bootloader/tegraflash.py" --chip 0x23 --cmd "dump eeprom cvm cvm.bin"
 [   0.0123 ] Generating RCM messages
 --- Reading board information succeeded.
 --- Parsing chip_info.bin information succeeded.
@@ -183,6 +183,4 @@ def test_thor_custom_carrier_with_a_free_token_id_is_not_compared() -> None:
     prof = profile("p3834", "0008", "401", carrier="p4071", custom="acme1")
     result = cross_check(thor("4071"), prof)
     assert result.ok
-    assert [f.status for f in result.fields if f.eeprom_label == "baseboard_id"] == [
-        "not-compared"
-    ]
+    assert [f.status for f in result.fields if f.eeprom_label == "baseboard_id"] == ["not-compared"]

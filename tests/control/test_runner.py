@@ -45,7 +45,9 @@ def test_streams_merged_output_to_log_and_callback(tmp_path: Path) -> None:
     tool = script(tmp_path, "tool", "echo one\necho two >&2\nprintf 'three'\nexit 3\n")
     seen: list[str] = []
     log = tmp_path / "logs" / "tool.log"
-    result = run([str(tool)], cwd=tmp_path, timeout=30, what="the tool", log=log, on_line=seen.append)
+    result = run(
+        [str(tool)], cwd=tmp_path, timeout=30, what="the tool", log=log, on_line=seen.append
+    )
     assert seen == ["one", "two", "three"]
     assert result.returncode == 3 and not result.ok
     assert result.output == "one\ntwo\nthree"
@@ -169,7 +171,9 @@ def test_secrets_never_reach_log_result_or_error(tmp_path: Path) -> None:
     assert secret not in str(info.value) and secret not in info.value.output
     assert "Password - ***" in str(info.value)
     quick = script(tmp_path, "quick", 'echo "Password - $2"\n')
-    result = run([str(quick), "-p", secret], cwd=tmp_path, timeout=30, what="q", log=log, secrets=[secret])
+    result = run(
+        [str(quick), "-p", secret], cwd=tmp_path, timeout=30, what="q", log=log, secrets=[secret]
+    )
     assert result.output == "Password - ***"
     assert result.argv[-1] == "***"
     assert secret not in log.read_text()
@@ -189,7 +193,12 @@ def test_privileged_argv_adds_sudo_n_only_when_not_root() -> None:
 def test_sudo_password_prompt_becomes_a_clear_bench_error(tmp_path: Path) -> None:
     fake_sudo = script(tmp_path, "sudo", "echo 'sudo: a password is required' >&2\nexit 1\n")
     with pytest.raises(BenchError) as info:
-        run([str(fake_sudo), "-n", "./nvautoflash.sh", "--print_boardid"], cwd=tmp_path, timeout=30, what="EEPROM read")
+        run(
+            [str(fake_sudo), "-n", "./nvautoflash.sh", "--print_boardid"],
+            cwd=tmp_path,
+            timeout=30,
+            what="EEPROM read",
+        )
     message = str(info.value)
     assert "sudo needs a password" in message
     assert "NOPASSWD for ./nvautoflash.sh --print_boardid" in message

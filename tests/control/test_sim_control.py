@@ -15,7 +15,6 @@ from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded
 from pytest_jetson.sim.host import SimDut, SimHost
 from pytest_jetson.usb import default_backend, find_rcm, list_nvidia, wait_for_rcm
 
-
 FAST = 20.0
 """Simulated tools run this many times faster than real ones."""
 
@@ -47,7 +46,9 @@ def processes_mentioning(text: str) -> list[int]:
         ("thor-agx", "R39.2.0", ("topo", "orin-jetson", "thor-jetson-module")),
     ],
 )
-def test_targets_per_release(host: SimHost, board: str, release: str, targets: tuple[str, ...]) -> None:
+def test_targets_per_release(
+    host: SimHost, board: str, release: str, targets: tuple[str, ...]
+) -> None:
     dut = host.add_dut("dut", board, release=release, speed=FAST)
     assert set(Boardctl(dut.lft, "topo").targets()) == set(targets)
 
@@ -99,7 +100,7 @@ def test_failing_boardctl_raises_a_bench_error_with_its_output(host: SimHost) ->
 def test_hung_boardctl_is_killed_with_its_process_group(host: SimHost, tmp_path: Path) -> None:
     dut = host.add_dut("orin", "orin-agx", faults=("boardctl_hang",), speed=FAST)
     log = tmp_path / "boardctl.log"
-    ctl = Boardctl(dut.lft, "topo", timeout=1.0, grace=0.5, log=log)
+    ctl = Boardctl(dut.lft, "topo", timeout=0.5, grace=0.3, log=log)
     with pytest.raises(DeadlineExceeded) as info:
         ctl.recovery()
     message = str(info.value)
@@ -151,7 +152,11 @@ def test_manual_recovery_failure_says_which_buttons(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", speed=FAST)
     with pytest.raises(DeadlineExceeded) as info:
         wait_for_rcm(
-            T234, usb_port=dut.usb_port, timeout=0.1, poll=0.05, backend=host.usb_backend(),
+            T234,
+            usb_port=dut.usb_port,
+            timeout=0.1,
+            poll=0.05,
+            backend=host.usb_backend(),
             manual=True,
         )
     assert "hold the RECOVERY button, press and release RESET" in str(info.value)

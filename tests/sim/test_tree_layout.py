@@ -1,4 +1,4 @@
-"""The generated Linux_for_Tegra trees have the real layout of facts.md §1–3 and §9."""
+"""The generated Linux_for_Tegra trees have the real layout of facts.md §1-3 and §9."""
 
 from __future__ import annotations
 
@@ -34,14 +34,22 @@ CHAINS = {
 def test_boards_match_the_simulator_values_of_facts() -> None:
     agx, nano, thor = BOARDS["orin-agx"], BOARDS["orin-nano"], BOARDS["thor-agx"]
     assert (agx.eeprom.board_id, agx.eeprom.fab, agx.eeprom.rcm_pid) == ("3701", "500", 0x7023)
-    assert (nano.eeprom.sku, nano.eeprom.fab, nano.eeprom.chip_sku) == ("0005", "RC1", "00:00:00:D5")
+    assert (nano.eeprom.sku, nano.eeprom.fab, nano.eeprom.chip_sku) == (
+        "0005",
+        "RC1",
+        "00:00:00:D5",
+    )
     assert (thor.eeprom.baseboard_id, thor.eeprom.rcm_pid) == ("4071", 0x7026)
-    assert [b.default_boot_device for b in (agx, nano, thor)] == ["internal", "internal", "external"]
+    assert [b.default_boot_device for b in (agx, nano, thor)] == [
+        "internal",
+        "internal",
+        "external",
+    ]
     assert agx.default_release == "R36.4.3" and thor.default_release == "R38.4.0"
     assert board_for_dut("sim-orin-nano") is nano
     with pytest.raises(UsageError, match="sim-orin, sim-orin-nano, sim-thor"):
         board_for_dut("sim-xavier")
-    with pytest.raises(UsageError, match="R36.2.0, R36.4.3"):
+    with pytest.raises(UsageError, match=r"R36\.2\.0, R36\.4\.3"):
         agx.release("R38.4.0")
 
 
@@ -66,9 +74,21 @@ def test_sibling_symlinks_resolve(default_trees: dict[str, SimTree]) -> None:
             assert link.resolve().is_file(), link
             conf_chain(tree.lft, link.name)
     agx = default_trees["orin-agx"].lft
-    assert os.readlink(agx / "jetson-orin-nano-devkit-nvme.conf") == "p3768-0000-p3767-0000-a0-nvme.conf"
-    for name in ("maxn", "industrial", "industrial-qspi", "industrial-maxn", "as-jao-32gb",
-                 "as-nx-16gb", "as-nx-8gb", "as-nano8gb", "as-nano4gb"):
+    assert (
+        os.readlink(agx / "jetson-orin-nano-devkit-nvme.conf")
+        == "p3768-0000-p3767-0000-a0-nvme.conf"
+    )
+    for name in (
+        "maxn",
+        "industrial",
+        "industrial-qspi",
+        "industrial-maxn",
+        "as-jao-32gb",
+        "as-nx-16gb",
+        "as-nx-8gb",
+        "as-nano8gb",
+        "as-nano4gb",
+    ):
         assert (agx / f"jetson-agx-orin-devkit-{name}.conf").is_symlink()
     assert "flash_t234_qspi_nvme.xml" in (agx / "p3768-0000-p3767-0000-a0-nvme.conf").read_text()
 
@@ -77,7 +97,10 @@ def test_super_confs_only_from_r36_4(sim_trees: dict[tuple[str, str], SimTree]) 
     old = sim_trees[("orin-nano", "R36.2.0")].lft
     new = sim_trees[("orin-nano", "R36.4.3")].lft
     assert not (old / "jetson-orin-nano-devkit-super.conf").exists()
-    assert os.readlink(new / "jetson-orin-nano-devkit-super.conf") == "p3768-0000-p3767-0000-super.conf"
+    assert (
+        os.readlink(new / "jetson-orin-nano-devkit-super.conf")
+        == "p3768-0000-p3767-0000-super.conf"
+    )
     text = (new / "p3768-0000-p3767-0000-super.conf").read_text()
     assert 'source "${LDK_DIR}/p3768-0000-p3767-0000-a0.conf";' in text
     assert "p3767_super_overlay()" in text
@@ -117,7 +140,9 @@ def test_release_files_parse_and_agree(
     assert f"BSP_VERSION={release[1:]}" in bsp
 
 
-def test_release_line_format_keeps_nvidia_spacing(sim_trees: dict[tuple[str, str], SimTree]) -> None:
+def test_release_line_format_keeps_nvidia_spacing(
+    sim_trees: dict[tuple[str, str], SimTree],
+) -> None:
     first = Lft(sim_trees[("orin-agx", "R36.4.3")].lft).nv_tegra_release.read_text().splitlines()[0]
     assert first == (
         "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, "
@@ -131,7 +156,9 @@ def test_library_hashes_in_release_file_match_rootfs(default_trees: dict[str, Si
     import hashlib
 
     lft = Lft(default_trees["orin-agx"].lft)
-    sums = [line.split(" *") for line in lft.nv_tegra_release.read_text().splitlines() if " */" in line]
+    sums = [
+        line.split(" *") for line in lft.nv_tegra_release.read_text().splitlines() if " */" in line
+    ]
     assert sums
     for digest, path in sums:
         assert hashlib.sha1((lft.rootfs / path.lstrip("/")).read_bytes()).hexdigest() == digest
@@ -148,10 +175,13 @@ def test_kernel_image_is_mirrored_in_rootfs(default_trees: dict[str, SimTree]) -
 
 
 def test_users_and_first_boot(sim_trees: dict[tuple[str, str], SimTree]) -> None:
-    for (key, release), tree in sim_trees.items():
+    for (_key, release), tree in sim_trees.items():
         rootfs = tree.lft / "rootfs"
         assert list((rootfs / "home").iterdir()) == []
-        uids = {line.split(":")[0]: int(line.split(":")[2]) for line in (rootfs / "etc/passwd").read_text().splitlines()}
+        uids = {
+            line.split(":")[0]: int(line.split(":")[2])
+            for line in (rootfs / "etc/passwd").read_text().splitlines()
+        }
         assert uids["nobody"] == 65534
         assert not [u for u in uids.values() if 1000 <= u < 65534]
         target = rootfs / "etc/systemd/system/default.target"
@@ -183,11 +213,21 @@ def test_l4t_package_markers_per_release(sim_trees: dict[tuple[str, str], SimTre
 def test_nvpmodel_and_fan_files_have_real_names(sim_trees: dict[tuple[str, str], SimTree]) -> None:
     orin = sim_trees[("orin-agx", "R36.4.3")].lft / "rootfs/etc"
     names = {p.name for p in (orin / "nvpmodel").iterdir()}
-    assert {"nvpmodel_p3701_0000.conf", "nvpmodel_p3767_0003.conf", "nvpmodel_p3767_0003_super.conf"} <= names
+    assert {
+        "nvpmodel_p3701_0000.conf",
+        "nvpmodel_p3767_0003.conf",
+        "nvpmodel_p3767_0003_super.conf",
+    } <= names
     assert "nvpmodel_p3767_0005.conf" not in names and "nvpmodel_p3701_0005.conf" not in names
     fans = {p.name for p in (orin / "nvpower/nvfancontrol").iterdir()}
-    assert fans == {"nvfancontrol_p3701_0000.conf", "nvfancontrol_p3701_0002.conf", "nvfancontrol_p3767_0000.conf"}
-    old = {p.name for p in (sim_trees[("orin-agx", "R36.2.0")].lft / "rootfs/etc/nvpmodel").iterdir()}
+    assert fans == {
+        "nvfancontrol_p3701_0000.conf",
+        "nvfancontrol_p3701_0002.conf",
+        "nvfancontrol_p3767_0000.conf",
+    }
+    old = {
+        p.name for p in (sim_trees[("orin-agx", "R36.2.0")].lft / "rootfs/etc/nvpmodel").iterdir()
+    }
     assert not [n for n in old if "super" in n]
     thor = sim_trees[("thor-agx", "R38.4.0")].lft / "rootfs/etc"
     assert (thor / "nvpower/nvfancontrol/nvfancontrol_p3834_0008_p4071_0000.conf").is_file()
@@ -196,21 +236,35 @@ def test_nvpmodel_and_fan_files_have_real_names(sim_trees: dict[tuple[str, str],
     nano = (orin / "nvpmodel/nvpmodel_p3767_0003.conf").read_text()
     assert re.findall(r"POWER_MODEL ID=\d+ NAME=(\S+) >", nano) == ["15W", "7W"]
     fan = (orin / "nvpower/nvfancontrol/nvfancontrol_p3701_0000.conf").read_text()
-    for word in ("POLLING_INTERVAL", "<FAN 1>", "FAN_PROFILE cool", "FAN_PROFILE quiet",
-                 "FAN_DEFAULT_PROFILE cool", "KICKSTART_PWM"):
+    for word in (
+        "POLLING_INTERVAL",
+        "<FAN 1>",
+        "FAN_PROFILE cool",
+        "FAN_PROFILE quiet",
+        "FAN_DEFAULT_PROFILE cool",
+        "KICKSTART_PWM",
+    ):
         assert word in fan
 
 
 @pytest.mark.parametrize(
     "dtb,model,compatible",
     [
-        ("tegra234-p3737-0000+p3701-0000-nv.dtb", "NVIDIA Jetson AGX Orin Developer Kit",
-         ["nvidia,p3737-0000+p3701-0000", "nvidia,p3701-0000", "nvidia,tegra234"]),
-        ("tegra234-p3768-0000+p3767-0005-nv.dtb", "NVIDIA Jetson Orin Nano Developer Kit",
-         ["nvidia,p3768-0000+p3767-0005", "nvidia,p3767-0005", "nvidia,tegra234"]),
-        ("tegra234-p3768-0000+p3767-0005-nv-super.dtb",
-         "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super",
-         ["nvidia,p3768-0000+p3767-0005-super", "nvidia,p3767-0005", "nvidia,tegra234"]),
+        (
+            "tegra234-p3737-0000+p3701-0000-nv.dtb",
+            "NVIDIA Jetson AGX Orin Developer Kit",
+            ["nvidia,p3737-0000+p3701-0000", "nvidia,p3701-0000", "nvidia,tegra234"],
+        ),
+        (
+            "tegra234-p3768-0000+p3767-0005-nv.dtb",
+            "NVIDIA Jetson Orin Nano Developer Kit",
+            ["nvidia,p3768-0000+p3767-0005", "nvidia,p3767-0005", "nvidia,tegra234"],
+        ),
+        (
+            "tegra234-p3768-0000+p3767-0005-nv-super.dtb",
+            "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super",
+            ["nvidia,p3768-0000+p3767-0005-super", "nvidia,p3767-0005", "nvidia,tegra234"],
+        ),
     ],
 )
 def test_kernel_dtbs_carry_the_real_identity(
@@ -228,7 +282,7 @@ def test_thor_dtb_identity(default_trees: dict[str, SimTree]) -> None:
 
 
 def test_tools_layout_per_release(sim_trees: dict[tuple[str, str], SimTree]) -> None:
-    for (key, release), tree in sim_trees.items():
+    for (_key, release), tree in sim_trees.items():
         lft = tree.lft
         assert (lft / "tools/board_automation").is_dir()
         assert (lft / "tools/kernel_flash/host_udev").is_dir()
@@ -272,8 +326,13 @@ def _run_nvpower(tmp_path: Path, script: str, compatible: str) -> tuple[str, Pat
     proc_dt.mkdir()
     (etc / "nvpmodel").mkdir(parents=True)
     (etc / "nvpower/nvfancontrol").mkdir(parents=True)
-    for name in ("nvpmodel_p3701_0000", "nvpmodel_p3767_0003", "nvpmodel_p3767_0003_super",
-                 "nvpmodel_p3767_0000", "nvpmodel_p3834_0008"):
+    for name in (
+        "nvpmodel_p3701_0000",
+        "nvpmodel_p3767_0003",
+        "nvpmodel_p3767_0003_super",
+        "nvpmodel_p3767_0000",
+        "nvpmodel_p3834_0008",
+    ):
         (etc / "nvpmodel" / f"{name}.conf").write_text(name)
     for name in ("p3701_0000", "p3767_0000", "p3834_0008_p4071_0000"):
         (etc / "nvpower/nvfancontrol" / f"nvfancontrol_{name}.conf").write_text(name)
@@ -289,14 +348,34 @@ def _run_nvpower(tmp_path: Path, script: str, compatible: str) -> tuple[str, Pat
 @pytest.mark.parametrize(
     "key,cvb,compatible,model,fan",
     [
-        ("orin-agx", False, "nvidia,p3737-0000+p3701-0000\0nvidia,p3701-0000\0nvidia,tegra234\0",
-         "nvpmodel_p3701_0000.conf", "nvfancontrol_p3701_0000.conf"),
-        ("orin-nano", False, "nvidia,p3768-0000+p3767-0005\0nvidia,p3767-0005\0nvidia,tegra234\0",
-         "nvpmodel_p3767_0003.conf", "nvfancontrol_p3767_0000.conf"),
-        ("orin-nano", True, "nvidia,p3768-0000+p3767-0005-super\0nvidia,p3767-0005\0nvidia,tegra234\0",
-         "nvpmodel_p3767_0003_super.conf", "nvfancontrol_p3767_0000.conf"),
-        ("thor-agx", True, "nvidia,p4071-0000+p3834-0008\0nvidia,p3834-0008\0nvidia,tegra264\0",
-         "nvpmodel_p3834_0008.conf", "nvfancontrol_p3834_0008_p4071_0000.conf"),
+        (
+            "orin-agx",
+            False,
+            "nvidia,p3737-0000+p3701-0000\0nvidia,p3701-0000\0nvidia,tegra234\0",
+            "nvpmodel_p3701_0000.conf",
+            "nvfancontrol_p3701_0000.conf",
+        ),
+        (
+            "orin-nano",
+            False,
+            "nvidia,p3768-0000+p3767-0005\0nvidia,p3767-0005\0nvidia,tegra234\0",
+            "nvpmodel_p3767_0003.conf",
+            "nvfancontrol_p3767_0000.conf",
+        ),
+        (
+            "orin-nano",
+            True,
+            "nvidia,p3768-0000+p3767-0005-super\0nvidia,p3767-0005\0nvidia,tegra234\0",
+            "nvpmodel_p3767_0003_super.conf",
+            "nvfancontrol_p3767_0000.conf",
+        ),
+        (
+            "thor-agx",
+            True,
+            "nvidia,p4071-0000+p3834-0008\0nvidia,p3834-0008\0nvidia,tegra264\0",
+            "nvpmodel_p3834_0008.conf",
+            "nvfancontrol_p3834_0008_p4071_0000.conf",
+        ),
     ],
 )
 def test_nvpower_cascades_pick_the_real_files(
@@ -312,7 +391,9 @@ def test_nvpower_cascades_pick_the_real_files(
 def test_nvpower_warns_about_a_missing_conf(tmp_path: Path) -> None:
     files = tree_files(BOARDS["orin-agx"], BOARDS["orin-agx"].release(), nvpower_cvb=False)
     script = files.files["rootfs/etc/systemd/nvpower.sh"].decode()
-    out, pm_link, _ = _run_nvpower(tmp_path, script, "nvidia,p3737-0000+p3701-0004\0nvidia,tegra234\0")
+    out, pm_link, _ = _run_nvpower(
+        tmp_path, script, "nvidia,p3737-0000+p3701-0004\0nvidia,tegra234\0"
+    )
     assert "WARNING: file" in out and "nvpmodel_p3701_0004.conf not found!" in out
     assert not pm_link.exists()
 
@@ -335,3 +416,21 @@ def test_full_size_tree_has_realistic_scale() -> None:
     image = files.files["kernel/Image"]
     assert 50 * 1024 * 1024 < len(image) < 70 * 1024 * 1024
     assert image == files.files["rootfs/boot/Image"]
+
+
+@pytest.mark.parametrize("key", sorted(BOARDS))
+def test_derive_carrier_nvpower_anchors_exist_only_in_the_cvb_variant(key: str) -> None:
+    board = BOARDS[key]
+    module = (
+        f"{board.module_id}-0000" if key == "orin-agx" else f"{board.module_id}-{board.module_sku}"
+    )
+    sku_elif = f'elif [[ "${{machine}}" =~ "{module}" ]]; then'
+    cvb_branch = f'elif [[ "${{machine}}" =~ "{board.carrier_id}" ]]; then'
+    chip = f'if [ "${{SOCFAMILY}}" = "{board.chip.prefix}" ]; then'
+    with_cvb = tree_files(board, board.release(), nvpower_cvb=True)
+    without = tree_files(board, board.release(), nvpower_cvb=False)
+    script = with_cvb.files["rootfs/etc/systemd/nvpower.sh"].decode()
+    assert sku_elif in script and cvb_branch in script
+    assert script.count(chip) == 2
+    r35_like = without.files["rootfs/etc/systemd/nvpower.sh"].decode()
+    assert cvb_branch not in r35_like and "cvb" not in r35_like

@@ -15,7 +15,7 @@ import serial
 
 from pytest_jetson.sim.host import SimDut, SimHost
 
-FAST = 10.0
+FAST = 20.0
 """Speed factor for tests: a flash and a boot in well under a second."""
 
 

@@ -160,7 +160,7 @@ def test_boardctl_hang_fault_hangs_until_killed(
         assert kit.run_tool(dut, BOARDCTL, "-h").returncode == 0
         proc = kit.start_tool(dut, BOARDCTL, "-t", "topo", "recovery")
         with pytest.raises(Exception, match="timed out"):
-            proc.wait(timeout=1.0)
+            proc.wait(timeout=0.5)
         kit.kill_group(proc)
         assert dut.state().mode == "on"
     finally:

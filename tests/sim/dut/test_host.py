@@ -1,0 +1,110 @@
+"""SimHost orchestration: DUTs, profiles, faults, and no process or pty left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.errors import UsageError
+from pytest_jetson.profile import load_profile
+from pytest_jetson.sim.faults import FAULTS
+from pytest_jetson.sim.host import SimHost
+
+OWNER = """
+import sys
+from pathlib import Path
+from pytest_jetson.sim.host import SimHost
+host = SimHost(Path(sys.argv[1]))
+dut = host.add_dut("orin", "orin-agx")
+print(host.console_pids()["orin"], dut.console_port, flush=True)
+sys.stdin.read()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def test_profile_points_at_the_tree_and_matches_the_eeprom(host: SimHost) -> None:
+    dut = host.add_dut("thor", "thor-agx", release="R39.2.0")
+    profile = load_profile(dut.profile_path)
+    assert profile.bsp_image is not None
+    assert profile.bsp_image.lft.resolve() == dut.lft.resolve()
+    assert profile.bsp_image.version == "R39.2.0"
+    assert (profile.reference_devkit.module.sku, profile.reference_devkit.module.revision) == (
+        "0008",
+        "400",
+    )
+    assert profile.board == "jetson-agx-thor-devkit" and profile.boot_device == "external"
+    assert profile.chip.catalogue_id == "t264"
+    assert (dut.lft / "l4t_initrd_flash.sh").is_symlink()
+
+
+def test_duts_get_distinct_ports_and_consoles(host: SimHost) -> None:
+    a = host.add_dut("a", "orin-agx")
+    b = host.add_dut("b", "orin-nano")
+    assert a.usb_port != b.usb_port
+    assert Path(b.console_port).name == "ttyUSB0"
+    assert os.readlink(a.console_port) != os.readlink(b.console_port)
+    with pytest.raises(UsageError, match="already exists"):
+        host.add_dut("a", "orin-agx")
+
+
+def test_unknown_fault_lists_the_valid_ones(host: SimHost) -> None:
+    with pytest.raises(UsageError, match="slow_boot"):
+        host.add_dut("x", "orin-agx", faults=("melt",))
+    assert len(FAULTS) == 14
+
+
+def test_tree_and_eeprom_faults(host: SimHost) -> None:
+    dut = host.add_dut(
+        "x", "orin-agx", faults=("image_drift", "missing_initrd", "eeprom_sku_mismatch")
+    )
+    kernel = (dut.lft / "kernel" / "Image").read_bytes()
+    assert (dut.lft / "rootfs" / "boot" / "Image").read_bytes() != kernel
+    assert not (dut.lft / "bootloader" / "l4t_initrd.img").exists()
+    assert not (dut.lft / "rootfs" / "boot" / "initrd").exists()
+    assert dut.state().eeprom.sku == "0005" != dut.board.eeprom.sku
+    empty = host.add_dut("y", "thor-agx", faults=("eeprom_empty",))
+    assert (empty.state().eeprom.sku, empty.state().eeprom.fab) == ("", "")
+
+
+def test_close_stops_consoles_and_removes_ports(tmp_path: Path) -> None:
+    host = SimHost(tmp_path)
+    dut = host.add_dut("orin", "orin-agx")
+    pid = host.console_pids()["orin"]
+    assert _alive(pid)
+    host.close()
+    host.close()
+    assert not _alive(pid)
+    assert not os.path.lexists(dut.console_port)
+    with pytest.raises(UsageError):
+        host.add_dut("again", "orin-agx")
+
+
+def test_consoles_die_with_a_killed_owner(tmp_path: Path, kit: types.SimpleNamespace) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert owner.stdout is not None
+    pid_text, port = owner.stdout.readline().split()
+    pid = int(pid_text)
+    assert _alive(pid) and os.path.islink(port)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    kit.wait_for(lambda: not _alive(pid), timeout=5.0, what="console process gone")
+    kit.wait_for(lambda: not os.path.lexists(port), timeout=5.0, what="console port removed")
