@@ -78,6 +78,10 @@ class BenchEntry:
     sim: SimSpec | None = None
     source_file: Path | None = None
     """The inventory file the entry came from (None for built-in simulated DUTs)."""
+    teardown: Literal["leave", "power_off", "recovery"] = "leave"
+    """The state the DUT is left in after the session: booted, powered off or in recovery."""
+    deadlines: tuple[tuple[str, float], ...] = ()
+    """Step deadlines (seconds) this bench sets for the DUT, overriding the defaults."""
 
     @property
     def boot_device_resolved(self) -> str | None:
@@ -86,6 +90,8 @@ class BenchEntry:
 
 
 _DUT_KEYS = (
+    "teardown",
+    "deadlines",
     "profile",
     "boardctl_target",
     "serial",
@@ -95,6 +101,8 @@ _DUT_KEYS = (
     "recovery",
     "sim",
 )
+DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
+"""Steps whose deadline a bench entry may set (``deadlines: {flash: 5400}``)."""
 _USB_PORT = re.compile(r"[0-9]+-[0-9]+(\.[0-9]+)*")
 
 
@@ -113,6 +121,8 @@ class InventoryDut:
     default_user: DefaultUser | None
     recovery: Literal["boardctl", "manual"]
     sim: SimSpec | None
+    teardown: Literal["leave", "power_off", "recovery"] = "leave"
+    deadlines: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,16 @@ class Inventory:
     path: Path
     duts: dict[str, InventoryDut]
     profile_dirs: tuple[Path, ...]
+    lock_dir: Path | None = None
+    """Where DUT locks live (top-level ``lock_dir``), relative paths against the file."""
+
+    def pool(self, profile: str) -> list[str]:
+        """The DUTs whose profile is ``profile`` (by name), in file order."""
+        return [
+            d.name
+            for d in self.duts.values()
+            if d.profile_ref is not None and Path(d.profile_ref).stem == profile
+        ]
 
     @property
     def names(self) -> list[str]:
@@ -172,6 +192,8 @@ class Inventory:
             recovery=dut.recovery,
             sim=dut.sim,
             source_file=self.path,
+            teardown=dut.teardown,
+            deadlines=dut.deadlines,
         )
 
 
@@ -231,7 +253,23 @@ def _dut(name: str, entry: MapReader) -> InventoryDut:
         if recovery_node is None
         else entry.choice("recovery", recovery_node, ("boardctl", "manual"))
     )
+    teardown_node = entry.node_of("teardown")
+    teardown = (
+        "leave"
+        if teardown_node is None
+        else entry.choice("teardown", teardown_node, ("leave", "power_off", "recovery"))
+    )
+    deadlines: list[tuple[str, float]] = []
+    block = entry.opt_map("deadlines")
+    if block is not None:
+        block.allow(DEADLINE_STEPS)
+        for step in block:
+            value = block.opt_float(step)
+            if value is not None:
+                deadlines.append((step, value))
     return InventoryDut(
+        teardown=teardown,  # type: ignore[arg-type]
+        deadlines=tuple(deadlines),
         name=name,
         profile_ref=profile_ref,
         profile_line=entry.line_of("profile"),
@@ -253,7 +291,8 @@ def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> In
     """
     file = Path(path)
     doc = read_mapping(file, error=InventoryError, what="bench inventory")
-    doc.allow(("duts",))
+    doc.allow(("duts", "lock_dir"))
+    lock_dir = doc.opt_text("lock_dir")
     duts_block = doc.map("duts")
     duts: dict[str, InventoryDut] = {}
     for name in duts_block:
@@ -266,4 +305,9 @@ def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> In
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise duts_block.error(f"invalid DUT name {name!r}", key=name)
         duts[name] = _dut(name, duts_block.map(name))
-    return Inventory(path=file.resolve(), duts=duts, profile_dirs=tuple(profile_dirs))
+    return Inventory(
+        path=file.resolve(),
+        duts=duts,
+        profile_dirs=tuple(profile_dirs),
+        lock_dir=(file.resolve().parent / lock_dir) if lock_dir else None,
+    )

@@ -31,9 +31,12 @@ def require_session(config: pytest.Config) -> JetsonSession:
 
 
 @pytest.fixture(scope="session")
-def jetson_dut_name(pytestconfig: pytest.Config) -> str:
-    """The name of the DUT this session runs against (``--dut``)."""
-    return require_session(pytestconfig).default_dut
+def jetson_dut_name(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> str:
+    """The name of the DUT this test runs against (one of ``--dut``; tests that need a DUT
+    run once per selected DUT)."""
+    state = require_session(pytestconfig)
+    name: str = getattr(request, "param", state.default_dut)
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -54,24 +57,24 @@ def jetson_profile(jetson_entry: BenchEntry) -> Profile:
     return jetson_entry.profile
 
 
-def _dut(config: pytest.Config) -> Dut:
+def _dut(config: pytest.Config, name: str) -> Dut:
     from pytest_jetson.errors import ConfigError
     from pytest_jetson.outcomes import require_usable
 
     state = require_session(config)
     try:
-        dut = state.dut(state.default_dut)
+        dut = state.dut(name)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     require_usable(config, dut)
     return dut
 
 
-def _preflight(config: pytest.Config, name: str) -> CheckOutcome:
+def _preflight(config: pytest.Config, dut: Dut, name: str) -> CheckOutcome:
     from pytest_jetson.errors import ConfigError
-    from pytest_jetson.outcomes import apply_outcome
+    from pytest_jetson.outcomes import apply_outcome, require_usable
 
-    dut = _dut(config)
+    require_usable(config, dut)
     try:
         outcomes = dut.preflight([name], flow_tool=None)
     except ConfigError as exc:
@@ -84,7 +87,7 @@ def _preflight(config: pytest.Config, name: str) -> CheckOutcome:
 @pytest.fixture(scope="session")
 def jetson_dut(pytestconfig: pytest.Config, jetson_entry: BenchEntry) -> Dut:
     """The DUT handle: bench entry, profile, tool paths, state and the broken latch."""
-    return _dut(pytestconfig)
+    return _dut(pytestconfig, jetson_entry.name)
 
 
 @pytest.fixture
@@ -93,13 +96,13 @@ def jetson_rcm(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
 
     Skips when the bench cannot put the board in recovery (and latches the DUT broken).
     """
-    return _preflight(pytestconfig, "rcm").details.get("device")
+    return _preflight(pytestconfig, jetson_dut, "rcm").details.get("device")
 
 
 @pytest.fixture
 def jetson_eeprom(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
     """The DUT's EEPROM board id (read in recovery, cross-checked, cached for the session)."""
-    outcome = _preflight(pytestconfig, "eeprom")
+    outcome = _preflight(pytestconfig, jetson_dut, "eeprom")
     return outcome.details["reading"].board_id
 
 

@@ -167,6 +167,7 @@ class FlashSummary:
     steps: list[dict[str, Any]] = field(default_factory=list)
     boot_timeline: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    teardown: str = ""
     started: float = field(default_factory=time.time)
     finished: float | None = None
 

@@ -41,15 +41,10 @@ _PRESET_PASSWORDS = {"ubuntu": "ubuntu", "nvidia": "nvidia"}
 
 
 def conf_variables(lft: Path, conf_name: str) -> dict[str, str]:
-    """The top-level (static) assignments of a conf chain, last assignment wins."""
-    from pytest_jetson.lft import variable_assignments
+    """The top-level (static) values of a conf chain (``+=`` and ``${VAR}`` applied)."""
+    from pytest_jetson.lft import static_values
 
-    values: dict[str, str] = {}
-    for name, assignments in variable_assignments(lft, conf_name).items():
-        top = [a for a in assignments if a.function is None]
-        if top:
-            values[name] = top[-1].value
-    return values
+    return static_values(lft, conf_name)
 
 
 def lft_release(lft: Path) -> str | None:

@@ -159,15 +159,26 @@ def pytest_collection_modifyitems(
     state = get_session(config)
     if state is None:
         return
+    from pytest_jetson.markers import item_dut
+
     plan_only = config.getoption("jetson_plan_only")
     steps = PLAN_ONLY_STEPS if plan_only else STEPS
-    new: list[pytest.Item] = []
-    for name in state.dut_names:
-        new += make_steps(session, name, steps)
     if plan_only and items:
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
-    items[:0] = new
+    grouped = config.pluginmanager.hasplugin("xdist")
+    ordered: list[pytest.Item] = []
+    rest = list(items)
+    for name in state.dut_names:
+        # Each DUT: its steps, then the tests that run against it (one worker per DUT).
+        mine = [i for i in rest if getattr(i, "callspec", None) and item_dut(i, "") == name]
+        rest = [i for i in rest if i not in mine]
+        group = make_steps(session, name, steps) + mine
+        if grouped:
+            for item in group:
+                item.add_marker(pytest.mark.xdist_group(f"jetson-{name}"))
+        ordered += group
+    items[:] = ordered + rest
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -178,15 +189,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     state = get_session(item.config)
     if state is None:
         return
-    for flow in state.flows.values():
-        if flow.failed_step is not None:
-            from pytest_jetson.outcomes import skip_or_fail
+    from pytest_jetson.markers import item_dut
 
-            skip_or_fail(
-                item.config,
-                f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "
-                "not running against a stale image",
-            )
+    flow = state.flows.get(item_dut(item, state.default_dut))
+    if flow is not None and flow.failed_step is not None:
+        from pytest_jetson.outcomes import skip_or_fail
+
+        skip_or_fail(
+            item.config,
+            f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "
+            "not running against a stale image",
+        )
 
 
 __all__ = ["STEPS", "DutError", "JetsonStep", "make_steps"]

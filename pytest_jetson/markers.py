@@ -125,7 +125,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from pytest_jetson.errors import ConfigError
 
     try:
-        dut = state.dut(state.default_dut)
+        dut = state.dut(item_dut(item, state.default_dut))
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     if chips is not None:
@@ -141,6 +141,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(dut.redactor(str(exc)), pytrace=False)
     for outcome in outcomes:
         apply_outcome(item.config, dut, outcome, on_fail=request.on_fail)
+
+
+def item_dut(item: pytest.Item, default: str) -> str:
+    """The DUT an item runs against (its ``jetson_dut_name`` parameter, else ``default``)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        name = callspec.params.get("jetson_dut_name")
+        if isinstance(name, str):
+            return name
+    return default
 
 
 def _flow_tool(state: Any, name: str) -> str | None:

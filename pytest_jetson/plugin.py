@@ -7,6 +7,8 @@ once a DUT is selected.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pytest_jetson import hookspecs
@@ -31,6 +33,8 @@ __all__ = [
     "jetson_rcm",
     "jetson_shell",
 ]
+
+pytest_plugins = ["pytest_jetson.fixtures_carrier"]
 
 ACCEPT_PLAN = "--jetson-accept-plan"
 ACCEPT_ANY = "*"
@@ -148,6 +152,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="override a step deadline (boardctl, rcm, eeprom, default_user, flash, boot, "
         "login); repeatable.",
     )
+    group.addoption(
+        "--jetson-lock-timeout",
+        dest="jetson_lock_timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for a DUT another session holds before failing (default 300).",
+    )
+    group.addoption(
+        "--jetson-teardown",
+        dest="jetson_teardown",
+        choices=("leave", "power_off", "recovery"),
+        default=None,
+        help="the state DUTs are left in after the session (default: the bench entry's "
+        "teardown, else leave booted).",
+    )
+    parser.addini(
+        "jetson_lock_dir",
+        help="folder of the DUT locks shared by every session on this bench host "
+        "(default: the inventory's lock_dir, else /tmp/pytest-jetson-locks).",
+        default="",
+    )
     parser.addini(
         "jetson_bench",
         help="bench inventory file, relative to the rootdir (default hil/bench.yaml).",
@@ -209,10 +235,24 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     if faults:
         _check_faults(faults)
     state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
+    from pytest_jetson.lock import install_signal_release
+
+    # SIGTERM (a CI runner cancelling the job) releases the DUT locks before dying.
+    state.on_close(install_signal_release(_LockList(state)))
     if config.getoption("jetson_flash"):
         from pytest_jetson import items
 
         config.pluginmanager.register(items, "jetson-items")
+
+
+class _LockList:
+    """A live view of the session's locks, read when the signal arrives."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def __iter__(self) -> Any:
+        return iter(list(self.state.locks.values()))
 
 
 def _check_faults(faults: list[str]) -> None:
@@ -225,6 +265,35 @@ def _check_faults(faults: list[str]) -> None:
             f"unknown simulator fault {', '.join(map(repr, bad))}; "
             f"known faults: {', '.join(sorted(FAULTS))}"
         )
+
+
+DUT_MARKERS = ("jetson_preflight", "jetson_chip")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that needs a DUT once per selected DUT (the id names the DUT)."""
+    from pytest_jetson.session import get_session
+
+    state = get_session(metafunc.config)
+    if state is None:
+        return
+    needs_dut = any(name.startswith("jetson_") for name in metafunc.fixturenames) or any(
+        metafunc.definition.get_closest_marker(m) for m in DUT_MARKERS
+    )
+    if not needs_dut:
+        return
+    if "jetson_dut_name" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("jetson_dut_name")
+    metafunc.parametrize("jetson_dut_name", list(state.dut_names), indirect=True, scope="session")
+
+
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Under pytest-xdist, keep each DUT's steps and tests on one worker (``loadgroup``)."""
+    option = config.option
+    if getattr(option, "numprocesses", None) and getattr(option, "dist", "no") in ("no", "load"):
+        value = option.dut if option.dut is not None else None
+        if value is not None or "JETSON_DUT" in __import__("os").environ:
+            option.dist = "loadgroup"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

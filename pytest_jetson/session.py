@@ -43,6 +43,8 @@ class JetsonSession:
     """DUT name → the reason it was latched broken (later tests skip with it)."""
     sim_host: SimHost | None = None
     duts: dict[str, Dut] = field(default_factory=dict)
+    locks: dict[str, Any] = field(default_factory=dict)
+    """DUT name → its held :class:`~pytest_jetson.lock.DutLock` (kept alive here)."""
     flows: dict[str, FlashFlow] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -124,11 +126,12 @@ class JetsonSession:
         if dut is None:
             from pytest_jetson.dut import Deadlines, Dut
 
+            self.lock(name)
             entry = self.entry(name)
             backend = None
             if entry.sim is not None and self.sim_host is not None:
                 backend = self.sim_host.usb_backend()
-            deadlines = Deadlines(**self.deadline_overrides())
+            deadlines = Deadlines(**{**dict(entry.deadlines), **self.deadline_overrides()})
             hook: Any = self.config.hook
             extra: dict[str, Any] = {}
             for found in hook.pytest_jetson_preflight_checks(config=self.config):
@@ -151,6 +154,48 @@ class JetsonSession:
             self.duts[name] = dut
             self.on_close(dut.close)
         return dut
+
+    def lock(self, name: str) -> None:
+        """Take the exclusive lock of DUT ``name`` for the rest of the session.
+
+        Built-in simulated DUTs are private to the session and need none. Waits up to
+        ``--jetson-lock-timeout``, then raises :class:`~pytest_jetson.lock.LockTimeout`
+        naming the holder.
+        """
+        from pytest_jetson.bench import SIM_DUTS
+
+        if name in SIM_DUTS or name in self.locks:
+            return
+        from pytest_jetson.lock import DutLock
+
+        lock = DutLock(name, self.lock_dir(), command=self.redacted_command())
+        timeout: float = self.config.getoption("jetson_lock_timeout")
+
+        def waiting(holder: Any) -> None:
+            who = holder.describe() if holder is not None else "another session"
+            self.emit(f"DUT {name} is locked by {who}; waiting up to {timeout:g}s")
+
+        lock.acquire(timeout, on_wait=waiting)
+        self.locks[name] = lock
+
+    def lock_dir(self) -> Path:
+        """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``, or
+        the default."""
+        ini = self.config.getini("jetson_lock_dir")
+        if ini:
+            path = Path(str(ini)).expanduser()
+            return path if path.is_absolute() else self.config.rootpath / path
+        if self.inventory is not None and self.inventory.lock_dir is not None:
+            return self.inventory.lock_dir
+        from pytest_jetson.lock import DEFAULT_LOCK_DIR
+
+        return DEFAULT_LOCK_DIR
+
+    def redacted_command(self) -> list[str]:
+        """This pytest's command line as the lock holder record shows it."""
+        import sys
+
+        return [sys.executable, "-m", "pytest", *self.config.invocation_params.args]
 
     def flow(self, name: str) -> FlashFlow:
         """The flash flow of DUT ``name``."""
@@ -191,6 +236,27 @@ class JetsonSession:
             values[step] = value
         return values
 
+    def teardown(self, name: str, dut: Dut) -> None:
+        """Leave the DUT in the state the bench asks for (booted, powered off, recovery)."""
+        option = self.config.getoption("jetson_teardown")
+        action = option or dut.entry.teardown
+        done = "left as it was"
+        if action != "leave" and dut.state != "unknown":
+            boardctl = dut.boardctl()
+            if boardctl is None:
+                done = f"{action} not possible without boardctl: left as it was"
+            else:
+                from pytest_jetson.errors import JetsonError
+
+                try:
+                    result = boardctl.power_off() if action == "power_off" else boardctl.recovery()
+                    done = f"{action}: {result.command}"
+                except JetsonError as exc:
+                    done = f"{action} failed: {exc}"
+        flow = self.flows.get(name)
+        if flow is not None and flow.summary is not None:
+            flow.summary.teardown = done
+
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the session ends (last registered runs first)."""
         self._closers.append(closer)
@@ -198,11 +264,16 @@ class JetsonSession:
     def close(self) -> None:
         """Release everything the session started: simulated DUTs, consoles, locks."""
         try:
+            for name, dut in self.duts.items():
+                self.teardown(name, dut)
             while self._closers:
                 self._closers.pop()()
             for flow in self.flows.values():
                 flow.close()
         finally:
+            for lock in self.locks.values():
+                lock.release()
+            self.locks.clear()
             if self.sim_host is not None:
                 host, self.sim_host = self.sim_host, None
                 host.close()
@@ -221,7 +292,9 @@ def get_session(config: pytest.Config) -> JetsonSession | None:
 
 
 def selected_duts(config: pytest.Config) -> tuple[str, ...]:
-    """The DUT names of ``--dut`` (or ``$JETSON_DUT``), comma-separated, in order."""
+    """The DUT names of ``--dut`` (or ``$JETSON_DUT``), comma-separated, in order.
+
+    ``@PROFILE`` stands for every inventory DUT of that profile (expanded later)."""
     value = config.getoption("dut")
     if value is None:
         value = os.environ.get("JETSON_DUT") or None
@@ -264,6 +337,18 @@ def make_session(config: pytest.Config, names: tuple[str, ...]) -> JetsonSession
         profile_dirs.append(path.parent.parent / "profiles")
         inventory = load_inventory(path, profile_dirs=profile_dirs)
     unique_dirs = tuple(dict.fromkeys(d.resolve() for d in profile_dirs))
+    expanded: list[str] = []
+    for name in names:
+        if name.startswith("@"):
+            pool = inventory.pool(name[1:]) if inventory is not None else []
+            if not pool:
+                raise UsageError(f"--dut {name}: no DUT of profile {name[1:]!r} in the inventory")
+            expanded += pool
+        else:
+            expanded.append(name)
     return JetsonSession(
-        config=config, dut_names=names, inventory=inventory, profile_dirs=unique_dirs
+        config=config,
+        dut_names=tuple(dict.fromkeys(expanded)),
+        inventory=inventory,
+        profile_dirs=unique_dirs,
     )

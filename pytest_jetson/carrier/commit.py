@@ -9,11 +9,11 @@ GitPython is imported lazily: the plugin imports this package at startup.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pytest_jetson.carrier.decision import CommitGate
 from pytest_jetson.carrier.errors import CommitCancelled, DeriveFailed, VerificationMiss
@@ -288,13 +288,3 @@ class CommitUnit:
                 f"{type(exc).__name__}: {exc}; its files were restored, nothing was committed",
                 rows_done=self.rows_done,
             ) from exc
-
-
-def first_line(text: Any) -> str:
-    """The first line of a message (for summaries)."""
-    return str(text).splitlines()[0] if str(text) else ""
-
-
-def unstaged_conflicts(repo: GitRepo, paths: Sequence[str]) -> list[str]:
-    """Paths with uncommitted work-tree changes the derivation would overwrite."""
-    return repo.modified(paths)

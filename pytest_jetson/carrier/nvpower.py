@@ -6,8 +6,9 @@ as warn-and-skip — never a silent no-op:
 
 (a) ``cvb`` cascade: a ``[[ "${machine}" =~ "<carrier-id>" ]]`` branch that sets ``cvb=``; the
     custom branch goes before it.
-(b) module-SKU narrowing: the last ``machine="<module>-<sku>"``; after it, the composite key is
-    set when the device tree's compatible names the custom carrier.
+(b) module-SKU narrowing: after every ``machine="<module>-<sku>"`` (a cascade may narrow to the
+    reference SKU in more than one branch), the composite key is set when the device tree's
+    compatible names the custom carrier.
 (c) nvpmodel cascade of ``create_nvpmodel_symlink`` (under the chip's ``SOCFAMILY`` test): a first
     branch for the composite key → the nvpmodel fork.
 (d) cvb-keyed nvfancontrol cascade of ``create_nvfancontrol_symlink``: a branch for the custom
@@ -130,15 +131,15 @@ def patch(
         if not hits:
             results.append(Insertion("b", "warn-skipped", f"no {anchor_b} narrowing in nvpower.sh"))
         else:
-            at = hits[-1]
-            indent = _indent(lines[at])
             compat = names.compatible[0]
-            lines[at + 1 : at + 1] = [
-                f"{indent}if [[ \"$(tr -d '\\0' < /proc/device-tree/compatible 2>/dev/null)\" "
-                f'=~ "{compat}" ]]; then',
-                f"{indent}\t{needle_b}",
-                f"{indent}fi",
-            ]
+            for at in reversed(hits):
+                indent = _indent(lines[at])
+                lines[at + 1 : at + 1] = [
+                    f"{indent}if [[ \"$(tr -d '\\0' < /proc/device-tree/compatible 2>/dev/null)\" "
+                    f'=~ "{compat}" ]]; then',
+                    f"{indent}\t{needle_b}",
+                    f"{indent}fi",
+                ]
             results.append(Insertion("b", "inserted", f"{needle_b} after {anchor_b}", needle_b))
 
     # (c) nvpmodel cascade, (d) cvb-keyed nvfancontrol cascade
