@@ -39,6 +39,13 @@ _KERNEL = (
     rb"Linux version \d",
 )
 _LOGIN = (rb"\S+ login: ?",)
+KERNEL_HANDOVER: tuple[bytes, ...] = (
+    rb"systemd\[1\]: ",
+    rb"Welcome to \S",
+    rb"\[  OK  \] ",
+)
+"""The kernel handed over to userspace (facts.md §7 "systemd"): the kernel stage is over.
+The login prompt also ends it (a quiet userspace may print none of these)."""
 
 T234_STAGES: tuple[BootStage, ...] = (
     BootStage("mb1", (rb"I> MB1 \(version: ",), 60.0),

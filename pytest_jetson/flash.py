@@ -35,7 +35,17 @@ _FAILURE = re.compile(
     r"|Error, too many devices in RCM mode|\*\*\* ERROR: .*|ERROR .*)"
 )
 _BENIGN = re.compile(r"ERROR: failed to read rcm_state")
+RESET_LINE = re.compile(r"Coldbooting the device|^Reboot target\s*$")
+"""The flow tool's line saying it resets the board (T234: the boot starts here)."""
 _PHASE = re.compile(r"^\s*\*?\s*(Step \d+: [^*]*?)\s*\*?\s*$|^\*\*\* (.*?) \*\*\*$")
+
+
+class FlashFailed(DutError):
+    """The flow tool exited non-zero (never retried); ``returncode`` is its exit code."""
+
+    def __init__(self, message: str, *, output: str = "", returncode: int) -> None:
+        self.returncode = returncode
+        super().__init__(message, output=output)
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,13 @@ def choose_flow(
     *,
     lft: Path,
     conf_vars: Mapping[str, str],
+    usb_port: str | None = None,
 ) -> FlowChoice:
-    """Choose the flow tool and build its argv from the resolution (never from user text)."""
+    """Choose the flow tool and build its argv from the resolution (never from user text).
+
+    ``usb_port`` (the bench's RCM port path, ``1-4``) becomes ``--usb-instance``, so the tool
+    flashes this DUT even when other Jetsons are in recovery on the same host.
+    """
     if not boot_device:
         raise ConfigError(
             "no boot device: set boot_device in the profile or the DUT's bench entry "
@@ -84,6 +99,7 @@ def choose_flow(
             key="boot_device",
         )
     external = _EXTERNAL.fullmatch(boot_device) is not None
+    instance = ("--usb-instance", usb_port) if usb_port else ()
     if chip.post_flash_reset and not external:
         raise ConfigError(
             f"{chip.marketing} ({chip.catalogue_id}) boots from NVMe: boot device "
@@ -92,7 +108,8 @@ def choose_flow(
             key="boot_device",
         )
     if not external:
-        return FlowChoice(FLASH_SH, FLASH_SH, (f"./{FLASH_SH}", board, boot_device), boot_device)
+        argv = (f"./{FLASH_SH}", *instance, board, boot_device)
+        return FlowChoice(FLASH_SH, FLASH_SH, argv, boot_device)
     tool_path = next((p for p in INITRD_FLASH_PATHS if (lft / p).is_file()), INITRD_FLASH_PATHS[1])
     device = boot_device if boot_device != "external" else None
     conf_device = conf_vars.get("EXTERNAL_DEVICE")
@@ -114,7 +131,7 @@ def choose_flow(
             "-c bootloader/generic/cfg/flash_t234_qspi.xml",
         ]
         rootdev = "internal"
-    flags += ["--showlogs", "--network", "usb0"]
+    flags += [*instance, "--showlogs", "--network", "usb0"]
     return FlowChoice(INITRD_FLASH, tool_path, (f"./{tool_path}", *flags, board, rootdev), rootdev)
 
 
@@ -234,10 +251,11 @@ def run_flash(
     )
     if result.returncode != 0:
         why = failure_line(result.output) or f"{choice.tool} exited {result.returncode}"
-        raise DutError(
+        raise FlashFailed(
             f"flash failed: {why} ({choice.tool} exited {result.returncode}; not retried)\n"
             f"--- last lines ---\n{result.tail()}\n--- full log: {log}",
             output=result.output,
+            returncode=result.returncode,
         )
     return result
 
@@ -245,7 +263,9 @@ def run_flash(
 __all__ = [
     "FLASH_SH",
     "INITRD_FLASH",
+    "RESET_LINE",
     "DeadlineExceeded",
+    "FlashFailed",
     "FlashSummary",
     "FlowChoice",
     "Progress",

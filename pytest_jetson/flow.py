@@ -11,17 +11,26 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_jetson.dut import Dut
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
-from pytest_jetson.flash import FlashSummary, FlowChoice, Progress, choose_flow, run_flash
+from pytest_jetson.flash import (
+    RESET_LINE,
+    FlashFailed,
+    FlashSummary,
+    FlowChoice,
+    Progress,
+    choose_flow,
+    run_flash,
+)
 from pytest_jetson.plan import Plan, relative_to_profile
 from pytest_jetson.shell import Shell
 
 if TYPE_CHECKING:
+    from pytest_jetson.boot import BootStage, StageMark
     from pytest_jetson.preflight import CheckOutcome
 
 PREFLIGHT_STEPS = ("bsp_image", "rcm", "eeprom", "default_user")
@@ -73,6 +82,7 @@ class FlashFlow:
     timeline: dict[str, float] = field(default_factory=dict)
     _since: float | None = None
     _current: str | None = None
+    _early_login: StageMark | None = None
     _shell: Shell | None = None
 
     @property
@@ -94,6 +104,7 @@ class FlashFlow:
                 dut.entry.boot_device_resolved,
                 lft=dut.lft,
                 conf_vars=conf_vars,
+                usb_port=dut.entry.usb_port,
             )
         return self.choice
 
@@ -233,6 +244,13 @@ class FlashFlow:
         console.discard()
         log = dut.log("flash.log")
         progress = Progress(self.emit)
+        reset_at: list[float] = []
+
+        def on_line(line: str) -> None:
+            if not reset_at and RESET_LINE.search(line):
+                reset_at.append(time.monotonic())
+            progress(line)
+
         start = time.monotonic()
         outcome = "failed"
         returncode: int | None = None
@@ -242,13 +260,17 @@ class FlashFlow:
                 choice,
                 timeout=dut.deadlines.flash,
                 log=log,
-                on_line=progress,
+                on_line=on_line,
                 sudo=dut.sudo,
             )
             returncode = result.returncode
             outcome = "flashed"
         except DeadlineExceeded:
             outcome = "timeout"
+            raise
+        except FlashFailed as exc:
+            returncode = exc.returncode
+            outcome = "failed"
             raise
         except DutError:
             outcome = "failed"
@@ -275,7 +297,8 @@ class FlashFlow:
         dut.state = "flashed"
         dut.forget("rcm", "eeprom")
         if not dut.entry.profile.chip.post_flash_reset:
-            self.boot_started = time.monotonic()
+            # The board boots while the tool prints its last lines: count from its reset line.
+            self.boot_started = reset_at[0] if reset_at else time.monotonic()
 
     def post_flash_reset(self) -> str | None:
         """T264: ``boardctl reset`` (manual: ask the operator). Returns None when not needed."""
@@ -294,8 +317,9 @@ class FlashFlow:
             self._open_console().expect(r"\S", timeout=dut.deadlines.boot)
             self._record("post-flash-reset", outcome="manual")
             return "manual power-cycle"
-        result = boardctl.reset()
+        # The board may start booting before boardctl returns: count from the request.
         self.boot_started = time.monotonic()
+        result = boardctl.reset()
         if self.summary is not None:
             self.summary.add_step(
                 "post-flash-reset",
@@ -313,9 +337,10 @@ class FlashFlow:
     def boot_stage(self, stage: str) -> float:
         """Wait for boot ``stage`` on the console; returns seconds since the reset.
 
-        Each stage has its own deadline, counted from the previous stage; bad patterns (a
-        panic, an Oops, the first-boot wizard when a user was staged) fail at once naming
-        the stage the board was in.
+        Each stage has its own deadline, counted from the previous stage and capped by the
+        whole-boot deadline; bad patterns (a panic, an Oops, the first-boot wizard when a user
+        was staged) fail at once naming the stage the board was in. The ``kernel`` stage lasts
+        until the kernel hands over to userspace, so a kernel panic fails it.
         """
         from pytest_jetson.boot import boot_stages, expect_stage
 
@@ -326,14 +351,18 @@ class FlashFlow:
             self.boot_started = now
         staged = self._user_staged()
         stages = {s.name: s for s in boot_stages(dut.entry.profile.chip, user_staged=staged)}
-        mark = expect_stage(
-            console,
-            stages[stage],
-            start=self.boot_started,
-            since=self._since if self._since is not None else self.boot_started,
-            user_staged=staged,
-            current=self._current,
-        )
+        since = self._since if self._since is not None else self.boot_started
+        if stage == "login" and self._early_login is not None:
+            mark = self._early_login
+        else:
+            mark = expect_stage(
+                console,
+                self._capped(stages[stage], since),
+                start=self.boot_started,
+                since=since,
+                user_staged=staged,
+                current=self._current,
+            )
         self._since = self.boot_started + mark.seconds
         self._current = stage
         elapsed = round(mark.seconds, 3)
@@ -342,8 +371,47 @@ class FlashFlow:
             dut.state = "booted"
         if self.summary is not None:
             self.summary.boot_timeline = dict(self.timeline)
+        if stage == "kernel":
+            self._kernel_handover(console, stages["login"], staged)
         self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset: {mark.line}")
         return elapsed
+
+    def _capped(self, stage: BootStage, since: float) -> BootStage:
+        """``stage`` with its deadline cut to what is left of the whole-boot deadline."""
+        assert self.boot_started is not None
+        left = self.boot_started + self.dut.deadlines.boot - since
+        return replace(stage, deadline_s=max(min(stage.deadline_s, left), 0.0))
+
+    def _kernel_handover(self, console: Any, login: BootStage, staged: bool) -> None:
+        """Wait until the kernel hands over to userspace (or the login prompt shows)."""
+        from pytest_jetson.boot import (
+            KERNEL_HANDOVER,
+            BootStage,
+            BootStageTimeout,
+            StageMark,
+            expect_stage,
+        )
+
+        assert self.boot_started is not None and self._since is not None
+        handover = BootStage("userspace", (*KERNEL_HANDOVER, *login.patterns), login.deadline_s)
+        try:
+            done = expect_stage(
+                console,
+                self._capped(handover, self._since),
+                start=self.boot_started,
+                since=self._since,
+                user_staged=staged,
+                current="kernel",
+            )
+        except BootStageTimeout as exc:
+            raise DutError(
+                f"boot stage 'kernel' did not end (no hand-over to userspace): {exc}",
+                output=exc.output,
+            ) from None
+        self._current = None  # past the kernel: what fails now fails the login stage
+        line = done.line.encode("utf-8", "replace")
+        if not any(re.search(p, line) for p in KERNEL_HANDOVER):
+            self._early_login = StageMark("login", done.seconds, done.line)
 
     def release(self) -> str | None:
         """Log in and check ``/etc/nv_tegra_release`` is the flashed release.

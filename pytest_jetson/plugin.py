@@ -221,6 +221,11 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     from pytest_jetson.errors import UsageError
     from pytest_jetson.session import STATE_KEY, make_session
 
+    if hasattr(config, "workerinput"):
+        # An xdist worker re-parses the command line, so the controller's loadgroup choice
+        # (pytest_cmdline_main below) must be repeated here for the DUT groups to hold.
+        config.option.loadgroup = True
+
     state = make_session(config, names)
     config.stash[STATE_KEY] = state
     known = config.hook.pytest_jetson_known_duts(config=config) or []
@@ -243,6 +248,10 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson import items
 
         config.pluginmanager.register(items, "jetson-items")
+    if hasattr(config, "workerinput"):
+        from pytest_jetson.items import XdistGrouping
+
+        config.pluginmanager.register(XdistGrouping(), "jetson-xdist-grouping")
 
 
 class _LockList:

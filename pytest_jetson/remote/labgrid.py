@@ -189,9 +189,10 @@ class LabgridPlace:
         class _Session(ClientSession):  # type: ignore[misc]
             def __attrs_post_init__(self) -> None:
                 super().__attrs_post_init__()
-                self.shared_channel = self.channel
+                self.shared_channel = getattr(self, "channel")  # noqa: B009 (untyped attrs)
+                stub: Any = getattr(self, "stub")  # noqa: B009
                 self.channel = _own_channel(self.address)
-                self.stub = type(self.stub)(self.channel)
+                self.stub = type(stub)(self.channel)
 
             def gethostname(self) -> str:
                 return host
@@ -506,8 +507,8 @@ class LabgridPlace:
         return str(self.resource(self.spec.names.rcm)["params"]["host"])
 
     def console_url(self) -> str:
-        """``rfc2217://host:port?ign_set_control`` of the place's NetworkSerialPort (forwarded over SSH when
-        the exporter requires a proxy or ``LG_PROXY`` is set)."""
+        """``rfc2217://host:port?ign_set_control`` of the place's NetworkSerialPort
+        (forwarded over SSH when the exporter requires a proxy or ``LG_PROXY`` is set)."""
         data = self.resource(self.spec.names.console)
         params = data["params"]
         host, port = str(params["host"]), int(params["port"])

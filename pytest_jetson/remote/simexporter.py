@@ -65,14 +65,14 @@ def register() -> None:
     from labgrid.remote import exporter
 
     @attr.s(eq=False)
-    class SimUSBFlashableExport(exporter.ResourceExport):  # type: ignore[misc,name-defined]
+    class SimUSBFlashableExport(exporter.ResourceExport):  # type: ignore[misc]
         def __attrs_post_init__(self) -> None:
             super().__attrs_post_init__()
             self.data["cls"] = "NetworkUSBFlashableDevice"
             self.local = SimUsbPort(**self.local_params)
 
         def _get_params(self) -> dict[str, Any]:
-            return self.local.params(self.host)  # type: ignore[no-any-return]
+            return self.local.params(self.host)
 
     exporter.exports["SimUSBFlashableDevice"] = SimUSBFlashableExport
 

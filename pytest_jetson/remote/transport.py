@@ -163,6 +163,7 @@ class SshTransport:
         return [
             self._ssh,
             *self._options,
+            *("-o", "LogLevel=ERROR"),  # no "Connection to ... closed." in the output
             *(["-tt"] if tty else ["-T"]),
             self._host,
             shlex.join(command),

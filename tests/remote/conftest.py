@@ -1,6 +1,6 @@
 """The loopback "remote" bench: coordinator, exporter, ser2net and sshd on 127.0.0.1.
 
-Built once per module around one simulated DUT (``orin-03``, place ``orin-03``, tagged
+Built once per session around one simulated DUT (``orin-03``, place ``orin-03``, tagged
 ``board=orin_agx``). Tests that need it skip with the reason when labgrid, ser2net or sshd is
 missing. Everything the rig starts is stopped at teardown.
 """
@@ -41,9 +41,9 @@ class Rig:
         return LabgridSpec(**fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    """The loopback bench (module scope: ~5 s to build)."""
+    """The loopback bench (session scope: ~5 s to build)."""
     from pytest_jetson.remote.loopback import missing_tools
 
     missing = missing_tools()
@@ -73,7 +73,11 @@ def processes_with(argv_marker: str) -> list[int]:
             state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if argv_marker in text and state not in ("Z", "X") and int(cmdline.parent.name) != os.getpid():
+        if (
+            argv_marker in text
+            and state not in ("Z", "X")
+            and int(cmdline.parent.name) != os.getpid()
+        ):
             found.append(int(cmdline.parent.name))
     return found
 

@@ -1,0 +1,146 @@
+"""Every flash and boot fault of the simulator fails the step it belongs to, with a domain
+message (no Python traceback), and leaves no process behind (issue 5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _assert_domain_failure(run: Any, step: str, *expected: str) -> str:
+    """``step`` is the one failed item; the later steps and the ordinary test skip naming it."""
+    assert run.outcome_of(step) == "failed"
+    failure: str = run.failure_text(step)
+    for text in expected:
+        assert text in failure, failure
+    assert "Traceback" not in run.text and 'File "' not in failure, failure
+    assert failure.lstrip().startswith(f"jetson {step} [{run.dut}]:"), failure
+    steps = [name.split("-", 1)[1] for name in run.cases() if name[:2].isdigit()]
+    for later in steps[steps.index(step) + 1 :]:
+        assert run.skip_reason(later) == f"step '{step}' failed for DUT {run.dut}", later
+    assert f"failed at step '{step}'" in run.skip_reason("test_on_the_board")
+    outcomes = run.result.parseoutcomes()
+    assert outcomes.get("failed") == 1 and "error" not in outcomes and "errors" not in outcomes
+    assert outcomes.get("passed", 0) >= steps.index(step) - 1  # everything before it went well
+    return failure
+
+
+def test_flash_fail_aborts_with_the_failure_line_and_no_retry(
+    flow_run: Callable[..., Any],
+) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=flash_fail")
+    failure = _assert_domain_failure(
+        run, "flash", "flash failed: ", "(flash.sh exited 1; not retried)", "--- full log: "
+    )
+    assert "ERROR: might be timeout in USB write." in failure
+    assert run.log("flash.log").count("./flash.sh --usb-instance") == 1  # ran once
+    summary = run.summary
+    assert summary["outcome"] == "failed"
+    flash = [s for s in summary["steps"] if s["step"] == "flash"]
+    assert len(flash) == 1 and flash[0]["returncode"] == 1
+
+
+def test_usb_drop_mid_flash_fails_the_flash_naming_usb(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin-nano", "--jetson-sim-fault=usb_drop_mid_flash")
+    failure = _assert_domain_failure(run, "flash", "(l4t_initrd_flash.sh exited 1; not retried)")
+    assert "USB communication failed" in failure
+    assert run.summary["outcome"] == "failed"
+
+
+def test_flash_hang_is_killed_at_its_deadline(
+    flow_run: Callable[..., Any], processes_under: Callable[[str], list[str]]
+) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=flash_hang", "--jetson-deadline=flash=1")
+    failure = _assert_domain_failure(run, "flash", "flash.sh to finish flashing", "1 s")
+    assert "full log" in failure or str(run.artifacts) in failure
+    assert run.summary["outcome"] == "timeout"
+    assert processes_under(run.sim_root()) == []
+
+
+def test_kernel_panic_fails_the_kernel_item_naming_the_stage(
+    flow_run: Callable[..., Any],
+) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=kernel_panic")
+    failure = _assert_domain_failure(
+        run, "kernel", "boot failed in stage 'kernel'", "Kernel panic - not syncing"
+    )
+    assert "console.log" in failure
+    assert run.summary["boot_timeline"].keys() == {"mb1", "mb2", "uefi", "kernel"}
+
+
+def test_boot_hang_times_out_naming_the_stage(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=boot_hang", "--jetson-deadline=boot=1.2")
+    failure = _assert_domain_failure(run, "kernel", "boot stage 'kernel' did not end")
+    assert "timed out after" in failure and "last" in failure
+
+
+def test_oem_wizard_fails_the_login_naming_the_wizard(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=oem_wizard")
+    failure = _assert_domain_failure(run, "login", "boot failed in stage 'login'", "oem_wizard")
+    assert "Please complete system configuration setup" in failure
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_ctrl_c_during_a_flash_records_interrupted_and_leaves_nothing(
+    pytester: pytest.Pytester, processes_under: Callable[[str], list[str]]
+) -> None:
+    pytester.makepyfile(test_hil="def test_never(jetson_shell):\n    pass\n")
+    artifacts = pytester.path / "artifacts"
+    flash_log = artifacts / "sim-orin" / "flash.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--dut=sim-orin",
+            "--jetson-flash",
+            "--jetson-sim-speed=8",
+            "--jetson-sim-fault=flash_hang",
+            f"--jetson-artifacts={artifacts}",
+            "--jetson-accept-plan",
+            "test_hil.py",
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(
+            lambda: flash_log.is_file() and "Sending mb2" in flash_log.read_text(),
+            60,
+            "the flash to start",
+        )
+        sim_root = flash_log.read_text().split("$ cd ", 1)[1].split("/sim-host/", 1)[0]
+        assert processes_under(sim_root), "the flash tool should be running"
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = output.decode(errors="replace")
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, text
+    summary = json.loads(Path(artifacts / "sim-orin" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted", summary
+    flash = next(s for s in summary["steps"] if s["step"] == "flash")
+    assert flash["outcome"] == "interrupted"
+    assert processes_under(sim_root) == []

@@ -1,0 +1,147 @@
+"""``pytest --dut=<sim> --jetson-flash`` end to end: the step items, JUnit, the summary, the plan
+gate (issue 5)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+T234_STEPS = (
+    "preflight-bsp_image",
+    "preflight-rcm",
+    "preflight-eeprom",
+    "preflight-default_user",
+    "plan",
+    "recovery",
+    "flash",
+    "post-flash-reset",
+    "mb1",
+    "mb2",
+    "uefi",
+    "kernel",
+    "login",
+    "release",
+)
+DIGEST = re.compile(r"Flash plan for DUT \S+ \(digest ([0-9a-f]{16})\)")
+
+
+def _digest_of(run: Any) -> str:
+    found: set[str] = set(DIGEST.findall(run.text))
+    assert len(found) == 1, run.text
+    return found.pop()
+
+
+def _check_booted(run: Any, *, passed: int, skipped: int) -> dict[str, Any]:
+    """The common proof of a good flash: every step item, JUnit properties, the summary."""
+    run.result.assert_outcomes(passed=passed, skipped=skipped)
+    assert "Traceback" not in run.text
+    cases = run.cases()
+    for index, step in enumerate(T234_STEPS, 1):
+        assert f"{index:02d}-{step}" in cases, sorted(cases)
+    assert run.outcome_of("test_on_the_board") == "passed"
+    summary = run.summary
+    assert summary["outcome"] == "booted"
+    props = run.properties("flash")
+    assert props["dut"] == run.dut
+    assert props["plan_digest"] == summary["plan_digest"]
+    assert props["release"] == summary["plan"]["version"]
+    assert re.fullmatch(r"R3\d\.\d+\.\d+", props["release"])
+    eeprom = summary["plan"]["eeprom"]
+    assert sorted(props["eeprom"].split()) == sorted(f"{k}={v}" for k, v in eeprom.items())
+    assert eeprom["board_sku"]
+    flash = next(s for s in summary["steps"] if s["step"] == "flash")
+    assert flash["returncode"] == 0 and flash["outcome"] == "flashed"
+    assert flash["command"] == summary["plan"]["argv"]
+    assert run.log("flash.log").count("$ cd ") == 1
+    timeline = summary["boot_timeline"]
+    assert list(timeline) == ["kernel", "login", "mb1", "mb2", "uefi"]  # sorted JSON keys
+    ordered = [timeline[s] for s in ("mb1", "mb2", "uefi", "kernel", "login")]
+    assert ordered == sorted(ordered) and ordered[0] >= 0, timeline
+    return dict(summary)
+
+
+def test_orin_flashes_with_a_pinned_digest_from_plan_only(
+    flow_run: Callable[..., Any],
+) -> None:
+    plan_only = flow_run("sim-orin", "--jetson-plan-only", accept=None)
+    plan_only.result.assert_outcomes(passed=5, deselected=1)
+    assert [c for c in plan_only.cases()] == [
+        f"{i:02d}-{s}" for i, s in enumerate(T234_STEPS[:5], 1)
+    ]
+    assert "--jetson-plan-only: plan printed, stopping" in plan_only.text
+    first = _digest_of(plan_only)
+    assert "flash.log" not in [p.name for p in (plan_only.artifacts / "sim-orin").iterdir()]
+
+    run = flow_run("sim-orin", accept=f"--jetson-accept-plan={first}")
+    summary = _check_booted(run, passed=14, skipped=1)
+    assert _digest_of(run) == first  # a fresh bench, the same image: the same plan
+    assert summary["plan_digest"] == first
+    assert "not needed on t234" in run.skip_reason("post-flash-reset")
+    assert summary["plan"]["argv"] == [
+        "./flash.sh",
+        "--usb-instance",
+        "1-4",
+        "jetson-agx-orin-devkit",
+        "internal",
+    ]
+
+
+def test_orin_nano_flashes_nvme_through_the_initrd_flow(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin-nano")
+    summary = _check_booted(run, passed=14, skipped=1)
+    argv = summary["plan"]["argv"]
+    assert argv[0] == "./tools/kernel_flash/l4t_initrd_flash.sh"
+    assert argv[argv.index("--external-device") + 1] == "nvme0n1p1"
+    assert argv[argv.index("-c") + 1] == "tools/kernel_flash/flash_l4t_external.xml"
+    assert argv[argv.index("--usb-instance") + 1] == "1-4"
+    assert argv[-2:] == ["jetson-orin-nano-devkit", "internal"]
+    assert summary["plan"]["flow_tool"] == "l4t_initrd_flash.sh"
+    assert "Step 1: Generate flash packages" in run.log("flash.log")
+
+
+def test_thor_flashes_then_resets_with_boardctl(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-thor")
+    summary = _check_booted(run, passed=15, skipped=0)
+    reset = next(s for s in summary["steps"] if s["step"] == "post-flash-reset")
+    assert reset["command"][-3:] == ["-t", "topo", "reset"] and reset["returncode"] == 0
+    assert "-t topo reset" in run.log("boardctl.log")
+    assert summary["plan"]["argv"][-2:] == ["jetson-agx-thor-devkit", "external"]
+
+
+def test_without_acceptance_the_plan_fails_and_everything_after_skips(
+    flow_run: Callable[..., Any],
+) -> None:
+    run = flow_run("sim-orin", accept=None)
+    run.result.assert_outcomes(passed=4, failed=1, skipped=10)
+    failure = run.failure_text("plan")
+    assert "flashing needs explicit acceptance of the plan" in failure
+    digest = _digest_of(run)
+    assert f"Accept this exact plan with --jetson-accept-plan={digest}" in failure
+    assert "Command:      ./flash.sh --usb-instance 1-4 jetson-agx-orin-devkit internal" in failure
+    for step in T234_STEPS[5:]:
+        assert run.skip_reason(step).endswith("step 'plan' failed for DUT sim-orin")
+    assert "failed at step 'plan': not running against a stale image" in run.skip_reason(
+        "test_on_the_board"
+    )
+    assert "Traceback" not in run.text
+    assert not (run.artifacts / "sim-orin" / "flash.log").exists()
+    assert run.summary["outcome"] == "refused"
+
+
+def test_a_wrong_digest_refuses_the_plan(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin", accept="--jetson-accept-plan=0123456789abcdef")
+    run.result.assert_outcomes(passed=4, failed=1, skipped=10)
+    failure = run.failure_text("plan")
+    digest = _digest_of(run)
+    assert (
+        f"the plan's digest is {digest}, but --jetson-accept-plan=0123456789abcdef was given"
+        in failure
+    )
+    assert not (run.artifacts / "sim-orin" / "flash.log").exists()
+
+
+def test_serial_unplug_and_a_slow_boot_are_survived(flow_run: Callable[..., Any]) -> None:
+    run = flow_run("sim-orin", "--jetson-sim-fault=serial_unplug", "--jetson-sim-fault=slow_boot")
+    _check_booted(run, passed=14, skipped=1)
+    assert re.search(r"--- console lost at .* reopened after [\d.]+ s ---", run.log("console.log"))
