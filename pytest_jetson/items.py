@@ -137,48 +137,18 @@ class JetsonStep(pytest.Item):
         return self.path, None, f"jetson {self.dut_name}: {self.step}"
 
 
-def make_steps(
-    session: pytest.Session, dut_name: str, steps: tuple[str, ...], *, group: str | None = None
-) -> list[pytest.Item]:
-    """The step items of one DUT (``group``: the pytest-xdist loadgroup they belong to)."""
-    suffix = f"@{group}" if group else ""
+def make_steps(session: pytest.Session, dut_name: str, steps: tuple[str, ...]) -> list[pytest.Item]:
+    """The step items of one DUT."""
     return [
         JetsonStep.from_parent(
             session,
             name=f"{index:02d}-{step}",
-            nodeid=f"jetson-flash[{dut_name}]::{index:02d}-{step}{suffix}",
+            nodeid=f"jetson-flash[{dut_name}]::{index:02d}-{step}",
             step=step,
             dut_name=dut_name,
         )
         for index, step in enumerate(steps, 1)
     ]
-
-
-def xdist_group(dut_name: str) -> str:
-    """The pytest-xdist group of a DUT: each worker owns one DUT."""
-    return f"jetson-{dut_name}"
-
-
-class XdistGrouping:
-    """Marks each DUT's tests with its xdist group, before xdist's worker reads the marks
-    (a plugin object of its own: this module's ``pytest_collection_modifyitems`` is the
-    trylast half that adds the steps)."""
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        """Group each DUT's tests for pytest-xdist."""
-        state = get_session(config)
-        if state is None or not config.getoption("loadgroup", default=False):
-            return
-        from pytest_jetson.markers import item_dut
-
-        for item in items:
-            if getattr(item, "callspec", None) is not None:
-                name = item_dut(item, "")
-                if name in state.dut_names:
-                    item.add_marker(pytest.mark.xdist_group(xdist_group(name)))
 
 
 @pytest.hookimpl(trylast=True)
@@ -196,15 +166,13 @@ def pytest_collection_modifyitems(
     if plan_only and items:
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
-    grouped = bool(config.getoption("loadgroup", default=False))
     ordered: list[pytest.Item] = []
     rest = list(items)
     for name in state.dut_names:
         # Each DUT: its steps, then the tests that run against it (one worker per DUT).
         mine = [i for i in rest if getattr(i, "callspec", None) and item_dut(i, "") == name]
         rest = [i for i in rest if i not in mine]
-        group = xdist_group(name) if grouped else None
-        ordered += make_steps(session, name, steps, group=group) + mine
+        ordered += make_steps(session, name, steps) + mine
     items[:] = ordered + rest
 
 

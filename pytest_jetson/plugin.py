@@ -124,6 +124,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ACCEPT_PLAN,
         dest="jetson_accept_plan",
         default=None,
+        nargs="?",
+        const=ACCEPT_ANY,
         metavar="DIGEST",
         help="accept the flash plan: bare, whatever resolves; =DIGEST, only that exact plan "
         "(CI gating pins it). Without it, flashing asks on a terminal and fails otherwise.",
@@ -221,11 +223,6 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     from pytest_jetson.errors import UsageError
     from pytest_jetson.session import STATE_KEY, make_session
 
-    if hasattr(config, "workerinput"):
-        # An xdist worker re-parses the command line, so the controller's loadgroup choice
-        # (pytest_cmdline_main below) must be repeated here for the DUT groups to hold.
-        config.option.loadgroup = True
-
     state = make_session(config, names)
     config.stash[STATE_KEY] = state
     known = config.hook.pytest_jetson_known_duts(config=config) or []
@@ -248,10 +245,6 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson import items
 
         config.pluginmanager.register(items, "jetson-items")
-    if hasattr(config, "workerinput"):
-        from pytest_jetson.items import XdistGrouping
-
-        config.pluginmanager.register(XdistGrouping(), "jetson-xdist-grouping")
 
 
 class _LockList:
@@ -296,13 +289,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("jetson_dut_name", list(state.dut_names), indirect=True, scope="session")
 
 
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """Under pytest-xdist, keep each DUT's steps and tests on one worker (``loadgroup``)."""
-    option = config.option
-    if getattr(option, "numprocesses", None) and getattr(option, "dist", "no") in ("no", "load"):
-        value = option.dut if option.dut is not None else None
-        if value is not None or "JETSON_DUT" in __import__("os").environ:
-            option.dist = "loadgroup"
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist, one worker owns each DUT: its steps and tests go to it together."""
+    from pytest_jetson.session import get_session
+
+    state = get_session(config)
+    if state is None:
+        return None
+    from pytest_jetson.xdist import DutScheduling
+
+    return DutScheduling(config, log, duts=state.dut_names)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

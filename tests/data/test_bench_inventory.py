@@ -38,7 +38,9 @@ def test_shipped_example_inventory_resolves_every_entry() -> None:
     nano = inv.entry("nano-01")
     assert nano.recovery == "manual"
     assert nano.boot_device_resolved == "nvme0n1p1"
-    assert nano.default_user == DefaultUser("custom", username="qa", password_env="JETSON_QA_PASSWORD")
+    assert nano.default_user == DefaultUser(
+        "custom", username="qa", password_env="JETSON_QA_PASSWORD"
+    )
     sim = inv.duts["sim-pair-b"].sim
     assert sim is not None and sim.faults == ("flash_fail",)
 
@@ -83,7 +85,9 @@ def test_missing_profile_names_where_it_looked(bench_dir: Path) -> None:
 def test_a_broken_profile_error_names_the_profile_file(bench_dir: Path) -> None:
     (bench_dir / "profiles" / "bad.yaml").write_text("reference_devkit: {}\n")
     path = write_bench(bench_dir, "duts:\n  a: {profile: bad}\n")
-    with pytest.raises(ProfileError, match=r"bad\.yaml:1: reference_devkit\.module: missing required key"):
+    with pytest.raises(
+        ProfileError, match=r"bad\.yaml:1: reference_devkit\.module: missing required key"
+    ):
         load_inventory(path, profile_dirs=[bench_dir / "profiles"]).entry("a")
 
 
@@ -91,15 +95,36 @@ def test_a_broken_profile_error_names_the_profile_file(bench_dir: Path) -> None:
     ("text", "line", "key", "message"),
     [
         ("duts:\n  a: {profile: orin, usb_port: 'usb1'}\n", 2, "duts.a.usb_port", "USB port path"),
-        ("duts:\n  a: {profile: orin, recovery: buttons}\n", 2, "duts.a.recovery", "must be one of"),
-        ("duts:\n  a: {profile: orin, default_user: root}\n", 2, "duts.a.default_user",
-         "must be one of ubuntu, nvidia, skip"),
-        ("duts:\n  a:\n    profile: orin\n    default_user: {username: qa}\n", 4,
-         "duts.a.default_user.password_env", "missing required key"),
-        ("duts:\n  a:\n    profile: orin\n    default_user: {username: qa, password: x}\n", 4,
-         "duts.a.default_user.password", "unknown key"),
-        ("duts:\n  a: {profile: orin, serial: {port: /dev/x, baud: fast}}\n", 2,
-         "duts.a.serial.baud", "expected an integer"),
+        (
+            "duts:\n  a: {profile: orin, recovery: buttons}\n",
+            2,
+            "duts.a.recovery",
+            "must be one of",
+        ),
+        (
+            "duts:\n  a: {profile: orin, default_user: root}\n",
+            2,
+            "duts.a.default_user",
+            "must be one of ubuntu, nvidia, skip",
+        ),
+        (
+            "duts:\n  a:\n    profile: orin\n    default_user: {username: qa}\n",
+            4,
+            "duts.a.default_user.password_env",
+            "missing required key",
+        ),
+        (
+            "duts:\n  a:\n    profile: orin\n    default_user: {username: qa, password: x}\n",
+            4,
+            "duts.a.default_user.password",
+            "unknown key",
+        ),
+        (
+            "duts:\n  a: {profile: orin, serial: {port: /dev/x, baud: fast}}\n",
+            2,
+            "duts.a.serial.baud",
+            "expected an integer",
+        ),
         ("duts:\n  a: {profile: orin}\n  a: {profile: orin}\n", 3, "duts.a", "duplicate key"),
         ("duts:\n  a: {profle: orin}\n", 2, "duts.a.profle", "did you mean 'profile'"),
         ("duts:\n  sim-orin: {profile: orin}\n", 2, "duts.sim-orin", "reserved"),

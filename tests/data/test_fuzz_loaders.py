@@ -70,8 +70,23 @@ raw_texts = st.one_of(
     st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
     st.lists(
         st.sampled_from(
-            ["duts:", "  a:", "    profile: p", "  a:", "reference_devkit:", "- x", "{", "]",
-             "&a x", "*a", "!!python/object:os.system", "'", "\t", "key: [1, {2: 3}]", "---"]
+            [
+                "duts:",
+                "  a:",
+                "    profile: p",
+                "  a:",
+                "reference_devkit:",
+                "- x",
+                "{",
+                "]",
+                "&a x",
+                "*a",
+                "!!python/object:os.system",
+                "'",
+                "\t",
+                "key: [1, {2: 3}]",
+                "---",
+            ]
         ),
         max_size=12,
     ).map("\n".join),

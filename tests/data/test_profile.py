@@ -40,9 +40,7 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
         ("acme-orin-carrier", "t234", "p1234", "p3701-0000", "p3737-0000"),
     ],
 )
-def test_shipped_profiles_load(
-    name: str, chip: str, board: str, module: str, carrier: str
-) -> None:
+def test_shipped_profiles_load(name: str, chip: str, board: str, module: str, carrier: str) -> None:
     profile = load_profile(ROOT / "profiles" / f"{name}.yaml")
     ref = profile.reference_devkit
     assert profile.chip.catalogue_id == chip
@@ -83,18 +81,43 @@ def test_unknown_module_warns_and_falls_back_to_t234(tmp_path: Path) -> None:
         ("", 1, None, "profile is empty"),
         ("# only a comment\n", 1, None, "profile is empty"),
         ("reference_devkit: [\n", 2, None, "invalid YAML"),
-        (GOOD + "boot_device: internal\nboot_device: external\n", 9, "boot_device", "duplicate key"),
+        (
+            GOOD + "boot_device: internal\nboot_device: external\n",
+            9,
+            "boot_device",
+            "duplicate key",
+        ),
         (GOOD + "boot_devcie: internal\n", 8, "boot_devcie", "did you mean 'boot_device'"),
-        (GOOD.replace("  flash_config: jetson-agx-orin-devkit.conf\n", ""), 2,
-         "reference_devkit.flash_config", "missing required key"),
-        (GOOD.replace("{id: p3737, sku: \"0000\"}", "p3737"), 4, "reference_devkit.carrier",
-         "expected a mapping"),
-        (GOOD.replace("name: NVIDIA Jetson AGX Orin Developer Kit", "name: [a, b]"), 2,
-         "reference_devkit.name", "expected a string"),
-        (GOOD.replace("version: R36.4.3", "versoin: R36.4.3"), 6, "bsp_image.versoin",
-         "unknown key"),
-        (GOOD.replace("jetson-agx-orin-devkit.conf", "jetson-agx-orin-devkit"), 5,
-         "reference_devkit.flash_config", "ends in .conf"),
+        (
+            GOOD.replace("  flash_config: jetson-agx-orin-devkit.conf\n", ""),
+            2,
+            "reference_devkit.flash_config",
+            "missing required key",
+        ),
+        (
+            GOOD.replace('{id: p3737, sku: "0000"}', "p3737"),
+            4,
+            "reference_devkit.carrier",
+            "expected a mapping",
+        ),
+        (
+            GOOD.replace("name: NVIDIA Jetson AGX Orin Developer Kit", "name: [a, b]"),
+            2,
+            "reference_devkit.name",
+            "expected a string",
+        ),
+        (
+            GOOD.replace("version: R36.4.3", "versoin: R36.4.3"),
+            6,
+            "bsp_image.versoin",
+            "unknown key",
+        ),
+        (
+            GOOD.replace("jetson-agx-orin-devkit.conf", "jetson-agx-orin-devkit"),
+            5,
+            "reference_devkit.flash_config",
+            "ends in .conf",
+        ),
         ("- a\n- b\n", 1, None, "must be a mapping"),
         (GOOD + "---\nother: 1\n", 9, None, "more than one YAML document"),
     ],

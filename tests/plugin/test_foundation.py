@@ -19,7 +19,9 @@ def test_profile(jetson_profile):
 def bench(pytester: pytest.Pytester) -> pytest.Pytester:
     """A rootdir with profiles/ and hil/bench.yaml like the project's own."""
     for name in ("jetson-agx-orin-devkit", "jetson-agx-thor-devkit"):
-        pytester.makefile(".yaml", **{f"profiles/{name}": (ROOT / "profiles" / f"{name}.yaml").read_text()})
+        pytester.makefile(
+            ".yaml", **{f"profiles/{name}": (ROOT / "profiles" / f"{name}.yaml").read_text()}
+        )
     pytester.makefile(
         ".yaml",
         **{
@@ -37,14 +39,21 @@ duts:
 def test_help_shows_the_jetson_group(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["*Jetson hardware-in-the-loop*", "*--dut=NAME*", "*--jetson-bench=PATH*",
-         "*--jetson-profile=NAME|PATH*", "*jetson_bench (string)*"]
+        [
+            "*Jetson hardware-in-the-loop*",
+            "*--dut=NAME*",
+            "*--jetson-bench=PATH*",
+            "*--jetson-profile=NAME|PATH*",
+            "*jetson_bench (string)*",
+        ]
     )
 
 
 def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["*jetson_preflight(*checks, on_fail='fail')*", "*jetson_chip(*chips)*"])
+    result.stdout.fnmatch_lines(
+        ["*jetson_preflight(*checks, on_fail='fail')*", "*jetson_chip(*chips)*"]
+    )
 
 
 def test_without_dut_the_plugin_is_inert(bench: pytest.Pytester) -> None:
@@ -64,7 +73,9 @@ def test_strict_turns_the_missing_dut_skip_into_a_failure(bench: pytest.Pytester
 def test_dut_resolves_through_the_inventory(bench: pytest.Pytester) -> None:
     result = bench.runpytest("--dut=thor-01", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*PROFILE jetson-agx-thor-devkit t264 0008 jetson-agx-thor-devkit"])
+    result.stdout.fnmatch_lines(
+        ["*PROFILE jetson-agx-thor-devkit t264 0008 jetson-agx-thor-devkit"]
+    )
 
 
 def test_dut_from_the_environment(bench: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +89,9 @@ def test_unknown_dut_is_a_usage_error_listing_known_names(bench: pytest.Pytester
     result = bench.runpytest("--dut=thor-99")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*unknown DUT 'thor-99' in *bench.yaml; known DUTs: orin-01, sim-orin, sim-orin-nano, sim-thor, thor-01*"]
+        [
+            "*unknown DUT 'thor-99' in *bench.yaml; known DUTs: orin-01, sim-orin, sim-orin-nano, sim-thor, thor-01*"
+        ]
     )
 
 
