@@ -63,9 +63,8 @@ def main() -> int:
     print(f"collect {args.tests} tests, median of {args.rounds} rounds")
     print(f"  -p no:jetson : {base * 1000:8.1f} ms")
     print(f"  plugin inert : {plugin * 1000:8.1f} ms")
-    print(
-        f"  ratio        : {ratio:8.3f}  (target <= {TARGET})  {'PASS' if ratio <= TARGET else 'FAIL'}"
-    )
+    verdict = "PASS" if ratio <= TARGET else "FAIL"
+    print(f"  ratio        : {ratio:8.3f}  (target <= {TARGET})  {verdict}")
     return 0 if ratio <= TARGET else 1
 
 

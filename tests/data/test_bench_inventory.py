@@ -51,7 +51,9 @@ def test_profile_by_name_and_by_relative_path(bench_dir: Path) -> None:
         """\
         duts:
           by-name: {profile: orin, serial: {port: /dev/ttyACM0}}
-          by-path: {profile: ../profiles/orin.yaml, serial: {port: "rfc2217://h:4000", baud: 921600}}
+          by-path:
+            profile: ../profiles/orin.yaml
+            serial: {port: "rfc2217://h:4000", baud: 921600}
         """,
     )
     inv = load_inventory(path, profile_dirs=[bench_dir / "profiles"])

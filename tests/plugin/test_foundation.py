@@ -90,7 +90,8 @@ def test_unknown_dut_is_a_usage_error_listing_known_names(bench: pytest.Pytester
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "*unknown DUT 'thor-99' in *bench.yaml; known DUTs: orin-01, sim-orin, sim-orin-nano, sim-thor, thor-01*"
+            "*unknown DUT 'thor-99' in *bench.yaml; known DUTs: "
+            "orin-01, sim-orin, sim-orin-nano, sim-thor, thor-01*"
         ]
     )
 
