@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_jetson.catalogue import ChipFamily
-from pytest_jetson.errors import ConfigError, DeadlineExceeded, DutError
+from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
 
 FLASH_SH = "flash.sh"
 INITRD_FLASH = "l4t_initrd_flash.sh"
@@ -46,6 +46,19 @@ class FlashFailed(DutError):
     def __init__(self, message: str, *, output: str = "", returncode: int) -> None:
         self.returncode = returncode
         super().__init__(message, output=output)
+
+
+class FlashUsbLost(BenchError):
+    """The recovery USB link went away mid-flash (an infrastructure failure, not retried)."""
+
+    def __init__(self, message: str, *, output: str = "", returncode: int) -> None:
+        self.returncode = returncode
+        super().__init__(message, output=output)
+
+
+_USB_LOST = re.compile(
+    r"USB communication failed|Check if device is in recovery|No devices to flash"
+)
 
 
 @dataclass(frozen=True)
@@ -251,7 +264,8 @@ def run_flash(
     )
     if result.returncode != 0:
         why = failure_line(result.output) or f"{choice.tool} exited {result.returncode}"
-        raise FlashFailed(
+        error = FlashUsbLost if _USB_LOST.search(why) else FlashFailed
+        raise error(
             f"flash failed: {why} ({choice.tool} exited {result.returncode}; not retried)\n"
             f"--- last lines ---\n{result.tail()}\n--- full log: {log}",
             output=result.output,

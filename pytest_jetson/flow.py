@@ -20,6 +20,7 @@ from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutE
 from pytest_jetson.flash import (
     RESET_LINE,
     FlashFailed,
+    FlashUsbLost,
     FlashSummary,
     FlowChoice,
     Progress,
@@ -268,11 +269,11 @@ class FlashFlow:
         except DeadlineExceeded:
             outcome = "timeout"
             raise
-        except FlashFailed as exc:
+        except (FlashFailed, FlashUsbLost) as exc:
             returncode = exc.returncode
             outcome = "failed"
             raise
-        except DutError:
+        except (DutError, BenchError):
             outcome = "failed"
             raise
         except KeyboardInterrupt:

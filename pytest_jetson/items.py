@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pytest_jetson.dut import Deadlines
 from pytest_jetson.errors import BenchError, ConfigError, DutError, JetsonError
 from pytest_jetson.flow import BOOT_STAGES, PREFLIGHT_STEPS, STEPS, FlashFlow
 from pytest_jetson.session import JetsonSession, get_session
@@ -20,7 +21,15 @@ PLAN_ONLY_STEPS = (*tuple(f"preflight-{n}" for n in PREFLIGHT_STEPS), "plan")
 
 
 class StepFailed(Exception):
-    """A flow step failed; the message is what the user reads."""
+    """A flow step failed; the message is what the user reads.
+
+    ``infra`` says the bench, not the product, failed (reported as an error with
+    ``failure_class=infra``).
+    """
+
+    def __init__(self, message: str, *, infra: bool = False) -> None:
+        super().__init__(message)
+        self.infra = infra
 
 
 class JetsonStep(pytest.Item):
@@ -62,7 +71,7 @@ class JetsonStep(pytest.Item):
                 "post-flash-reset",
             ):
                 flow.dut.latch_broken(f"{self.step}: {message.splitlines()[0]}")
-            raise StepFailed(message) from None
+            raise StepFailed(message, infra=isinstance(exc, BenchError) or _infra(exc)) from None
         except BaseException as exc:
             flow.fail(self.step, f"{type(exc).__name__}: {exc}")
             raise
@@ -76,11 +85,14 @@ class JetsonStep(pytest.Item):
         step = self.step
         if step.startswith("preflight-"):
             outcome = flow.preflight(step.removeprefix("preflight-"))
+            _unavailable_is_infra(flow, outcome)
             apply_outcome(self.config, flow.dut, outcome)
         elif step == "plan":
             self._plan(flow)
         elif step == "recovery":
-            apply_outcome(self.config, flow.dut, flow.recovery())
+            outcome = flow.recovery()
+            _unavailable_is_infra(flow, outcome)
+            apply_outcome(self.config, flow.dut, outcome)
         elif step == "flash":
             flow.flash()
             self._properties(flow)
@@ -137,18 +149,54 @@ class JetsonStep(pytest.Item):
         return self.path, None, f"jetson {self.dut_name}: {self.step}"
 
 
+def _infra(exc: BaseException) -> bool:
+    return isinstance(exc, StepFailed) and exc.infra
+
+
+def _unavailable_is_infra(flow: FlashFlow, outcome: Any) -> None:
+    """In the flash flow an unavailable bench is an infrastructure failure, not a skip:
+    the job asked to flash and could not (a marker on a test would skip instead)."""
+    if outcome.status == "unavailable":
+        if outcome.name in ("rcm", "eeprom") and not outcome.message.startswith("not run:"):
+            flow.dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
+        raise StepFailed(flow.dut.redactor(str(outcome)), infra=True)
+
+
+def step_timeout(step: str, deadlines: Deadlines) -> float:
+    """The pytest-timeout backstop of a step: its own deadlines plus a margin, so the
+    step's deadline (which kills tools cleanly) always fires first."""
+    d = deadlines
+    budget = {
+        "preflight-bsp_image": 60.0,
+        "preflight-rcm": d.boardctl + d.rcm,
+        "preflight-eeprom": d.boardctl + d.rcm + d.eeprom,
+        "preflight-default_user": d.default_user,
+        "plan": 60.0,
+        "recovery": d.boardctl + d.rcm,
+        "flash": d.flash,
+        "post-flash-reset": d.boardctl + d.boot,
+        "release": 3 * d.login,
+    }.get(step, d.boot)
+    return budget + 60.0
+
+
 def make_steps(session: pytest.Session, dut_name: str, steps: tuple[str, ...]) -> list[pytest.Item]:
     """The step items of one DUT."""
-    return [
-        JetsonStep.from_parent(
+    state = get_session(session.config)
+    deadlines = state.deadlines_for(dut_name) if state is not None else None
+    items: list[pytest.Item] = []
+    for index, step in enumerate(steps, 1):
+        item = JetsonStep.from_parent(
             session,
             name=f"{index:02d}-{step}",
             nodeid=f"jetson-flash[{dut_name}]::{index:02d}-{step}",
             step=step,
             dut_name=dut_name,
         )
-        for index, step in enumerate(steps, 1)
-    ]
+        if deadlines is not None:
+            item.add_marker(pytest.mark.timeout(step_timeout(step, deadlines), method="signal"))
+        items.append(item)
+    return items
 
 
 @pytest.hookimpl(trylast=True)

@@ -302,6 +302,39 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return DutScheduling(config, log, duts=state.dut_names)
 
 
+INFRA = ("failure_class", "infra")
+PRODUCT = ("failure_class", "product")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Classify failures: the bench (infra) apart from the product (the image, a test)."""
+    report = yield
+    if report.failed and call.excinfo is not None:
+        from pytest_jetson.session import get_session
+
+        if get_session(item.config) is not None:
+            prop = INFRA if _is_infra(call.excinfo.value) else PRODUCT
+            if prop not in item.user_properties:
+                item.user_properties.append(prop)
+            if prop not in report.user_properties:
+                report.user_properties.append(prop)
+    return report
+
+
+def _is_infra(exc: BaseException) -> bool:
+    from pytest_jetson.errors import BenchError
+
+    return isinstance(exc, BenchError) or bool(getattr(exc, "infra", False))
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """An infrastructure failure is reported as an error, so CI can retry it."""
+    if report.when == "call" and report.failed and INFRA in report.user_properties:
+        return "error", "E", ("ERROR", {"red": True})
+    return None
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop whatever the session started (simulated DUTs, consoles, locks)."""
     from pytest_jetson.session import STATE_KEY

@@ -124,14 +124,14 @@ class JetsonSession:
         """The DUT handle of ``name`` (resolving its entry on first use)."""
         dut = self.duts.get(name)
         if dut is None:
-            from pytest_jetson.dut import Deadlines, Dut
+            from pytest_jetson.dut import Dut
 
             self.lock(name)
             entry = self.entry(name)
             backend = None
             if entry.sim is not None and self.sim_host is not None:
                 backend = self.sim_host.usb_backend()
-            deadlines = Deadlines(**{**dict(entry.deadlines), **self.deadline_overrides()})
+            deadlines = self.deadlines_for(name, entry.deadlines)
             hook: Any = self.config.hook
             extra: dict[str, Any] = {}
             for found in hook.pytest_jetson_preflight_checks(config=self.config):
@@ -154,6 +154,15 @@ class JetsonSession:
             self.duts[name] = dut
             self.on_close(dut.close)
         return dut
+
+    def deadlines_for(self, name: str, bench: Any = None) -> Any:
+        """The DUT's step deadlines: defaults, then the bench entry's, then the command line."""
+        from pytest_jetson.dut import Deadlines
+
+        if bench is None:
+            dut = self.inventory.duts.get(name) if self.inventory is not None else None
+            bench = dut.deadlines if dut is not None else ()
+        return Deadlines(**{**dict(bench), **self.deadline_overrides()})
 
     def lock(self, name: str) -> None:
         """Take the exclusive lock of DUT ``name`` for the rest of the session.

@@ -16,8 +16,13 @@ from typing import Any
 import pytest
 
 
-def _assert_domain_failure(run: Any, step: str, *expected: str) -> str:
-    """``step`` is the one failed item; the later steps and the ordinary test skip naming it."""
+def _assert_domain_failure(
+    run: Any, step: str, *expected: str, failure_class: str = "product"
+) -> str:
+    """``step`` is the one failed item; the later steps and the ordinary test skip naming it.
+
+    A product failure is a pytest failure; an infrastructure one (the bench) is an error.
+    """
     assert run.outcome_of(step) == "failed"
     failure: str = run.failure_text(step)
     for text in expected:
@@ -29,7 +34,11 @@ def _assert_domain_failure(run: Any, step: str, *expected: str) -> str:
         assert run.skip_reason(later) == f"step '{step}' failed for DUT {run.dut}", later
     assert f"failed at step '{step}'" in run.skip_reason("test_on_the_board")
     outcomes = run.result.parseoutcomes()
-    assert outcomes.get("failed") == 1 and "error" not in outcomes and "errors" not in outcomes
+    if failure_class == "infra":
+        assert outcomes.get("error", outcomes.get("errors")) == 1 and "failed" not in outcomes
+    else:
+        assert outcomes.get("failed") == 1 and "error" not in outcomes and "errors" not in outcomes
+    assert f'name="failure_class" value="{failure_class}"' in run.junit.read_text()
     assert outcomes.get("passed", 0) >= steps.index(step) - 1  # everything before it went well
     return failure
 
@@ -51,7 +60,9 @@ def test_flash_fail_aborts_with_the_failure_line_and_no_retry(
 
 def test_usb_drop_mid_flash_fails_the_flash_naming_usb(flow_run: Callable[..., Any]) -> None:
     run = flow_run("sim-orin-nano", "--jetson-sim-fault=usb_drop_mid_flash")
-    failure = _assert_domain_failure(run, "flash", "(l4t_initrd_flash.sh exited 1; not retried)")
+    failure = _assert_domain_failure(
+        run, "flash", "(l4t_initrd_flash.sh exited 1; not retried)", failure_class="infra"
+    )
     assert "USB communication failed" in failure
     assert run.summary["outcome"] == "failed"
 
@@ -60,7 +71,9 @@ def test_flash_hang_is_killed_at_its_deadline(
     flow_run: Callable[..., Any], processes_under: Callable[[str], list[str]]
 ) -> None:
     run = flow_run("sim-orin", "--jetson-sim-fault=flash_hang", "--jetson-deadline=flash=1")
-    failure = _assert_domain_failure(run, "flash", "flash.sh to finish flashing", "1 s")
+    failure = _assert_domain_failure(
+        run, "flash", "flash.sh to finish flashing", "1 s", failure_class="infra"
+    )
     assert "full log" in failure or str(run.artifacts) in failure
     assert run.summary["outcome"] == "timeout"
     assert processes_under(run.sim_root()) == []
