@@ -20,8 +20,8 @@ from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutE
 from pytest_jetson.flash import (
     RESET_LINE,
     FlashFailed,
-    FlashUsbLost,
     FlashSummary,
+    FlashUsbLost,
     FlowChoice,
     Progress,
     choose_flow,
