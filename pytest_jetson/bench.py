@@ -6,13 +6,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
 from pytest_jetson.errors import InventoryError, UsageError
 from pytest_jetson.profile import Profile, load_profile
 from pytest_jetson.yamlfile import MapReader, read_mapping
+
+if TYPE_CHECKING:
+    from pytest_jetson.remote.bench import LabgridSpec
 
 SIM_BOARDS: dict[str, str] = {
     "sim-orin": "orin-agx",
@@ -82,6 +85,8 @@ class BenchEntry:
     """The state the DUT is left in after the session: booted, powered off or in recovery."""
     deadlines: tuple[tuple[str, float], ...] = ()
     """Step deadlines (seconds) this bench sets for the DUT, overriding the defaults."""
+    labgrid: LabgridSpec | None = None
+    """The DUT sits on a remote labgrid bench (its ``labgrid:`` block); None when local."""
 
     @property
     def boot_device_resolved(self) -> str | None:
@@ -100,6 +105,7 @@ _DUT_KEYS = (
     "default_user",
     "recovery",
     "sim",
+    "labgrid",
 )
 DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
 """Steps whose deadline a bench entry may set (``deadlines: {flash: 5400}``)."""
@@ -123,6 +129,7 @@ class InventoryDut:
     sim: SimSpec | None
     teardown: Literal["leave", "power_off", "recovery"] = "leave"
     deadlines: tuple[tuple[str, float], ...] = ()
+    labgrid: LabgridSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,7 @@ class Inventory:
             source_file=self.path,
             teardown=dut.teardown,
             deadlines=dut.deadlines,
+            labgrid=dut.labgrid,
         )
 
 
@@ -239,6 +247,8 @@ def _sim(entry: MapReader) -> SimSpec | None:
 
 
 def _dut(name: str, entry: MapReader) -> InventoryDut:
+    from pytest_jetson.remote.bench import parse_labgrid
+
     entry.allow(_DUT_KEYS)
     sim = _sim(entry)
     profile_ref = entry.opt_text("profile") if sim is not None else entry.text("profile")
@@ -280,6 +290,7 @@ def _dut(name: str, entry: MapReader) -> InventoryDut:
         default_user=_default_user(entry),
         recovery=recovery,  # type: ignore[arg-type]
         sim=sim,
+        labgrid=parse_labgrid(entry),
     )
 
 

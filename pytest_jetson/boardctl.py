@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_jetson.errors import BenchError, ConfigError
 from pytest_jetson.runner import RunResult, run
+
+if TYPE_CHECKING:
+    from pytest_jetson.remote.transport import CommandTransport
 
 BOARDCTL_RELPATH = Path("tools/board_automation/boardctl")
 """Where boardctl sits inside a Linux_for_Tegra tree."""
@@ -66,6 +69,7 @@ class Boardctl:
     ``lft`` is the Linux_for_Tegra path (or an ``Lft``); ``target`` the bench's ``-t`` target;
     ``timeout`` bounds each verb, ``help_timeout`` the ``-h`` call; a killed boardctl gets
     ``grace`` seconds between SIGTERM and SIGKILL. ``serial`` picks one of several debuggers.
+    ``transport`` runs it elsewhere (a bench host over SSH); None runs it here.
     Each verb raises :class:`ConfigError` when the target is not listed by ``-h``,
     :class:`pytest_jetson.errors.DeadlineExceeded` when boardctl hangs (its process group is
     killed) and :class:`BenchError` carrying the output when boardctl exits non-zero.
@@ -84,8 +88,10 @@ class Boardctl:
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
         env: Mapping[str, str] | None = None,
+        transport: CommandTransport | None = None,
     ) -> None:
         self.path = boardctl_path(lft)
+        self.transport = transport
         self.target = target
         self.timeout = timeout
         self.help_timeout = help_timeout
@@ -171,12 +177,13 @@ class Boardctl:
         return result
 
     def _run(self, args: list[str], *, what: str, timeout: float) -> RunResult:
-        if not self.path.is_file():
+        runner = run if self.transport is None else self.transport.run
+        if self.transport is None and not self.path.is_file():
             raise ConfigError(
                 f"boardctl not found at {self.path}; the image's Linux_for_Tegra tree must "
                 "ship tools/board_automation/boardctl (or use recovery: manual)"
             )
-        return run(
+        return runner(
             [str(self.path), *args],
             cwd=self.lft_root,
             timeout=timeout,

@@ -36,11 +36,13 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         return None
     dut = state.inventory.duts[name]
     if dut.sim is not None:
+        from dataclasses import replace
+
         entry = start_simulated(config, state, name, dut.sim, dut.default_user, workdir)
+        # The bench's operations settings hold for a simulated DUT too.
+        entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines)
         if dut.profile_ref is not None:
             # The inventory names a profile: keep its platform data but flash the simulated tree.
-            from dataclasses import replace
-
             profile = load_profile(state.inventory.profile_path(dut))
             profile = replace(profile, bsp_image=entry.profile.bsp_image)
             entry = replace(entry, profile=profile)

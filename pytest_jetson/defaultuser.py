@@ -13,12 +13,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pytest_jetson.bench import DefaultUser
 from pytest_jetson.errors import BenchError, ConfigError
 from pytest_jetson.redact import Redactor
 from pytest_jetson.runner import run
+
+if TYPE_CHECKING:
+    from pytest_jetson.remote.transport import CommandTransport
 
 CREATE_USER_RELPATH = Path("tools/l4t_create_default_user.sh")
 """Where NVIDIA's user-staging tool sits inside Linux_for_Tegra."""
@@ -111,14 +114,19 @@ def stage_default_user(
     sudo: bool = True,
     log: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    transport: CommandTransport | None = None,
+    view: Path | None = None,
 ) -> UserStaging:
     """Apply step 5.4 to the image in ``lft``: keep a staged user, stage the choice, or skip.
 
     Raises :class:`ConfigError` for a custom choice without its password variable (or no
     choice while nothing is staged) and
     :class:`BenchError` (output scrubbed) when the staging tool fails.
+
+    ``transport`` runs the tool on a bench host (``lft`` is then its path there); ``view`` is
+    the local tree read for the evidence of a staged user (default ``lft``).
     """
-    evidence = staged_user(Path(lft) / "rootfs")
+    evidence = staged_user(Path(view if view is not None else lft) / "rootfs")
     if evidence is not None:
         return UserStaging("kept", None, evidence)
     if choice is None:
@@ -130,7 +138,7 @@ def stage_default_user(
     if creds is None:
         return UserStaging("skip", None)
     username, password = creds
-    tool = Path(lft) / CREATE_USER_RELPATH
+    tool = Path(view if view is not None else lft) / CREATE_USER_RELPATH
     if not tool.is_file():
         raise BenchError(f"{tool} not found: the image is not a complete Linux_for_Tegra tree")
     redactor = Redactor(
@@ -138,7 +146,8 @@ def stage_default_user(
         patterns=[_PRINTED_PASSWORD],
         flags=["-p", "--password"],
     )
-    result = run(
+    runner = run if transport is None else transport.run
+    result = runner(
         [
             f"./{CREATE_USER_RELPATH}",
             "-u",

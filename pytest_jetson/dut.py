@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,8 +21,12 @@ from pytest_jetson.redact import Redactor
 
 if TYPE_CHECKING:
     from pytest_jetson.boardctl import Boardctl
+    from pytest_jetson.catalogue import ChipFamily
     from pytest_jetson.console import SerialConsole
     from pytest_jetson.preflight import CheckOutcome, PreflightCheck
+    from pytest_jetson.remote.session import RemoteBench
+    from pytest_jetson.remote.transport import CommandTransport
+    from pytest_jetson.usb import RcmDevice
 
 State = Literal["unknown", "recovery", "flashed", "booted"]
 
@@ -65,6 +69,8 @@ class Dut:
     broken: str | None = None
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
+    remote: RemoteBench | None = None
+    """The DUT's remote (labgrid) bench; None when it is wired to this host."""
     _console: SerialConsole | None = None
 
     @property
@@ -79,13 +85,54 @@ class Dut:
 
     @property
     def lft(self) -> Path:
-        """The Linux_for_Tegra tree that is flashed."""
+        """The Linux_for_Tegra tree that is flashed (on the bench host for a remote bench)."""
+        if self.remote is not None:
+            return Path(self.remote.lft)
         image = self.entry.profile.bsp_image
         if image is None:
             raise ConfigError(
                 f"profile {self.entry.profile.path} has no bsp_image", key="bsp_image"
             )
         return image.lft
+
+    @property
+    def host_lft(self) -> Path:
+        """The tree the pytest host reads (conf chain, release, 5.1 checks): :attr:`lft`, or
+        the local view of the bench host's tree."""
+        if self.remote is not None:
+            return self.remote.view().local
+        return self.lft
+
+    @property
+    def transport(self) -> CommandTransport:
+        """Where the in-tree tools run: here, or on the bench host over SSH."""
+        if self.remote is not None:
+            return self.remote.transport
+        from pytest_jetson.remote.transport import LocalTransport
+
+        return LocalTransport()
+
+    @property
+    def bench_host(self) -> str:
+        """Where the image is flashed from, for reports: ``local`` or ``host:/path/LFT``."""
+        return "local" if self.remote is None else self.remote.where
+
+    def outward(self, text: str) -> str:
+        """``text`` with local view paths shown as the bench host's."""
+        return text if self.remote is None else self.remote.view().outward(text)
+
+    def find_rcm(self, chip: ChipFamily | None = None) -> RcmDevice | None:
+        """The DUT in RCM now (its USB port here, or the place's USB resource), or None."""
+        chosen = chip or self.entry.profile.chip
+        if self.remote is not None:
+            return self.remote.find_rcm(chosen)
+        from pytest_jetson.usb import find_rcm
+
+        return find_rcm(chosen, usb_port=self.entry.usb_port, backend=self.usb_backend)
+
+    def rcm_waiter(self) -> Callable[..., RcmDevice] | None:
+        """The RCM wait of a remote bench (None: the local USB wait)."""
+        return None if self.remote is None else self.remote.wait_for_rcm
 
     @property
     def sudo(self) -> bool:
@@ -123,6 +170,7 @@ class Dut:
             timeout=self.deadlines.boardctl,
             log=self.log("boardctl.log"),
             sudo=self.sudo,
+            transport=None if self.remote is None else self.transport,
         )
 
     def checks(self, flow_tool: str | None) -> dict[str, PreflightCheck]:
@@ -140,15 +188,31 @@ class Dut:
             user_timeout=self.deadlines.default_user,
             sudo=self.sudo,
             log_dir=self.artifacts,
+            **self._remote_check_args(),
         )
         checks.update(self.extra_checks)
         return checks
+
+    def _remote_check_args(self) -> dict[str, Any]:
+        if self.remote is None:
+            return {}
+        return {
+            "transport": self.transport,
+            "lft": self.lft,
+            "view": self.host_lft,
+            "rcm_waiter": self.rcm_waiter(),
+        }
 
     def preflight(self, names: Iterable[str], *, flow_tool: str | None) -> tuple[CheckOutcome, ...]:
         """Run preflight checks in the mandated order, each at most once per session."""
         from pytest_jetson.preflight import run_preflight
 
         outcomes = run_preflight(names, self.checks(flow_tool), done=self.outcomes)
+        if self.remote is not None:
+            outcomes = tuple(
+                replace(o, message=self.outward(o.message), fix=self.outward(o.fix))
+                for o in outcomes
+            )
         for outcome in outcomes:
             self.outcomes.setdefault(outcome.name, outcome)
             if outcome.name == "rcm" and outcome.passed:
@@ -166,6 +230,13 @@ class Dut:
         self, *, opener: Callable[[str, int, Path], SerialConsole] | None = None
     ) -> SerialConsole:
         """The DUT's serial console, opened once and kept open for the session."""
+        if self._console is None and self.remote is not None and opener is None:
+            from pytest_jetson.console import SerialConsole
+
+            baud = self.entry.serial.baud if self.entry.serial is not None else 115200
+            self._console = SerialConsole.open(
+                self.remote.console_url(), baudrate=baud, log=self.log("console.log")
+            )
         if self._console is None:
             if self.entry.serial is None:
                 raise ConfigError(f"bench entry {self.name} has no serial console", key="serial")

@@ -12,11 +12,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pytest_jetson.errors import BenchError
 from pytest_jetson.profile import Profile
 from pytest_jetson.runner import run
+
+if TYPE_CHECKING:
+    from pytest_jetson.remote.transport import CommandTransport
 
 NVAUTOFLASH = "nvautoflash.sh"
 
@@ -125,16 +128,19 @@ def read_boardid(
     sudo: bool = True,
     log: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    transport: CommandTransport | None = None,
 ) -> EepromReading:
     """Read the DUT's EEPROM with ``./nvautoflash.sh --print_boardid`` run in ``lft``.
 
     Runs through ``sudo -n`` when ``sudo`` and not root. The DUT must be in recovery. NVIDIA's
     error lines and exit codes become a :class:`BenchError` quoting the line with a hint.
+    ``transport`` runs the tool on a bench host (``lft`` is then its path there).
     """
     tool = Path(lft) / NVAUTOFLASH
-    if not tool.is_file():
+    if transport is None and not tool.is_file():
         raise BenchError(f"{tool} not found: the image is not a Linux_for_Tegra tree")
-    result = run(
+    runner = run if transport is None else transport.run
+    result = runner(
         [f"./{NVAUTOFLASH}", "--print_boardid"],
         cwd=lft,
         timeout=timeout,

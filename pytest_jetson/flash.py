@@ -200,6 +200,8 @@ class FlashSummary:
     teardown: str = ""
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    bench_host: str = "local"
+    """Where the image was flashed from (``local`` or ``host:/path/Linux_for_Tegra``)."""
 
     def add_step(
         self,
@@ -245,15 +247,18 @@ def run_flash(
     log: Path,
     on_line: Callable[[str], None] | None = None,
     sudo: bool = True,
+    transport: Any = None,
 ) -> Any:
     """Run the flow tool once (never retried); raise DutError on a non-zero exit.
 
     A deadline kills the tool's whole process group and raises
-    :class:`~pytest_jetson.errors.DeadlineExceeded`.
+    :class:`~pytest_jetson.errors.DeadlineExceeded`. ``transport`` (a
+    :class:`~pytest_jetson.remote.transport.CommandTransport`) runs it on a bench host.
     """
     from pytest_jetson.runner import run
 
-    result = run(
+    runner = run if transport is None else transport.run
+    result = runner(
         list(choice.argv),
         cwd=lft,
         timeout=timeout,

@@ -103,18 +103,19 @@ class FlashFlow:
                 profile.chip,
                 profile.board,
                 dut.entry.boot_device_resolved,
-                lft=dut.lft,
+                lft=dut.host_lft,
                 conf_vars=conf_vars,
                 usb_port=dut.entry.usb_port,
             )
         return self.choice
 
     def _conf_vars(self) -> dict[str, str]:
-        conf = self.dut.lft / self.dut.entry.profile.flash_config
+        lft = self.dut.host_lft
+        conf = lft / self.dut.entry.profile.flash_config
         if not conf.exists():
             return {}
         try:
-            return conf_variables(self.dut.lft, self.dut.entry.profile.flash_config)
+            return conf_variables(lft, self.dut.entry.profile.flash_config)
         except ConfigError:
             return {}
 
@@ -183,14 +184,18 @@ class FlashFlow:
             if staging is not None
             else "(not resolved)"
         )
-        version = lft_release(dut.lft) or (profile.bsp_image.version if profile.bsp_image else None)
+        version = lft_release(dut.host_lft) or (
+            profile.bsp_image.version if profile.bsp_image else None
+        )
+        # The image as the profile names it: the same plan (and digest) on any bench host.
+        image = profile.bsp_image.lft if profile.bsp_image is not None else dut.lft
         plan = Plan(
             dut=dut.name,
             target=profile.target_name,
             profile=relative_to_profile(profile.path, profile.path.parent.parent)
             if profile.path.parent.name == "profiles"
             else profile.path.name,
-            lft=relative_to_profile(dut.lft, profile.path),
+            lft=relative_to_profile(image, profile.path),
             version=version or "(unknown)",
             flash_conf=profile.flash_config,
             eeprom=eeprom,
@@ -203,9 +208,15 @@ class FlashFlow:
             post_flash=post,
             default_user=default_user,
             deadlines=dut.deadlines.as_dict(),
+            bench_host=dut.bench_host,
         )
         self.plan_ = plan
-        self.summary = FlashSummary(dut=dut.name, plan=_plan_dict(plan), plan_digest=plan.digest)
+        self.summary = FlashSummary(
+            dut=dut.name,
+            plan=_plan_dict(plan),
+            plan_digest=plan.digest,
+            bench_host=plan.bench_host,
+        )
         self._record("plan", outcome="resolved")
         return plan
 
@@ -220,13 +231,9 @@ class FlashFlow:
 
     def recovery(self) -> CheckOutcome:
         """Make sure the DUT is (still) in recovery right before flashing."""
-        from pytest_jetson.usb import find_rcm
-
         dut = self.dut
         if dut.state == "recovery":
-            device = find_rcm(
-                dut.entry.profile.chip, usb_port=dut.entry.usb_port, backend=dut.usb_backend
-            )
+            device = dut.find_rcm()
             if device is not None:
                 outcome = dut.outcomes["rcm"]
                 self._record("recovery", outcome="pass", message=f"still in RCM: {device}")
@@ -263,6 +270,7 @@ class FlashFlow:
                 log=log,
                 on_line=on_line,
                 sudo=dut.sudo,
+                transport=None if dut.remote is None else dut.transport,
             )
             returncode = result.returncode
             outcome = "flashed"
@@ -426,7 +434,7 @@ class FlashFlow:
             return None
         shell = self.shell()
         text = shell.run("cat /etc/nv_tegra_release")
-        expected = lft_release(dut.lft)
+        expected = lft_release(dut.host_lft)
         match = re.search(r"# R(\d+) \(release\), REVISION: (\d+\.\d+)", text)
         found = f"R{match.group(1)}.{match.group(2)}" if match else None
         if expected is not None and found != expected:
@@ -530,6 +538,7 @@ def _plan_dict(plan: Plan) -> dict[str, Any]:
     import json
 
     data: dict[str, Any] = json.loads(plan.canonical())
+    data["bench_host"] = plan.bench_host
     data["digest"] = plan.digest
     return data
 

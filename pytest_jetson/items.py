@@ -51,6 +51,8 @@ class JetsonStep(pytest.Item):
     def runtest(self) -> None:
         """Run the step (skipping when an earlier step failed)."""
         state = self.state
+        if self.dut_name in state.unavailable:
+            pytest.skip(f"DUT {self.dut_name} could not be locked for this session")
         try:
             flow = state.flow(self.dut_name)
         except ConfigError as exc:
@@ -233,11 +235,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state is None:
         return
     from pytest_jetson.markers import item_dut
+    from pytest_jetson.outcomes import skip_or_fail
 
-    flow = state.flows.get(item_dut(item, state.default_dut))
+    name = item_dut(item, state.default_dut)
+    if name in state.unavailable:
+        skip_or_fail(item.config, f"DUT {name} could not be locked for this session")
+    flow = state.flows.get(name)
     if flow is not None and flow.failed_step is not None:
-        from pytest_jetson.outcomes import skip_or_fail
-
         skip_or_fail(
             item.config,
             f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "

@@ -44,10 +44,14 @@ class Plan:
     default_user: str
     deadlines: Mapping[str, float] = field(default_factory=dict)
     bench_host: str = "local"
+    """Where the image is flashed from: ``local``, or ``host:/path/Linux_for_Tegra`` of a
+    remote bench. Shown, but not part of the digest: the same plan on any bench host."""
 
     def canonical(self) -> str:
-        """The canonical JSON form the digest is computed over."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        """The canonical JSON form the digest is computed over (without ``bench_host``)."""
+        data = asdict(self)
+        del data["bench_host"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
     @property
     def digest(self) -> str:

@@ -226,7 +226,7 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     state = make_session(config, names)
     config.stash[STATE_KEY] = state
     known = config.hook.pytest_jetson_known_duts(config=config) or []
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in state.dut_names if n not in known]  # pools expanded
     if unknown:
         bench = f" in {state.inventory.path}" if state.inventory is not None else ""
         raise UsageError(
@@ -241,6 +241,9 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
 
     # SIGTERM (a CI runner cancelling the job) releases the DUT locks before dying.
     state.on_close(install_signal_release(_LockList(state)))
+    from pytest_jetson import items_remote  # remote (labgrid) DUTs: the place between items
+
+    config.pluginmanager.register(items_remote, "jetson-remote")
     if config.getoption("jetson_flash"):
         from pytest_jetson import items
 
@@ -308,18 +311,39 @@ PRODUCT = ("failure_class", "product")
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Classify failures: the bench (infra) apart from the product (the image, a test)."""
-    report = yield
-    if report.failed and call.excinfo is not None:
-        from pytest_jetson.session import get_session
+    """Name the DUT of every result (JUnit property ``dut``) and classify failures: the bench
+    (infra) apart from the product (the image, a test)."""
+    from pytest_jetson.session import get_session
 
-        if get_session(item.config) is not None:
-            prop = INFRA if _is_infra(call.excinfo.value) else PRODUCT
-            if prop not in item.user_properties:
-                item.user_properties.append(prop)
-            if prop not in report.user_properties:
-                report.user_properties.append(prop)
+    state = get_session(item.config)
+    if state is not None:
+        dut = _item_dut(item)
+        if dut is not None and ("dut", dut) not in item.user_properties:
+            item.user_properties.append(("dut", dut))
+    report = yield
+    if state is not None and report.failed and call.excinfo is not None:
+        exc = call.excinfo.value
+        prop = INFRA if _is_infra(exc) else PRODUCT
+        if prop not in item.user_properties:
+            item.user_properties.append(prop)
+        if prop not in report.user_properties:
+            report.user_properties.append(prop)
+        from pytest_jetson.lock import LockError
+
+        if isinstance(exc, LockError):
+            # Waiting for a DUT is not a code path to debug: the message says it all.
+            report.longrepr = f"{type(exc).__name__}: {exc}"
     return report
+
+
+def _item_dut(item: pytest.Item) -> str | None:
+    """The DUT an item runs against: a flash step's, or its ``jetson_dut_name`` parameter."""
+    step_dut = getattr(item, "dut_name", None)
+    if isinstance(step_dut, str):
+        return step_dut
+    from pytest_jetson.markers import item_dut
+
+    return item_dut(item, "") or None
 
 
 def _is_infra(exc: BaseException) -> bool:

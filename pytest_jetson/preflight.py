@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_jetson.bench import BenchEntry, DefaultUser
 from pytest_jetson.boardctl import Boardctl
@@ -22,7 +22,10 @@ from pytest_jetson.defaultuser import stage_default_user, staged_user
 from pytest_jetson.eeprom import EepromReading, cross_check, read_boardid
 from pytest_jetson.errors import BenchError, ConfigError, UsageError
 from pytest_jetson.profile import Profile
-from pytest_jetson.usb import wait_for_rcm
+from pytest_jetson.usb import RcmDevice, wait_for_rcm
+
+if TYPE_CHECKING:
+    from pytest_jetson.remote.transport import CommandTransport
 
 Status = Literal["pass", "defect", "unavailable"]
 
@@ -70,7 +73,9 @@ class PreflightCheck:
 # 5.1 bsp_image readiness (host-side)
 
 
-def check_bsp_image(profile: Profile, *, flow_tool: str | None) -> CheckOutcome:
+def check_bsp_image(
+    profile: Profile, *, flow_tool: str | None, lft: Path | None = None
+) -> CheckOutcome:
     """5.1: the image in ``profile.bsp_image`` is ready to flash ``profile.flash_config``.
 
     Checks the conf (and its symlink target) inside LFT; ``kernel/dtb``, ``bootloader``,
@@ -78,7 +83,8 @@ def check_bsp_image(profile: Profile, *, flow_tool: str | None) -> CheckOutcome:
     and an L4T package record (apply_binaries.sh ran); ``kernel/Image`` identical to
     ``rootfs/boot/Image``; for an initrd flow (``flow_tool`` ``l4t_initrd_flash.sh``) the two
     initrd files. ``flow_tool`` None means the boot device is unknown: the initrd files are
-    then not checked, and the message says so. Never walks ``rootfs/``.
+    then not checked, and the message says so. Never walks ``rootfs/``. ``lft`` checks that
+    tree instead of the profile's (a remote bench's local view).
     """
     if profile.bsp_image is None:
         return _defect(
@@ -86,7 +92,7 @@ def check_bsp_image(profile: Profile, *, flow_tool: str | None) -> CheckOutcome:
             f"profile {profile.path} has no bsp_image",
             "add bsp_image: {root_path: ..., version: ...} to the profile",
         )
-    lft = profile.bsp_image.lft
+    lft = profile.bsp_image.lft if lft is None else lft
     if not lft.is_dir():
         return _defect(
             BSP_IMAGE,
@@ -249,12 +255,15 @@ def check_rcm(
     boardctl: Boardctl | None = None,
     manual: bool = False,
     poll: float = 0.5,
+    waiter: Callable[..., RcmDevice] | None = None,
 ) -> CheckOutcome:
     """5.2: drive the DUT into recovery (``boardctl`` when given) and verify it is in RCM.
 
     With ``manual`` the check waits for someone to press the buttons. A boardctl target that
     ``-h`` does not list is a defect; a boardctl failure or hang, or a DUT that never shows up
     in RCM, leaves the bench unavailable (with the devices seen and what to check).
+    ``waiter`` replaces the local USB wait (a remote bench's USB resource): it is called as
+    ``waiter(chip, timeout=, poll=, boardctl_output=)``.
     """
     boardctl_output: str | None = None
     if boardctl is not None and not manual:
@@ -271,15 +280,18 @@ def check_rcm(
                 {"boardctl_output": exc.output},
             )
     try:
-        device = wait_for_rcm(
-            chip,
-            usb_port=usb_port,
-            timeout=timeout,
-            poll=poll,
-            backend=backend,
-            boardctl_output=boardctl_output,
-            manual=manual,
-        )
+        if waiter is not None:
+            device = waiter(chip, timeout=timeout, poll=poll, boardctl_output=boardctl_output)
+        else:
+            device = wait_for_rcm(
+                chip,
+                usb_port=usb_port,
+                timeout=timeout,
+                poll=poll,
+                backend=backend,
+                boardctl_output=boardctl_output,
+                manual=manual,
+            )
     except BenchError as exc:
         return CheckOutcome(
             RCM, "unavailable", str(exc), details={"boardctl_output": boardctl_output}
@@ -303,18 +315,26 @@ def check_eeprom(
     sudo: bool = True,
     log: Path | None = None,
     reading: EepromReading | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
 ) -> CheckOutcome:
     """5.3: read the EEPROM (unless ``reading`` is given) and cross-check it with ``profile``.
 
     ``details["reading"]`` holds the :class:`EepromReading` (cache it for the session) and
     ``details["cross_check"]`` the reconciliation; a disagreement is a defect whose fix is
-    the profile.
+    the profile. ``transport``/``lft``: run the tool there, in that tree.
     """
     if reading is None:
         if profile.bsp_image is None:
             return _defect(EEPROM, f"profile {profile.path} has no bsp_image", "add bsp_image")
         try:
-            reading = read_boardid(profile.bsp_image.lft, timeout=timeout, sudo=sudo, log=log)
+            reading = read_boardid(
+                profile.bsp_image.lft if lft is None else lft,
+                timeout=timeout,
+                sudo=sudo,
+                log=log,
+                transport=transport,
+            )
         except BenchError as exc:
             return CheckOutcome(EEPROM, "unavailable", str(exc), details={"output": exc.output})
     result = cross_check(reading.board_id, profile)
@@ -344,6 +364,9 @@ def check_default_user(
     timeout: float = 300.0,
     sudo: bool = True,
     log: Path | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
+    view: Path | None = None,
 ) -> CheckOutcome:
     """5.4: keep an already-staged user, else stage the bench's choice, or record ``skip``.
 
@@ -351,15 +374,24 @@ def check_default_user(
     Not a refusal gate otherwise: it passes with ``details["staging"]`` (a
     :class:`pytest_jetson.defaultuser.UserStaging`). A missing password variable raises
     :class:`ConfigError`; a failing staging tool leaves the bench unavailable. No password
-    ever appears in the outcome.
+    ever appears in the outcome. ``transport``/``lft``: run the tool there, in that tree;
+    ``view``: the local tree read for evidence (a remote bench's view).
     """
-    if profile.bsp_image is None or not (profile.bsp_image.lft / "rootfs").is_dir():
+    if profile.bsp_image is None:
         return _defect(
             DEFAULT_USER,
             "no rootfs to stage a user in (profile bsp_image missing or not populated)",
             "fix bsp_image in the profile; see the bsp_image check",
         )
-    if choice is None and staged_user(profile.bsp_image.lft / "rootfs") is None:
+    tree = lft if lft is not None else profile.bsp_image.lft
+    local = view if view is not None else tree
+    if not (local / "rootfs").is_dir():
+        return _defect(
+            DEFAULT_USER,
+            "no rootfs to stage a user in (profile bsp_image missing or not populated)",
+            "fix bsp_image in the profile; see the bsp_image check",
+        )
+    if choice is None and staged_user(local / "rootfs") is None:
         return _defect(
             DEFAULT_USER,
             "no user is staged in rootfs and the bench entry does not say default_user",
@@ -368,7 +400,14 @@ def check_default_user(
         )
     try:
         staging = stage_default_user(
-            profile.bsp_image.lft, choice, env=env, timeout=timeout, sudo=sudo, log=log
+            tree,
+            choice,
+            env=env,
+            timeout=timeout,
+            sudo=sudo,
+            log=log,
+            transport=transport,
+            view=view,
         )
     except ConfigError:
         raise
@@ -487,12 +526,18 @@ def standard_checks(
     user_timeout: float = 300.0,
     sudo: bool = True,
     log_dir: Path | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
+    view: Path | None = None,
+    rcm_waiter: Callable[..., RcmDevice] | None = None,
 ) -> dict[str, PreflightCheck]:
     """The four built-in checks for one bench entry, ready for :func:`run_preflight`.
 
     ``backend`` is the pyusb backend (None: libusb's); ``env`` supplies a custom default
     user's password variable; logs go to ``log_dir`` (``boardctl.log``, ``eeprom.log``,
-    ``default_user.log``) when given.
+    ``default_user.log``) when given. For a remote bench, ``transport`` runs the tools on the
+    bench host in its tree ``lft``, ``view`` is the local view of that tree the host-side
+    checks read, and ``rcm_waiter`` watches the bench's USB resource (see :func:`check_rcm`).
     """
     profile = entry.profile
 
@@ -512,10 +557,11 @@ def standard_checks(
                     "set boardctl_target (usually topo) or recovery: manual",
                 )
             boardctl = Boardctl(
-                profile.bsp_image.lft,
+                profile.bsp_image.lft if lft is None else lft,
                 entry.boardctl_target,
                 timeout=boardctl_timeout,
                 log=log("boardctl"),
+                transport=transport,
             )
         return check_rcm(
             profile.chip,
@@ -524,16 +570,26 @@ def standard_checks(
             backend=backend,
             boardctl=boardctl,
             manual=manual,
+            waiter=rcm_waiter,
         )
 
     return {
         BSP_IMAGE: PreflightCheck(
-            BSP_IMAGE, lambda: check_bsp_image(profile, flow_tool=flow_tool), STAGE_HOST
+            BSP_IMAGE,
+            lambda: check_bsp_image(profile, flow_tool=flow_tool, lft=view),
+            STAGE_HOST,
         ),
         RCM: PreflightCheck(RCM, rcm, STAGE_RCM),
         EEPROM: PreflightCheck(
             EEPROM,
-            lambda: check_eeprom(profile, timeout=eeprom_timeout, sudo=sudo, log=log("eeprom")),
+            lambda: check_eeprom(
+                profile,
+                timeout=eeprom_timeout,
+                sudo=sudo,
+                log=log("eeprom"),
+                transport=transport,
+                lft=lft,
+            ),
             STAGE_EEPROM,
             needs=(RCM,),
         ),
@@ -546,6 +602,9 @@ def standard_checks(
                 timeout=user_timeout,
                 sudo=sudo,
                 log=log("default_user"),
+                transport=transport,
+                lft=lft,
+                view=view,
             ),
             STAGE_LAST,
             needs=(BSP_IMAGE,),

@@ -45,6 +45,8 @@ class JetsonSession:
     duts: dict[str, Dut] = field(default_factory=dict)
     locks: dict[str, Any] = field(default_factory=dict)
     """DUT name → its held :class:`~pytest_jetson.lock.DutLock` (kept alive here)."""
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """DUT name → why its lock could not be taken (later uses fail at once with it)."""
     flows: dict[str, FlashFlow] = field(default_factory=dict)
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -153,6 +155,10 @@ class JetsonSession:
                 }
             self.duts[name] = dut
             self.on_close(dut.close)
+            if entry.labgrid is not None:
+                from pytest_jetson.remote.session import attach
+
+                attach(self, dut)  # acquire the labgrid place; released at close
         return dut
 
     def deadlines_for(self, name: str, bench: Any = None) -> Any:
@@ -175,16 +181,22 @@ class JetsonSession:
 
         if name in SIM_DUTS or name in self.locks:
             return
-        from pytest_jetson.lock import DutLock
+        from pytest_jetson.lock import DutLock, LockError
 
-        lock = DutLock(name, self.lock_dir(), command=self.redacted_command())
+        if name in self.unavailable:
+            raise LockError(self.unavailable[name])
         timeout: float = self.config.getoption("jetson_lock_timeout")
 
         def waiting(holder: Any) -> None:
             who = holder.describe() if holder is not None else "another session"
             self.emit(f"DUT {name} is locked by {who}; waiting up to {timeout:g}s")
 
-        lock.acquire(timeout, on_wait=waiting)
+        lock = DutLock(name, self.lock_dir(), command=self.redacted_command())
+        try:
+            lock.acquire(timeout, on_wait=waiting)
+        except LockError as exc:
+            self.unavailable[name] = f"not waiting again for DUT {name}: {exc}"
+            raise
         self.locks[name] = lock
 
     def lock_dir(self) -> Path:
@@ -217,9 +229,15 @@ class JetsonSession:
         return flow
 
     def emit(self, line: str) -> None:
-        """Show a progress line on the terminal."""
-        reporter: Any = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
+        """Show a progress line on the terminal (live, even while a test's output is captured)."""
+        import contextlib
+
+        manager = self.config.pluginmanager
+        reporter: Any = manager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        capture: Any = manager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write_line(line)
 
     def deadline_overrides(self) -> dict[str, float]:
@@ -246,13 +264,18 @@ class JetsonSession:
         return values
 
     def teardown(self, name: str, dut: Dut) -> None:
-        """Leave the DUT in the state the bench asks for (booted, powered off, recovery)."""
+        """Leave the DUT in the state the bench asks for (booted, powered off, recovery).
+
+        Every DUT the session opened is put there, except one latched broken (its board
+        automation is suspect); what was done goes to the summary and the terminal."""
         option = self.config.getoption("jetson_teardown")
         action = option or dut.entry.teardown
         done = "left as it was"
-        if action != "leave" and dut.state != "unknown":
+        if action != "leave":
             boardctl = dut.boardctl()
-            if boardctl is None:
+            if dut.broken is not None:
+                done = f"{action} not attempted on a DUT latched broken: left as it was"
+            elif boardctl is None:
                 done = f"{action} not possible without boardctl: left as it was"
             else:
                 from pytest_jetson.errors import JetsonError
@@ -265,6 +288,8 @@ class JetsonSession:
         flow = self.flows.get(name)
         if flow is not None and flow.summary is not None:
             flow.summary.teardown = done
+        if action != "leave":
+            self.emit(f"jetson teardown {name}: {dut.redactor(done)}")
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the session ends (last registered runs first)."""

@@ -127,7 +127,11 @@ class _PyserialIO:
             _write_fd(fd, data, timeout)
             return
         port = self._require()
-        port.write_timeout = timeout
+        try:
+            port.write_timeout = timeout
+        except NotImplementedError:
+            # rfc2217:// (ser2net, labgrid benches) cannot bound a write; the socket does.
+            port.write_timeout = None
         port.write(data)
         port.flush()
 

@@ -1,0 +1,112 @@
+"""Benchmark: N simulated DUTs flashed in parallel under ``-n N`` vs one DUT alone.
+
+Runs ``pytest --jetson-flash`` on the simulated bench (same test file, same speed), once with
+one DUT and ``-n 1``, once with N DUTs and ``-n N``, alternating the two in fresh processes for
+several rounds, and prints the ratio of the median wall times for each N from 2 up to the
+worker count. Also prints the flash-flow span taken from the summaries (first flow start to
+last flow end). Target: N DUTs take <= 1.2x one DUT's wall time.
+
+    python bench/parallel_flash.py [--max-duts 2] [--rounds 3] [--speed 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 1.2
+
+TEST = """
+def test_on_the_board(jetson_shell):
+    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
+"""
+
+
+def make_bench(folder: Path, count: int) -> list[str]:
+    """An inventory of ``count`` identical simulated AGX Orins and the HIL test."""
+    names = [f"bench-{n}" for n in range(count)]
+    lines = ["lock_dir: locks", "duts:"]
+    for name in names:
+        lines += [f"  {name}:", "    sim: {board: orin-agx}", "    default_user: ubuntu"]
+    (folder / "hil").mkdir()
+    (folder / "hil" / "bench.yaml").write_text("\n".join(lines) + "\n")
+    (folder / "test_hil.py").write_text(TEST)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return names
+
+
+def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, float]:
+    """Wall seconds of one session flashing ``duts`` with one worker each, and the span of
+    the flash flows from their summaries."""
+    artifacts = folder / f"art-{tag}"
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--dut={','.join(duts)}",
+        "--jetson-flash",
+        f"--jetson-sim-speed={speed:g}",
+        f"--jetson-artifacts={artifacts}",
+        "-n",
+        str(len(duts)),
+        "--jetson-accept-plan",
+        "test_hil.py",
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"pytest failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    summaries = [json.loads((artifacts / d / "summary.json").read_text()) for d in duts]
+    span = max(s["finished"] for s in summaries) - min(s["started"] for s in summaries)
+    return wall, span
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-duts", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--speed", type=float, default=2.0)
+    args = parser.parse_args()
+    if args.max_duts < 2:
+        sys.exit("need at least 2 workers to flash in parallel")
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        names = make_bench(folder, args.max_duts)
+        run(folder, names[:1], args.speed, "warm")  # bytecode, file cache
+        for count in range(2, args.max_duts + 1):
+            single: list[tuple[float, float]] = []
+            many: list[tuple[float, float]] = []
+            for index in range(args.rounds):
+                single.append(run(folder, names[:1], args.speed, f"1-{count}-{index}"))
+                many.append(run(folder, names[:count], args.speed, f"{count}-{index}"))
+            wall_1 = statistics.median(w for w, _ in single)
+            wall_n = statistics.median(w for w, _ in many)
+            span_1 = statistics.median(s for _, s in single)
+            span_n = statistics.median(s for _, s in many)
+            ratio = wall_n / wall_1
+            verdict = "PASS" if ratio <= TARGET else "FAIL"
+            failed |= ratio > TARGET
+            print(
+                f"N={count} speed={args.speed:g} rounds={args.rounds}: "
+                f"1 DUT -n 1 {wall_1:.2f} s, {count} DUTs -n {count} {wall_n:.2f} s, "
+                f"ratio {ratio:.3f} (target <= {TARGET}) {verdict}; "
+                f"flash-flow span {span_1:.2f} s vs {span_n:.2f} s "
+                f"(ratio {span_n / span_1:.3f})"
+            )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""A pytest session driving a DUT on the loopback labgrid bench, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.remote.labgrid import LabgridPlace
+
+from .conftest import DUT, Rig, wait_gone
+
+HIL_TEST = """
+def test_on_the_board(jetson_shell):
+    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
+"""
+
+STEAL_TESTS = """
+import subprocess, sys, time
+
+def test_a_thief_takes_the_place(jetson_dut):
+    client = [sys.executable, "-m", "labgrid.remote.client", "-x", "{coordinator}", "-p", "{dut}"]
+    env = {{"LG_USERNAME": "mallory", "PATH": "/usr/bin:/bin"}}
+    subprocess.run([*client, "release", "--kick"], env=env, check=True, timeout=30)
+    subprocess.run([*client, "acquire"], env=env, check=True, timeout=30)
+    deadline = time.monotonic() + 10
+    while jetson_dut.remote.problem() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+def test_after_the_theft(jetson_dut):
+    pass
+
+def test_never_reached(jetson_dut):
+    pass
+"""
+
+
+def bench_file(pytester: pytest.Pytester, rig: Rig, *, lock_wait_s: float = 5.0) -> Path:
+    profile = rig.dut.profile_path
+    return pytester.makefile(
+        ".yaml",
+        bench=f"""
+duts:
+  {DUT}:
+    profile: {profile}
+    boardctl_target: topo
+    default_user: ubuntu
+    labgrid:
+      coordinator: {rig.bench.coordinator}
+      place: {DUT}
+      lft: {rig.dut.lft}
+      lock_wait_s: {lock_wait_s}
+""",  # type: ignore[attr-defined]
+    )
+
+
+def args(pytester: pytest.Pytester, rig: Rig, *extra: str, lock_wait_s: float = 5.0) -> list[str]:
+    bench = bench_file(pytester, rig, lock_wait_s=lock_wait_s)
+    (pytester.path / "locks").mkdir(exist_ok=True)
+    return [
+        "-p",
+        "no:labgrid",
+        "-p",
+        "no:cacheprovider",
+        f"--dut={DUT}",
+        f"--jetson-bench={bench}",
+        f"--jetson-artifacts={pytester.path / 'artifacts'}",
+        "-o",
+        f"jetson_lock_dir={pytester.path / 'locks'}",
+        "-rA",
+        *extra,
+    ]
+
+
+def released(rig: Rig) -> bool:
+    return "acquired: None" in rig.bench.client("show", place=DUT)  # type: ignore[attr-defined]
+
+
+def test_flash_boot_and_a_user_test_through_labgrid(pytester: pytest.Pytester, rig: Rig) -> None:
+    rig.sim.set_speed(DUT, 8)
+    pytester.makepyfile(test_hil=HIL_TEST)
+    result = pytester.runpytest_subprocess(
+        *args(pytester, rig, "--jetson-flash", "--jetson-accept-plan"), "test_hil.py", timeout=300
+    )
+    out = result.stdout.str()
+    assert result.ret == 0, out
+    assert "PASSED test_hil.py::test_on_the_board" in out
+    for step in ("preflight-bsp_image", "preflight-rcm", "flash", "kernel", "login"):
+        assert f"[{step}" in out or step in out
+    summary = json.loads((pytester.path / "artifacts" / DUT / "summary.json").read_text())
+    where = f"127.0.0.1:{rig.dut.lft}"
+    assert summary["outcome"] == "booted"
+    assert summary["bench_host"] == where and summary["plan"]["bench_host"] == where
+    assert released(rig)
+
+
+def test_the_plan_digest_does_not_depend_on_the_bench_host(
+    pytester: pytest.Pytester, rig: Rig
+) -> None:
+    result = pytester.runpytest_subprocess(
+        *args(pytester, rig, "--jetson-flash", "--jetson-plan-only"), timeout=120
+    )
+    out = result.stdout.str()
+    assert "Bench host:   127.0.0.1:" in out, out
+    summary = json.loads((pytester.path / "artifacts" / DUT / "summary.json").read_text())
+    from pytest_jetson.plan import Plan
+
+    fields = {k: v for k, v in summary["plan"].items() if k != "digest"}
+    fields["argv"] = tuple(fields["argv"])
+    local = Plan(**{**fields, "bench_host": "local"})
+    assert summary["plan_digest"] == local.digest
+    assert released(rig)
+
+
+def test_a_held_place_waits_then_fails_naming_the_holder(
+    pytester: pytest.Pytester, rig: Rig
+) -> None:
+    holder = LabgridPlace(rig.spec(), dut=DUT, identity=("ci-runner", "alice+ci42"))
+    holder.acquire()
+    try:
+        pytester.makepyfile(test_hil=HIL_TEST)
+        result = pytester.runpytest_subprocess(
+            *args(pytester, rig, "--jetson-flash", "--jetson-accept-plan", lock_wait_s=1.0),
+            "test_hil.py",
+            timeout=120,
+        )
+        assert holder.check() is None  # never kicked
+    finally:
+        holder.release()
+    out = result.stdout.str()
+    assert result.ret != 0
+    assert "held by ci-runner/alice+ci42 (since " in out and "waited 1 s" in out, out
+    assert "flash" not in {line.split()[-1] for line in out.splitlines() if "PASSED" in line}
+    assert "stopping" in out.lower() or "Interrupted" in out, out
+
+
+def test_a_stolen_lock_stops_the_run_as_an_infrastructure_failure(
+    pytester: pytest.Pytester, rig: Rig
+) -> None:
+    pytester.makepyfile(
+        test_steal=STEAL_TESTS.format(coordinator=rig.bench.coordinator, dut=DUT)  # type: ignore[attr-defined]
+    )
+    junit = pytester.path / "junit.xml"
+    try:
+        result = pytester.runpytest_subprocess(
+            *args(pytester, rig, f"--junitxml={junit}"), "test_steal.py", timeout=120
+        )
+    finally:
+        rig.bench.client("release", place=DUT, user="mallory")  # type: ignore[attr-defined]
+    out = result.stdout.str()
+    assert "PASSED test_steal.py::test_a_thief_takes_the_place" in out, out
+    assert "ERROR test_steal.py::test_after_the_theft" in out
+    assert "lock on place orin-03 was lost (now held by" in out and "/mallory" in out
+    assert "test_never_reached" not in out.split("short test summary")[-1]
+    assert "Interrupted" in out or "stopping" in out.lower()
+    assert 'name="failure_class" value="infra"' in junit.read_text()
+
+
+def test_killing_the_exporter_mid_flash_is_a_bench_error(
+    pytester: pytest.Pytester, rig: Rig
+) -> None:
+    rig.sim.set_speed(DUT, 1)
+    pytester.makepyfile(test_hil=HIL_TEST)
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *args(pytester, rig, "--jetson-flash", "--jetson-accept-plan"),
+        "test_hil.py",
+    ]
+    flash_log = pytester.path / "artifacts" / DUT / "flash.log"
+    proc = subprocess.Popen(
+        argv, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (flash_log.exists() and flash_log.stat().st_size > 0):
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the flash never started"
+            time.sleep(0.05)
+        rig.bench.kill_exporter()  # type: ignore[attr-defined]
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        rig.bench.start_exporter()  # type: ignore[attr-defined]
+        rig.sim.set_speed(DUT, 8)
+    assert proc.returncode != 0
+    assert "exporter loopback serving place orin-03 disappeared" in out, out
+    assert "ERROR test_hil.py::flash" in out or "flash" in out
+    assert wait_gone(f"{rig.dut.lft} ./flash.sh") == []  # ssh, timeout, env on the bench
+    assert running_in(rig.dut.lft) == []  # flash.sh and its children
+
+
+def running_in(folder: Path, timeout: float = 10.0) -> list[int]:
+    """Pids of live processes whose working directory is ``folder`` (after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for cwd in Path("/proc").glob("[0-9]*/cwd"):
+            try:
+                if Path(os.readlink(cwd)) == folder:
+                    found.append(int(cwd.parent.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
