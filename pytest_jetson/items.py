@@ -76,6 +76,12 @@ class JetsonStep(pytest.Item):
             raise StepFailed(message, infra=isinstance(exc, BenchError) or _infra(exc)) from None
         except BaseException as exc:
             flow.fail(self.step, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, pytest.fail.Exception) and "pytest-timeout" in str(exc):
+                raise StepFailed(
+                    f"{exc} The step's own deadline should have fired first: the bench or one "
+                    f"of its tools hung (logs in {flow.dut.artifacts})",
+                    infra=True,
+                ) from None
             raise
         if benign is not None:
             pytest.skip(benign)

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from pytest_jetson.preflight import CheckOutcome
 
 LATCHING_CHECKS = frozenset({"rcm", "eeprom"})
+
+DEFECT = ("preflight", "defect")
+"""User property of a test whose preflight found a defect (reported FAILED, not ERROR)."""
+
+
+class DefectFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """A preflight defect: the image or the profile is wrong. Raised during setup, but a
+    product failure, so the plugin reports it as FAILED rather than as a setup ERROR."""
+
 """Checks whose "unavailable" outcome latches the DUT broken."""
 
 
@@ -42,7 +51,7 @@ def apply_outcome(
     if outcome.status == "defect":
         if on_fail == "skip":
             pytest.skip(text)
-        pytest.fail(text, pytrace=False)
+        raise DefectFailed(text, pytrace=False)
     if outcome.name in LATCHING_CHECKS and not outcome.message.startswith("not run:"):
         dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
     skip_or_fail(config, text)

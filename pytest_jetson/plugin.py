@@ -60,6 +60,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
+        raise ValueError(value)
+    return number
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``jetson`` option group and ini keys."""
     group = parser.getgroup("jetson", "Jetson hardware-in-the-loop (pytest-jetson)")
@@ -157,7 +164,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--jetson-lock-timeout",
         dest="jetson_lock_timeout",
-        type=float,
+        type=_seconds,
         default=300.0,
         metavar="SECONDS",
         help="how long to wait for a DUT another session holds before failing (default 300).",
@@ -328,6 +335,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             item.user_properties.append(prop)
         if prop not in report.user_properties:
             report.user_properties.append(prop)
+        from pytest_jetson.outcomes import DEFECT, DefectFailed
+
+        if isinstance(exc, DefectFailed):
+            report.user_properties.append(DEFECT)
         from pytest_jetson.lock import LockError
 
         if isinstance(exc, LockError):
@@ -353,9 +364,13 @@ def _is_infra(exc: BaseException) -> bool:
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
-    """An infrastructure failure is reported as an error, so CI can retry it."""
+    """An infrastructure failure is an error (CI may retry it); a preflight defect, found
+    while setting a test up, is a failure of the product, not an error."""
     if report.when == "call" and report.failed and INFRA in report.user_properties:
         return "error", "E", ("ERROR", {"red": True})
+    defect = ("preflight", "defect")
+    if report.when == "setup" and report.failed and defect in report.user_properties:
+        return "failed", "F", ("FAILED", {"red": True})
     return None
 
 

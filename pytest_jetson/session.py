@@ -266,16 +266,14 @@ class JetsonSession:
     def teardown(self, name: str, dut: Dut) -> None:
         """Leave the DUT in the state the bench asks for (booted, powered off, recovery).
 
-        Every DUT the session opened is put there, except one latched broken (its board
-        automation is suspect); what was done goes to the summary and the terminal."""
+        Every DUT the session opened is put there; what was done goes to the summary and
+        the terminal."""
         option = self.config.getoption("jetson_teardown")
         action = option or dut.entry.teardown
         done = "left as it was"
         if action != "leave":
             boardctl = dut.boardctl()
-            if dut.broken is not None:
-                done = f"{action} not attempted on a DUT latched broken: left as it was"
-            elif boardctl is None:
+            if boardctl is None:
                 done = f"{action} not possible without boardctl: left as it was"
             else:
                 from pytest_jetson.errors import JetsonError

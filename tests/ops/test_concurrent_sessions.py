@@ -176,3 +176,10 @@ def test_ctrl_c_ends_the_holder_cleanly_and_releases_the_dut(
     assert not (pytester.path / RECORD).exists()
     assert not ops.consoles_of(holder.pid) and not workdir.exists()  # the session closed
     run_second(pytester, "--jetson-lock-timeout=0").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_a_lock_timeout_must_be_finite_seconds(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest("--dut=sim-orin", f"--jetson-lock-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument --jetson-lock-timeout: invalid * value: '{value}'"])

@@ -154,3 +154,59 @@ def test_step_timeouts_derive_from_the_deadlines_shown_in_the_plan(
             "flash 7s, boot 100s, login 60s",
         ]
     )
+
+
+HUNG = """
+lock_dir: locks
+duts:
+  pair-a:
+    sim: {board: orin-agx, faults: [flash_hang]}
+    default_user: ubuntu
+    teardown: power_off
+"""
+
+# A backstop shorter than the flash deadline, to see what happens when it fires.
+SHORT_BACKSTOP = """
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    for item in session.items:
+        if getattr(item, "step", None) == "flash":
+            item.add_marker(pytest.mark.timeout(2, method="signal"), append=False)
+"""
+
+
+def test_the_timeout_backstop_is_infra_and_teardown_still_runs(
+    pytester: pytest.Pytester, ops: Any
+) -> None:
+    ops.write_bench(pytester, HUNG)
+    pytester.makeconftest(SHORT_BACKSTOP)
+    pytester.makepyfile(test_hil=ops.HIL_TEST)
+    artifacts = pytester.path / "art"
+    result = pytester.runpytest(
+        "--dut=pair-a",
+        "--jetson-flash",
+        SPEED,
+        f"--jetson-artifacts={artifacts}",
+        "--junitxml=junit.xml",
+        "--jetson-accept-plan",
+        "test_hil.py",
+    )
+
+    result.assert_outcomes(passed=6, skipped=8, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "jetson flash [[]pair-a[]]: Timeout (>2.0s) from pytest-timeout. The step's own "
+            "deadline should have fired first: *",
+        ]
+    )
+    [flash] = [
+        c for c in ops.junit_cases(pytester.path / "junit.xml") if c.get("name") == "07-flash"
+    ]
+    assert ops.properties(flash)["failure_class"] == "infra"
+    data = ops.summary(artifacts, "pair-a")
+    assert data["outcome"] == "interrupted"  # the flash tool was stopped, not left running
+    assert data["teardown"].startswith("power_off: ")
+    assert ops.processes_with("./flash.sh") == {}

@@ -77,7 +77,7 @@ def test_image_drift_and_missing_initrd_fail_with_the_refusal_and_the_fix(
         "--jetson-sim-fault=image_drift",
         "--jetson-sim-fault=missing_initrd",
     )
-    result.assert_outcomes(errors=1, passed=1, skipped=2)  # checks run at setup: an error
+    result.assert_outcomes(failed=1, passed=1, skipped=2)  # a defect: FAILED, though in setup
     out = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
@@ -123,7 +123,7 @@ def test_eeprom_sku_mismatch_fails_naming_both_values_and_the_profile_fix(
 ) -> None:
     pytester.makepyfile(test_eeprom=EEPROM_TESTS)
     result = _run(pytester, "sim-orin", "--jetson-sim-fault=eeprom_sku_mismatch")
-    result.assert_outcomes(errors=1, skipped=1, passed=1)  # a defect does not latch the DUT
+    result.assert_outcomes(failed=1, skipped=1, passed=1)  # a defect does not latch the DUT
     result.stdout.fnmatch_lines(
         [
             "preflight eeprom: defect: the DUT's EEPROM disagrees with profile *sim-orin.yaml: "
@@ -260,7 +260,7 @@ def test_checks_run_in_the_mandated_order_once_and_bench_checks_plug_in(
     pytester.makeconftest(ORDER_CONFTEST)
     pytester.makepyfile(test_order=ORDER_TESTS)
     result = _run(pytester, "sim-orin", "-s")
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*RCM 0955:7023 @ 1-4 (*)*",
