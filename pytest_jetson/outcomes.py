@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pytest_jetson.preflight import CheckOutcome
 
 LATCHING_CHECKS = frozenset({"rcm", "eeprom"})
+"""Checks whose "unavailable" outcome latches the DUT broken."""
 
 DEFECT = ("preflight", "defect")
 """User property of a test whose preflight found a defect (reported FAILED, not ERROR)."""
@@ -24,8 +25,6 @@ DEFECT = ("preflight", "defect")
 class DefectFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
     """A preflight defect: the image or the profile is wrong. Raised during setup, but a
     product failure, so the plugin reports it as FAILED rather than as a setup ERROR."""
-
-"""Checks whose "unavailable" outcome latches the DUT broken."""
 
 
 def skip_or_fail(config: pytest.Config, reason: str) -> NoReturn:
