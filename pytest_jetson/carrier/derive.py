@@ -27,22 +27,18 @@ from pytest_jetson.carrier.bct import fork_content, self_reference
 from pytest_jetson.carrier.commit import CommitUnit, GitRepo
 from pytest_jetson.carrier.decision import CommitGate
 from pytest_jetson.carrier.errors import DeriveFailed, DeriveRefused, VerificationMiss
-from pytest_jetson.carrier.record import CommitRecord, DerivedCarrier, RowResult, RowStatus
+from pytest_jetson.carrier.record import (
+    ROW_NAMES,
+    CommitRecord,
+    DerivedCarrier,
+    RowResult,
+    RowStatus,
+)
 from pytest_jetson.carrier.workspace import Workspace, check
 from pytest_jetson.profile import Profile
 
-TEMPLATE_ROWS = (
-    "flash-conf",
-    "flash-conf symlink",
-    "mb1 pinmux",
-    "mb1 gpio",
-    "mb1 padvoltage",
-    "mb1 misc",
-    "mb2 misc",
-    "bpmp dtb",
-    "nvpmodel",
-    "nvfancontrol",
-)
+TEMPLATE_ROWS = ROW_NAMES[: ROW_NAMES.index("dt overlay skeleton")]
+"""The rows whose files land in the one overlay-tracker template commit."""
 
 
 @dataclass

@@ -7,20 +7,8 @@ import time
 from pathlib import Path
 
 from pytest_jetson.sim.tools._env import ToolEnv, err, out
+from pytest_jetson.sim.tree_rootfs import l4t_packages
 
-PACKAGES = (
-    "nvidia-l4t-core",
-    "nvidia-l4t-init",
-    "nvidia-l4t-oem-config",
-    "nvidia-l4t-nvpmodel",
-    "nvidia-l4t-nvfancontrol",
-    "nvidia-l4t-configs",
-    "nvidia-l4t-firmware",
-    "nvidia-l4t-initrd",
-    "nvidia-l4t-kernel",
-    "nvidia-l4t-bootloader",
-)
-PACKAGES_R39 = ("nvidia-l4t-bsp", "nvidia-l4t-firstboot")
 ERROR_BOX = "||||||||||| ERROR |||||||||||"
 
 
@@ -75,7 +63,7 @@ def _dpkg_records(env: ToolEnv, rootfs: Path) -> None:
     (dpkg / "info").mkdir(parents=True, exist_ok=True)
     status = dpkg / "status"
     text = status.read_text() if status.is_file() else ""
-    packages = PACKAGES + (PACKAGES_R39 if env.release.major >= 39 else ())
+    packages = l4t_packages(env.board, env.release)
     version = env.release.deb_version
     for pkg in packages:
         if f"Package: {pkg}\n" not in text:
