@@ -211,12 +211,10 @@ class FlashFlow:
             bench_host=dut.bench_host,
         )
         self.plan_ = plan
-        self.summary = FlashSummary(
-            dut=dut.name,
-            plan=_plan_dict(plan),
-            plan_digest=plan.digest,
-            bench_host=plan.bench_host,
-        )
+        summary = self._summary()
+        summary.plan = _plan_dict(plan)
+        summary.plan_digest = plan.digest
+        summary.bench_host = plan.bench_host
         self._record("plan", outcome="resolved")
         return plan
 
@@ -495,10 +493,17 @@ class FlashFlow:
     def _open_console(self) -> Any:
         return self.dut.console()
 
-    def _record(self, step: str, *, outcome: str, message: str = "") -> None:
+    def _summary(self) -> FlashSummary:
+        """The summary, started at the first step (a run that fails in preflight has one too;
+        the plan fills in its plan and digest)."""
         if self.summary is None:
-            return
-        if not any(s["step"] == step for s in self.summary.steps) or step in PREFLIGHT_STEPS:
+            self.summary = FlashSummary(dut=self.dut.name, plan={}, plan_digest="")
+        return self.summary
+
+    def _record(self, step: str, *, outcome: str, message: str = "") -> None:
+        self._summary()
+        assert self.summary is not None
+        if not any(s["step"] == step for s in self.summary.steps):
             self.summary.steps.append(
                 {"step": step, "outcome": outcome, "message": self.dut.redactor(message)}
             )
@@ -509,6 +514,7 @@ class FlashFlow:
         if self.failed_step is None:
             self.failed_step = step
             self.failure = message
+        self._summary()
         if self.summary is not None:
             if self.summary.outcome in ("pending", "flashed", "booted"):
                 self.summary.outcome = "failed"
