@@ -7,13 +7,17 @@ A bench ``conftest.py`` implementing the same hook runs first and wins (the hook
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_jetson.bench import SIM_BOARDS, BenchEntry, DefaultUser, SerialSpec, SimSpec
-from pytest_jetson.profile import load_profile
 from pytest_jetson.session import JetsonSession, get_session
+
+if TYPE_CHECKING:
+    from pytest_jetson.bench import BenchEntry, DefaultUser, SimSpec
+
+# The bench and profile modules (YAML) are imported inside the hooks: this module is
+# registered at every start-up, and without --dut the plugin must cost nothing.
 
 
 @pytest.hookimpl(trylast=True)
@@ -26,6 +30,9 @@ def pytest_jetson_known_duts(config: pytest.Config) -> list[str] | None:
 @pytest.hookimpl(trylast=True)
 def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -> BenchEntry | None:
     """Resolve built-in simulated DUTs, then inventory entries (simulated or real)."""
+    from pytest_jetson.bench import SIM_BOARDS, DefaultUser, SimSpec
+    from pytest_jetson.profile import load_profile
+
     state = get_session(config)
     if state is None:
         return None
@@ -59,6 +66,9 @@ def start_simulated(
     workdir: Path,
 ) -> BenchEntry:
     """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
+    from pytest_jetson.bench import BenchEntry, SerialSpec, SimSpec
+    from pytest_jetson.profile import load_profile
+
     faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
     speed: float = config.getoption("jetson_sim_speed")
     host = state.get_sim_host()

@@ -101,10 +101,15 @@ _CHIPS = pytest.StashKey[tuple[str, ...] | None]()
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Validate marker arguments once, at collection."""
+    """Validate marker arguments once, at collection (items without them cost one lookup)."""
     valid: list[str] | None = None
     for item in items:
-        if item.get_closest_marker("jetson_preflight") is not None and valid is None:
+        marks = {
+            m.name for m in item.iter_markers() if m.name in ("jetson_preflight", "jetson_chip")
+        }
+        if not marks:
+            continue
+        if "jetson_preflight" in marks and valid is None:
             valid = known_checks(config)
         item.stash[_REQUESTS] = preflight_request(item, valid or [])
         item.stash[_CHIPS] = chip_request(item)
