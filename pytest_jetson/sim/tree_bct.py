@@ -228,47 +228,37 @@ def _t234_module(files: TreeFiles, module: str, keys: Sequence[str]) -> None:
         files.text(BCT + f"tegra234-mb1-bct-pmic-{module}-{key}.dts", board_dts("pmic"))
 
 
+def _t234_pin_set(files: TreeFiles, key: str, xlsm: str, *, gpio_prefix: str) -> None:
+    """One T234 pinmux (BCT/), its GPIO body (bootloader/, included as ``gpio_prefix`` +
+    name: Nano writes ``./``) and its padvoltage (BCT/), keyed ``p3701-0000-a04`` etc."""
+    gpio = f"tegra234-mb1-bct-gpio-{key}.dtsi"
+    files.text(
+        BCT + f"tegra234-mb1-bct-pinmux-{key}.dtsi",
+        pinmux_dtsi(xlsm, ["pinctrl-tegra.h", gpio_prefix + gpio], "pinmux@2430000", _T234_PINS),
+    )
+    files.text(
+        BL + gpio,
+        gpio_dtsi(xlsm, "tegra234-gpio.h", "TEGRA234_MAIN_GPIO", _T234_GPIO_NODES, wrapped=False),
+    )
+    files.text(
+        BCT + f"tegra234-mb1-bct-padvoltage-{key}.dtsi",
+        padvoltage_dtsi(xlsm, "pmc@c360000", wrapped=False),
+    )
+
+
 def t234_bct(files: TreeFiles) -> None:
     """Every BCT source of a T234 tree (AGX Orin and Orin Nano files side by side)."""
     _t234_common(files)
     # AGX Orin (P3701)
     for suffix in ("-a04", ""):
-        gpio = f"tegra234-mb1-bct-gpio-p3701-0000{suffix}.dtsi"
-        files.text(
-            BCT + f"tegra234-mb1-bct-pinmux-p3701-0000{suffix}.dtsi",
-            pinmux_dtsi(_AGX_XLSM, ["pinctrl-tegra.h", gpio], "pinmux@2430000", _T234_PINS),
-        )
-        files.text(
-            BL + gpio,
-            gpio_dtsi(
-                _AGX_XLSM, "tegra234-gpio.h", "TEGRA234_MAIN_GPIO", _T234_GPIO_NODES, wrapped=False
-            ),
-        )
-        files.text(
-            BCT + f"tegra234-mb1-bct-padvoltage-p3701-0000{suffix}.dtsi",
-            padvoltage_dtsi(_AGX_XLSM, "pmc@c360000", wrapped=False),
-        )
+        _t234_pin_set(files, f"p3701-0000{suffix}", _AGX_XLSM, gpio_prefix="")
     _t234_module(files, "p3701", ("0000", "0005"))
     for sku in ("0000", "0005", "0008"):
         files.text(BCT + f"tegra234-p3701-{sku}-sdram-l4t.dts", board_dts("sdram", node="sdram"))
         files.text(BCT + f"tegra234-p3701-{sku}-wb0sdram-l4t.dts", board_dts("wb0", node="sdram"))
     # Orin NX / Nano (P3767)
     for variant in ("dp-a03", "hdmi-a03", "dp-a01"):
-        gpio = f"tegra234-mb1-bct-gpio-p3767-{variant}.dtsi"
-        files.text(
-            BCT + f"tegra234-mb1-bct-pinmux-p3767-{variant}.dtsi",
-            pinmux_dtsi(_NANO_XLSM, ["pinctrl-tegra.h", "./" + gpio], "pinmux@2430000", _T234_PINS),
-        )
-        files.text(
-            BL + gpio,
-            gpio_dtsi(
-                _NANO_XLSM, "tegra234-gpio.h", "TEGRA234_MAIN_GPIO", _T234_GPIO_NODES, wrapped=False
-            ),
-        )
-        files.text(
-            BCT + f"tegra234-mb1-bct-padvoltage-p3767-{variant}.dtsi",
-            padvoltage_dtsi(_NANO_XLSM, "pmc@c360000", wrapped=False),
-        )
+        _t234_pin_set(files, f"p3767-{variant}", _NANO_XLSM, gpio_prefix="./")
     _t234_module(files, "p3767", ("0000-a02", "0000-a00"))
     for sku in ("0000", "0001", "0004"):
         files.text(BCT + f"tegra234-p3767-{sku}-sdram-l4t.dts", board_dts("sdram", node="sdram"))
