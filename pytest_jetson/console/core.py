@@ -613,13 +613,9 @@ class SerialConsole:
                 self._trim()
 
     def _trim(self) -> None:
+        # A decided wait has already captured what it needs (``_capture`` runs under the same
+        # lock as the scan), so nothing pins the buffer while its caller is still waking up.
         cut = len(self._buf) - self._max_buffer // 2
-        wait = self._wait
-        decided = wait.hit or wait.bad_hit if wait is not None else None
-        if decided is not None:
-            cut = min(cut, decided[0] - self._base - 1024)
-        if cut <= 0:
-            return
         new_base = self._base + cut
         if self._consumed < new_base:
             self._dropped += new_base - max(self._consumed, self._base)
