@@ -83,6 +83,7 @@ class FlashFlow:
     timeline: dict[str, float] = field(default_factory=dict)
     _since: float | None = None
     _current: str | None = None
+    _choice_port: str | None = None
     _early_login: StageMark | None = None
     _shell: Shell | None = None
 
@@ -95,7 +96,8 @@ class FlashFlow:
 
     def flow_choice(self) -> FlowChoice:
         """The flow tool and its argv (boot device from the profile, then the bench)."""
-        if self.choice is None:
+        usb_port = self.usb_instance()
+        if self.choice is None or self._choice_port != usb_port:
             dut = self.dut
             profile = dut.entry.profile
             conf_vars = self._conf_vars()
@@ -105,9 +107,24 @@ class FlashFlow:
                 dut.entry.boot_device_resolved,
                 lft=dut.host_lft,
                 conf_vars=conf_vars,
-                usb_port=dut.entry.usb_port,
+                usb_port=usb_port,
             )
+            self._choice_port = usb_port
         return self.choice
+
+    def usb_instance(self) -> str | None:
+        """The RCM port path the flow tool gets as ``--usb-instance``.
+
+        The bench entry's ``usb_port`` for a local DUT; for a remote (labgrid) DUT, the
+        ``path`` of the place's USB resource as the RCM check saw it (None before that check).
+        """
+        dut = self.dut
+        if dut.entry.usb_port is not None or dut.remote is None:
+            return dut.entry.usb_port
+        rcm = dut.outcomes.get("rcm")
+        device = rcm.details.get("device") if rcm is not None else None
+        port = getattr(device, "port_path", None)
+        return str(port) if port else None
 
     def _conf_vars(self) -> dict[str, str]:
         lft = self.dut.host_lft

@@ -16,9 +16,9 @@ How the plugin uses it:
 * acquire each DUT's lock at first use, keep the :class:`DutLock` in the session state and call
   :meth:`DutLock.release` from ``pytest_unconfigure`` (normal end, failures, and Ctrl-C, which
   pytest turns into ``KeyboardInterrupt`` and still unconfigures);
-* call :func:`install_signal_release` with the session's list of locks at configure time, so a
-  SIGTERM removes the holder records before the process dies with the signal (the runner's
-  own SIGTERM handling restores the previous handler and re-delivers, which reaches ours);
+* SIGTERM: the plugin turns it into an interrupt (:mod:`pytest_jetson.terminate`), so the locks
+  are released by the same path as after Ctrl-C; :func:`install_signal_release` is the
+  building block for a program that wants the locks released and the default death;
 * pass a redacted ``command`` when the command line may carry a secret.
 
 A lock is bound to the process that took it: a forked child (``os.fork``, multiprocessing's

@@ -7,6 +7,8 @@ once a DUT is selected.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,10 +246,13 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     if faults:
         _check_faults(faults)
     state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
-    from pytest_jetson.lock import install_signal_release
+    from pytest_jetson.terminate import Termination
 
-    # SIGTERM (a CI runner cancelling the job) releases the DUT locks before dying.
-    state.on_close(install_signal_release(_LockList(state)))
+    # SIGTERM (a CI runner cancelling the job) ends the run as Ctrl-C does: the tool is killed,
+    # teardown and the summary run, the locks are released; then the process dies of it.
+    termination = Termination(lambda: list(state.locks.values()))
+    termination.install()
+    config.add_cleanup(termination.redeliver)
     from pytest_jetson import items_remote  # remote (labgrid) DUTs: the place between items
 
     config.pluginmanager.register(items_remote, "jetson-remote")
@@ -255,16 +260,6 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson import items
 
         config.pluginmanager.register(items, "jetson-items")
-
-
-class _LockList:
-    """A live view of the session's locks, read when the signal arrives."""
-
-    def __init__(self, state: Any) -> None:
-        self.state = state
-
-    def __iter__(self) -> Any:
-        return iter(list(self.state.locks.values()))
 
 
 def _check_faults(faults: list[str]) -> None:
@@ -372,6 +367,24 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     if report.when == "setup" and report.failed and defect in report.user_properties:
         return "failed", "F", ("FAILED", {"red": True})
     return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After pytest wrote ``--junitxml``: infrastructure failures become ``<error>`` there."""
+    config = session.config
+    xmlpath = config.getoption("xmlpath", None)
+    if not xmlpath or hasattr(config, "workerinput"):
+        return
+    from pytest_jetson.session import selected_duts
+
+    if not selected_duts(config):
+        return  # inert without a DUT
+    from pytest_jetson.junit import reclassify_infra_failures
+
+    path = Path(os.path.expanduser(os.path.expandvars(str(xmlpath))))
+    if path.is_file():
+        reclassify_infra_failures(path)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

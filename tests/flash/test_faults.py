@@ -110,9 +110,22 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_ctrl_c_during_a_flash_records_interrupted_and_leaves_nothing(
-    pytester: pytest.Pytester, processes_under: Callable[[str], list[str]]
+@pytest.mark.parametrize(
+    ("sig", "status", "shown"),
+    [
+        (signal.SIGINT, pytest.ExitCode.INTERRUPTED, "! KeyboardInterrupt !"),
+        (signal.SIGTERM, -signal.SIGTERM, "Terminated: SIGTERM received: stopping as after Ctrl-C"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_an_interrupted_flash_records_interrupted_and_leaves_nothing(
+    pytester: pytest.Pytester,
+    processes_under: Callable[[str], list[str]],
+    sig: signal.Signals,
+    status: int,
+    shown: str,
 ) -> None:
+    """Ctrl-C, or SIGTERM from a CI runner cancelling the job: the same orderly end."""
     pytester.makepyfile(test_hil="def test_never(jetson_shell):\n    pass\n")
     artifacts = pytester.path / "artifacts"
     flash_log = artifacts / "sim-orin" / "flash.log"
@@ -144,16 +157,18 @@ def test_ctrl_c_during_a_flash_records_interrupted_and_leaves_nothing(
         )
         sim_root = flash_log.read_text().split("$ cd ", 1)[1].split("/sim-host/", 1)[0]
         assert processes_under(sim_root), "the flash tool should be running"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         output, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     text = output.decode(errors="replace")
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, text
+    assert proc.returncode == status, text
+    assert shown in text, text
     summary = json.loads(Path(artifacts / "sim-orin" / "summary.json").read_text())
     assert summary["outcome"] == "interrupted", summary
     flash = next(s for s in summary["steps"] if s["step"] == "flash")
     assert flash["outcome"] == "interrupted"
     assert processes_under(sim_root) == []
+    assert not Path(sim_root).exists()  # the simulated bench was taken down

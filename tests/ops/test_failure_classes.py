@@ -4,6 +4,7 @@ with ``failure_class=infra``; the image or a test assertion is a failure with
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -79,8 +80,12 @@ def test_flash_flow_infra_and_product_failures_are_told_apart(
     kernel = cases["jetson-flash[pair-b]::12-kernel"]
     assert ops.properties(kernel)["failure_class"] == "product"
     assert ops.properties(kernel)["dut"] == "pair-b"
-    # JUnit keeps it a <failure> of the step (call phase); the property tells CI it is infra.
-    assert "within 1 s" in rcm.find("failure").get("message", "")  # the bench's rcm deadline
+    # JUnit says what the terminal says: the bench's failure is an <error>, the image's a
+    # <failure>, and the suite's counts agree.
+    assert ops.outcome(rcm) == "error" and ops.outcome(kernel) == "failure"
+    assert "within 1 s" in rcm.find("error").get("message", "")  # the bench's rcm deadline
+    suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("errors"), suite.get("failures")) == ("1", "1")
     classes = {
         name: ops.properties(case).get("failure_class")
         for name, case in cases.items()
@@ -115,5 +120,6 @@ def test_bench_error_in_a_test_is_infra_an_assertion_is_product(
     product = cases["test_in::test_product_assertion[pair-a]"]
     assert ops.properties(infra) == {"dut": "pair-a", "failure_class": "infra"}
     assert ops.properties(product) == {"dut": "pair-a", "failure_class": "product"}
+    assert (ops.outcome(infra), ops.outcome(product)) == ("error", "failure")
     plain = cases["test_in::test_plain_assertion"]
     assert ops.properties(plain) == {"failure_class": "product"}

@@ -95,6 +95,9 @@ def test_flash_boot_and_a_user_test_through_labgrid(pytester: pytest.Pytester, r
     summary = json.loads((pytester.path / "artifacts" / DUT / "summary.json").read_text())
     where = f"127.0.0.1:{rig.dut.lft}"
     assert summary["outcome"] == "booted"
+    argv = summary["plan"]["argv"]
+    # The place's USB resource path is the instance NVIDIA's tool flashes.
+    assert argv[argv.index("--usb-instance") + 1] == rig.dut.usb_port, argv
     assert summary["bench_host"] == where and summary["plan"]["bench_host"] == where
     assert released(rig)
 
