@@ -334,10 +334,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
         if isinstance(exc, DefectFailed):
             report.user_properties.append(DEFECT)
+        from pytest_jetson.errors import JetsonError
         from pytest_jetson.lock import LockError
 
-        if isinstance(exc, LockError):
-            # Waiting for a DUT is not a code path to debug: the message says it all.
+        if isinstance(exc, LockError) or (report.when != "call" and isinstance(exc, JetsonError)):
+            # A DUT that is held, a place that cannot be had, a bench that broke while a
+            # fixture set it up: not a code path to debug, the domain message says it all.
             report.longrepr = f"{type(exc).__name__}: {exc}"
     return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -133,8 +134,18 @@ def test_a_held_place_waits_then_fails_naming_the_holder(
             timeout=120,
         )
         assert holder.check() is None  # never kicked
+        # Without --jetson-flash the test that needs the DUT errors with the holder named,
+        # as a bench message, not a Python traceback.
+        plain = pytester.runpytest_subprocess(
+            *args(pytester, rig, lock_wait_s=0.5), "test_hil.py", timeout=120
+        )
+        assert holder.check() is None
     finally:
         holder.release()
+    plain_out = plain.stdout.str()
+    plain.assert_outcomes(errors=1)
+    assert "held by ci-runner/alice+ci42 (since " in plain_out, plain_out
+    assert not re.search(r"\.py:\d+: |^E ", plain_out, re.MULTILINE), plain_out  # no traceback
     out = result.stdout.str()
     assert result.ret != 0
     assert "held by ci-runner/alice+ci42 (since " in out and "waited 1 s" in out, out
