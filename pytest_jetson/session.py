@@ -173,14 +173,19 @@ class JetsonSession:
     def lock(self, name: str) -> None:
         """Take the exclusive lock of DUT ``name`` for the rest of the session.
 
-        Built-in simulated DUTs are private to the session and need none. Waits up to
-        ``--jetson-lock-timeout``, then raises :class:`~pytest_jetson.lock.LockTimeout`
+        Built-in simulated DUTs are private to the session and need none; a remote
+        (``labgrid:``) DUT is locked by acquiring its place, which every host sees. Waits up
+        to ``--jetson-lock-timeout``, then raises :class:`~pytest_jetson.lock.LockTimeout`
         naming the holder.
         """
         from pytest_jetson.bench import SIM_DUTS
 
         if name in SIM_DUTS or name in self.locks:
             return
+        if self.inventory is not None:
+            dut = self.inventory.duts.get(name)
+            if dut is not None and dut.labgrid is not None:
+                return
         from pytest_jetson.lock import DutLock, LockError
 
         if name in self.unavailable:

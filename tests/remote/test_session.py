@@ -101,6 +101,8 @@ def test_flash_boot_and_a_user_test_through_labgrid(pytester: pytest.Pytester, r
     assert argv[argv.index("--usb-instance") + 1] == rig.dut.usb_port, argv
     assert summary["bench_host"] == where and summary["plan"]["bench_host"] == where
     assert released(rig)
+    # The place is the DUT's lock, seen from every host: no local lock file besides it.
+    assert not list((pytester.path / "locks").iterdir())
 
 
 def test_the_plan_digest_does_not_depend_on_the_bench_host(
