@@ -73,10 +73,18 @@ class FlowRun:
         assert len(found) == 1, f"no single JUnit testcase for step {step}: {list(self.cases())}"
         return found[0]
 
+    def failure_node(self, step: str) -> ET.Element:
+        """The ``<failure>`` (product) or ``<error>`` (infra) of a failed step in the JUnit XML."""
+        case = self.step_case(step)
+        node = case.find("failure")
+        if node is None:
+            node = case.find("error")
+        assert node is not None, f"step {step} did not fail"
+        return node
+
     def failure_text(self, step: str) -> str:
         """The failure message and text of a step in the JUnit XML."""
-        node = self.step_case(step).find("failure")
-        assert node is not None, f"step {step} did not fail"
+        node = self.failure_node(step)
         return (node.get("message") or "") + "\n" + (node.text or "")
 
     def skip_reason(self, step: str) -> str:

@@ -39,6 +39,7 @@ def _assert_domain_failure(
     else:
         assert outcomes.get("failed") == 1 and "error" not in outcomes and "errors" not in outcomes
     assert f'name="failure_class" value="{failure_class}"' in run.junit.read_text()
+    assert run.failure_node(step).tag == ("error" if failure_class == "infra" else "failure")
     assert outcomes.get("passed", 0) >= steps.index(step) - 1  # everything before it went well
     return failure
 
