@@ -261,6 +261,32 @@ def cross_check(board_id: BoardId, profile: Profile) -> CrossCheck:
     return CrossCheck(board_id, profile.path, tuple(fields))
 
 
+def flash_identity(board_id: BoardId, profile: Profile) -> dict[str, str]:
+    """What flash.sh must be told because the EEPROM left it empty: the profile's values.
+
+    flash.sh dispatches the conf on the module's id, SKU and FAB/REV read from the EEPROM
+    (``Error: Unrecognized module SKU`` when the SKU is empty). The variables ``BOARDID``,
+    ``BOARDSKU``, ``FAB`` and ``BOARDREV`` skip that read (facts.md §1), so for each field the
+    EEPROM has empty and the profile names, the profile's value is given, as NVIDIA's
+    ``sudo BOARDSKU=... ./flash.sh`` does. A populated EEPROM gives nothing: it is authoritative.
+    """
+    module = profile.reference_devkit.module
+    found: dict[str, str] = {}
+    number = _board_number(module.id)
+    if not board_id.board_id and number is not None:
+        found["BOARDID"] = number
+    if not board_id.sku and module.sku:
+        found["BOARDSKU"] = module.sku
+    revision = (module.revision or "").strip()
+    if revision:
+        if _REVISION_AS_REV.match(revision):
+            if not board_id.rev:
+                found["BOARDREV"] = revision
+        elif not board_id.fab:
+            found["FAB"] = revision
+    return found
+
+
 def _baseboard(board_id: BoardId, profile: Profile) -> FieldCheck:
     if profile.custom_carrier is not None:
         key, wanted = "custom_carrier.id", profile.custom_carrier.id

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,14 @@ class FlowChoice:
     """The tool's path inside LFT (``tools/kernel_flash/l4t_initrd_flash.sh``)."""
     argv: tuple[str, ...]
     rootdev: str
+    env: tuple[tuple[str, str], ...] = ()
+    """Board-identity variables the tool is given (``BOARDSKU``, ...) when the EEPROM left
+    them empty; see :func:`pytest_jetson.eeprom.flash_identity`."""
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The command as NVIDIA writes it: ``NAME=value`` words, then the argv."""
+        return (*(f"{k}={v}" for k, v in self.env), *self.argv)
 
 
 def boot_device_choices(chip: ChipFamily, conf_vars: Mapping[str, str]) -> list[str]:
@@ -93,12 +101,30 @@ def choose_flow(
     lft: Path,
     conf_vars: Mapping[str, str],
     usb_port: str | None = None,
+    identity: Mapping[str, str] | None = None,
 ) -> FlowChoice:
     """Choose the flow tool and build its argv from the resolution (never from user text).
 
     ``usb_port`` (the bench's RCM port path, ``1-4``) becomes ``--usb-instance``, so the tool
-    flashes this DUT even when other Jetsons are in recovery on the same host.
+    flashes this DUT even when other Jetsons are in recovery on the same host. ``identity``
+    (``BOARDSKU``, ``FAB``, ... for EEPROM fields that are empty) is given to the tool as
+    variables.
     """
+    choice = _choose_flow(chip, board, boot_device, lft=lft, conf_vars=conf_vars, usb_port=usb_port)
+    if identity:
+        return replace(choice, env=tuple(identity.items()))
+    return choice
+
+
+def _choose_flow(
+    chip: ChipFamily,
+    board: str,
+    boot_device: str | None,
+    *,
+    lft: Path,
+    conf_vars: Mapping[str, str],
+    usb_port: str | None,
+) -> FlowChoice:
     if not boot_device:
         raise ConfigError(
             "no boot device: set boot_device in the profile or the DUT's bench entry "
@@ -262,6 +288,7 @@ def run_flash(
         list(choice.argv),
         cwd=lft,
         timeout=timeout,
+        assign=dict(choice.env) or None,
         what=f"{choice.tool} to finish flashing",
         log=log,
         on_line=on_line,

@@ -83,7 +83,7 @@ class FlashFlow:
     timeline: dict[str, float] = field(default_factory=dict)
     _since: float | None = None
     _current: str | None = None
-    _choice_port: str | None = None
+    _choice_key: tuple[str | None, tuple[tuple[str, str], ...]] | None = None
     _early_login: StageMark | None = None
     _shell: Shell | None = None
 
@@ -96,8 +96,8 @@ class FlashFlow:
 
     def flow_choice(self) -> FlowChoice:
         """The flow tool and its argv (boot device from the profile, then the bench)."""
-        usb_port = self.usb_instance()
-        if self.choice is None or self._choice_port != usb_port:
+        key = (self.usb_instance(), tuple(self.flash_identity().items()))
+        if self.choice is None or self._choice_key != key:
             dut = self.dut
             profile = dut.entry.profile
             conf_vars = self._conf_vars()
@@ -107,10 +107,22 @@ class FlashFlow:
                 dut.entry.boot_device_resolved,
                 lft=dut.host_lft,
                 conf_vars=conf_vars,
-                usb_port=usb_port,
+                usb_port=key[0],
+                identity=dict(key[1]),
             )
-            self._choice_port = usb_port
+            self._choice_key = key
         return self.choice
+
+    def flash_identity(self) -> dict[str, str]:
+        """``BOARDSKU``/``FAB``/... for the EEPROM fields the preflight read as empty (from the
+        profile), so flash.sh can dispatch the conf; nothing before the EEPROM was read."""
+        reading = self.dut.outcomes.get("eeprom")
+        found = reading.details.get("reading") if reading is not None else None
+        if found is None:
+            return {}
+        from pytest_jetson.eeprom import flash_identity
+
+        return flash_identity(found.board_id, self.dut.entry.profile)
 
     def usb_instance(self) -> str | None:
         """The RCM port path the flow tool gets as ``--usb-instance``.
@@ -220,6 +232,7 @@ class FlashFlow:
             boot_device=entry.boot_device_resolved or "(none)",
             flow_tool=choice.tool,
             argv=choice.argv,
+            tool_env=dict(choice.env),
             boardctl="tools/board_automation/boardctl" if boardctl is not None else "(manual)",
             rcm_entry=rcm_entry,
             post_flash=post,
@@ -310,7 +323,7 @@ class FlashFlow:
                 self.summary.outcome = outcome
                 self.summary.add_step(
                     "flash",
-                    argv=choice.argv,
+                    argv=choice.command,
                     returncode=returncode,
                     log=log,
                     duration=time.monotonic() - start,

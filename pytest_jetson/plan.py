@@ -43,6 +43,9 @@ class Plan:
     post_flash: str
     default_user: str
     deadlines: Mapping[str, float] = field(default_factory=dict)
+    tool_env: Mapping[str, str] = field(default_factory=dict)
+    """Board-identity variables the flow tool is given for EEPROM fields that are empty
+    (``BOARDSKU``, ``FAB``, ...), from the profile; empty for a populated EEPROM."""
     bench_host: str = "local"
     """Where the image is flashed from: ``local``, or ``host:/path/Linux_for_Tegra`` of a
     remote bench. Shown, but not part of the digest: the same plan on any bench host."""
@@ -51,12 +54,19 @@ class Plan:
         """The canonical JSON form the digest is computed over (without ``bench_host``)."""
         data = asdict(self)
         del data["bench_host"]
+        if not data["tool_env"]:
+            del data["tool_env"]  # a populated EEPROM: the digest of every plan before it
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
     @property
     def digest(self) -> str:
         """A stable hex digest of the plan."""
         return hashlib.sha256(self.canonical().encode()).hexdigest()[:DIGEST_LENGTH]
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The flow tool's command as NVIDIA writes it: ``NAME=value`` words, then the argv."""
+        return (*(f"{k}={v}" for k, v in self.tool_env.items()), *self.argv)
 
     def render(self) -> str:
         """The plan as printed for the operator (the procedure's "Confirm resolution")."""
@@ -73,7 +83,7 @@ class Plan:
             f"  Profile     → {expect}",
             f"  Boot device:  {self.boot_device}",
             f"  Flow tool:    {self.flow_tool}",
-            f"  Command:      {' '.join(self.argv)}",
+            f"  Command:      {' '.join(self.command)}",
             f"  boardctl:     {self.boardctl}",
             f"  RCM entry:    {self.rcm_entry}",
             f"  Post-flash:   {self.post_flash}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import shlex
 import signal
@@ -34,6 +35,8 @@ _DRAIN_AFTER_EXIT = 1.0
 """Seconds to keep reading after the child exited while a grandchild still holds the pipe."""
 
 _SUDO_REFUSALS = ("a password is required", "a terminal is required")
+_SUDO_NO_SETENV = "you are not allowed to set the following environment variables"
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,49 @@ class RunResult:
         return shlex.join(self.argv)
 
 
-def privileged_argv(argv: Sequence[str], *, sudo: bool, euid: int | None = None) -> list[str]:
+def privileged_argv(
+    argv: Sequence[str],
+    *,
+    sudo: bool,
+    euid: int | None = None,
+    assign: Mapping[str, str] | None = None,
+) -> list[str]:
     """``argv`` prefixed with ``sudo -n`` when ``sudo`` is asked for and we are not root.
 
     ``-n`` makes sudo fail at once instead of prompting for a password that nobody types.
+    ``assign`` (variables for the tool) goes to sudo as ``NAME=value`` before the command, the
+    form NVIDIA documents (``sudo BOARDSKU=0000 ./flash.sh``), since sudo resets the
+    environment; without sudo the caller sets them in the child's environment instead.
     """
     uid = os.geteuid() if euid is None else euid
     if sudo and uid != 0:
-        return ["sudo", "-n", *argv]
+        return ["sudo", "-n", *assignments(assign), *argv]
     return list(argv)
+
+
+def assignments(assign: Mapping[str, str] | None) -> list[str]:
+    """``NAME=value`` words for ``assign``; a name that is not a variable name is refused."""
+    words = []
+    for name, value in (assign or {}).items():
+        if not name.isidentifier():
+            raise ValueError(f"not an environment variable name: {name!r}")
+        words.append(f"{name}={value}")
+    return words
+
+
+def _tool_of(sudo_argv: Sequence[str]) -> str:
+    """The tool's command line in ``sudo -n [NAME=value...] tool ...`` (what sudoers names)."""
+    words = list(sudo_argv[2:])
+    while words and _ASSIGNMENT.match(words[0]):
+        words.pop(0)
+    return shlex.join(words)
+
+
+def _sudo_setenv_refusal(argv: Sequence[str], returncode: int, output: str) -> str | None:
+    """sudo's own line when it refused the ``NAME=value`` variables it was given."""
+    if not argv or Path(argv[0]).name != "sudo" or returncode == 0:
+        return None
+    return next((line.strip() for line in output.splitlines() if _SUDO_NO_SETENV in line), None)
 
 
 def sudo_refused(argv: Sequence[str], returncode: int, output: str) -> bool:
@@ -91,6 +128,7 @@ def run(
     timeout: float,
     what: str,
     env: Mapping[str, str] | None = None,
+    assign: Mapping[str, str] | None = None,
     log: Path | None = None,
     on_line: Callable[[str], None] | None = None,
     sudo: bool = False,
@@ -100,9 +138,12 @@ def run(
     """Run ``argv`` in ``cwd`` and wait for it, at most ``timeout`` seconds.
 
     ``what`` names what is awaited in messages ("boardctl -t topo recovery"). ``env`` holds extra
-    variables merged over the current environment. ``log`` (appended to) and ``on_line`` receive
-    every output line; ``secrets`` are replaced by ``***`` in the log, the callback, the result and
-    any error. ``sudo`` runs the tool through ``sudo -n`` when we are not root.
+    variables merged over the current environment. ``assign`` holds variables for the tool
+    that belong to its command line (never secrets): through sudo they are sudo's
+    ``NAME=value`` arguments, otherwise they join the environment; the log shows them either way.
+    ``log`` (appended to) and ``on_line`` receive every output line; ``secrets`` are replaced
+    by ``***`` in the log, the callback, the result and any error.
+    ``sudo`` runs the tool through ``sudo -n`` when we are not root.
 
     A non-zero exit is returned, not raised. Raises :class:`DeadlineExceeded` when the deadline
     passes (the process group is killed: SIGTERM, then SIGKILL after ``grace`` seconds) and
@@ -110,18 +151,20 @@ def run(
     KeyboardInterrupt or SIGTERM the process group is killed before the interrupt goes on.
     """
     redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
-    full = privileged_argv(argv, sudo=sudo)
-    shown = redactor.argv(full)
+    full = privileged_argv(argv, sudo=sudo, assign=assign)
+    through_sudo = len(full) > len(argv)
+    shown = redactor.argv(full if through_sudo else [*assignments(assign), *full])
     workdir = Path(cwd)
     if not workdir.is_dir():
         raise BenchError(f"{what}: working directory {workdir} does not exist")
-    child_env = None if env is None else {**os.environ, **env}
+    extra = {**(env or {}), **({} if through_sudo else dict(assign or {}))}
+    child_env = {**os.environ, **extra} if env is not None or extra else None
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     with _open_log(log) as logf:
         _log(logf, f"$ cd {shlex.quote(str(workdir))} && {shlex.join(shown)}")
         start = time.monotonic()
-        proc = _spawn(full, shown, workdir, child_env, what)
+        proc = _spawn(full, workdir, child_env, what)
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         lines: list[str] = []
 
@@ -153,10 +196,18 @@ def run(
         _log(logf, f"--- exit {returncode} after {duration:.1f} s")
     output = "\n".join(lines)
     if sudo_refused(full, returncode, output):
-        tool = shlex.join(shown[2:])
+        tool = _tool_of(shown)
+        setenv = f" (with SETENV: it is given {', '.join(assign)})" if assign else ""
         raise BenchError(
-            f"{what}: sudo needs a password; configure NOPASSWD for {tool} "
+            f"{what}: sudo needs a password; configure NOPASSWD{setenv} for {tool} "
             "(sudoers) or run as root",
+            output=output,
+        )
+    refusal = _sudo_setenv_refusal(full, returncode, output)
+    if refusal is not None:
+        raise BenchError(
+            f"{what}: {refusal}; add SETENV to the sudoers rule of {_tool_of(shown)} "
+            "or run as root",
             output=output,
         )
     return RunResult(shown, returncode, output, duration, log)
@@ -164,7 +215,6 @@ def run(
 
 def _spawn(
     full: list[str],
-    shown: tuple[str, ...],
     cwd: Path,
     env: dict[str, str] | None,
     what: str,
@@ -180,10 +230,10 @@ def _spawn(
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        hint = " (run as root, or install sudo)" if shown[0] == "sudo" else ""
-        raise BenchError(f"{what}: {shown[0]} not found{hint}") from exc
+        hint = " (run as root, or install sudo)" if full[0] == "sudo" else ""
+        raise BenchError(f"{what}: {full[0]} not found{hint}") from exc
     except PermissionError as exc:
-        raise BenchError(f"{what}: {shown[0]} is not executable") from exc
+        raise BenchError(f"{what}: {full[0]} is not executable") from exc
 
 
 def _pump(proc: subprocess.Popen[bytes], emit: Callable[[bytes], None], deadline: float) -> bool:

@@ -58,6 +58,7 @@ class CommandTransport(Protocol):
         timeout: float,
         what: str,
         env: Mapping[str, str] | None = None,
+        assign: Mapping[str, str] | None = None,
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
         sudo: bool = False,
@@ -92,6 +93,7 @@ class LocalTransport:
         timeout: float,
         what: str,
         env: Mapping[str, str] | None = None,
+        assign: Mapping[str, str] | None = None,
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
         sudo: bool = False,
@@ -105,6 +107,7 @@ class LocalTransport:
             timeout=timeout,
             what=what,
             env=env,
+            assign=assign,
             log=log,
             on_line=on_line,
             sudo=sudo,
@@ -224,6 +227,7 @@ class SshTransport:
         timeout: float,
         what: str,
         env: Mapping[str, str] | None = None,
+        assign: Mapping[str, str] | None = None,
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
         sudo: bool = False,
@@ -236,7 +240,11 @@ class SshTransport:
         ``timeout`` (or the local deadline) fired, and :class:`BenchError` when SSH failed,
         sudo wanted a password, or the watch callback asked for a hang-up.
         """
-        remote = self.remote_argv(argv, cwd=cwd, timeout=timeout, env=env, sudo=sudo, grace=grace)
+        # ``env -C <cwd> NAME=value`` runs after sudo: the tool's variables reach it either way.
+        variables = {**(env or {}), **(assign or {})} or None
+        remote = self.remote_argv(
+            argv, cwd=cwd, timeout=timeout, env=variables, sudo=sudo, grace=grace
+        )
         where = f"{what} on {self._host}"
         redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
         with _Watchdog(self._watch, self._hangup) as watchdog:

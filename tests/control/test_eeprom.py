@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.eeprom import BoardId, cross_check, parse_boardid
+from pytest_jetson.eeprom import BoardId, cross_check, flash_identity, parse_boardid
 from pytest_jetson.errors import BenchError
 from pytest_jetson.profile import (
     BspImage,
@@ -184,3 +184,22 @@ def test_thor_custom_carrier_with_a_free_token_id_is_not_compared() -> None:
     result = cross_check(thor("4071"), prof)
     assert result.ok
     assert [f.status for f in result.fields if f.eeprom_label == "baseboard_id"] == ["not-compared"]
+
+
+@pytest.mark.parametrize(
+    ("board", "prof", "given"),
+    [
+        (orin(), profile(), {}),  # a populated EEPROM is authoritative: nothing is given
+        (parse_boardid(EMPTY_OUTPUT), profile(), {"BOARDSKU": "0005", "FAB": "500"}),
+        (orin(sku="", fab=""), profile(revision=None), {"BOARDSKU": "0005"}),
+        (orin(sku="", fab=""), profile(sku=None, revision=None), {}),  # nothing to give
+        (orin(rev=""), profile(revision="M.0"), {"BOARDREV": "M.0"}),  # REV-shaped revision
+        (orin(rev=""), profile(), {}),  # the FAB is there; an empty REV is not the FAB's
+        (orin(board_id="", sku=""), profile(), {"BOARDID": "3701", "BOARDSKU": "0005"}),
+    ],
+    ids=["populated", "empty", "no-revision", "profile-silent", "rev", "fab-present", "no-id"],
+)
+def test_empty_eeprom_fields_are_given_to_flash_sh_from_the_profile(
+    board: BoardId, prof: Profile, given: dict[str, str]
+) -> None:
+    assert flash_identity(board, prof) == given

@@ -190,6 +190,52 @@ def test_privileged_argv_adds_sudo_n_only_when_not_root() -> None:
     assert privileged_argv(["./x"], sudo=False, euid=1000) == ["./x"]
 
 
+def test_tool_variables_go_to_sudo_as_assignments_or_into_the_environment(
+    tmp_path: Path,
+) -> None:
+    assign = {"BOARDSKU": "0000", "FAB": "500"}
+    # Through sudo (which resets the environment): NVIDIA's `sudo BOARDSKU=0000 ./flash.sh`.
+    assert privileged_argv(
+        ["./flash.sh", "b", "internal"], sudo=True, euid=1000, assign=assign
+    ) == [
+        "sudo",
+        "-n",
+        "BOARDSKU=0000",
+        "FAB=500",
+        "./flash.sh",
+        "b",
+        "internal",
+    ]
+    with pytest.raises(ValueError, match="not an environment variable name"):
+        privileged_argv(["./x"], sudo=True, euid=1000, assign={"A;B": "1"})
+    # As root: the tool finds them in its environment, and the log shows the command NVIDIA's way.
+    tool = script(tmp_path, "show", 'echo "sku=$BOARDSKU fab=$FAB"\n')
+    log = tmp_path / "flash.log"
+    result = run([str(tool)], cwd=tmp_path, timeout=30, what="t", assign=assign, log=log)
+    assert result.output == "sku=0000 fab=500"
+    assert result.argv[:2] == ("BOARDSKU=0000", "FAB=500")
+    assert f"BOARDSKU=0000 FAB=500 {tool}" in log.read_text()
+
+
+def test_sudo_refusing_the_variables_is_a_clear_bench_error(tmp_path: Path) -> None:
+    fake_sudo = script(
+        tmp_path,
+        "sudo",
+        "echo 'sudo: sorry, you are not allowed to set the following environment variables: "
+        "BOARDSKU' >&2\nexit 1\n",
+    )
+    with pytest.raises(BenchError) as info:
+        run(
+            [str(fake_sudo), "-n", "BOARDSKU=0000", "./flash.sh"],
+            cwd=tmp_path,
+            timeout=30,
+            what="f",
+        )
+    message = str(info.value)
+    assert "not allowed to set the following environment variables: BOARDSKU" in message
+    assert "add SETENV to the sudoers rule of ./flash.sh or run as root" in message
+
+
 def test_sudo_password_prompt_becomes_a_clear_bench_error(tmp_path: Path) -> None:
     fake_sudo = script(tmp_path, "sudo", "echo 'sudo: a password is required' >&2\nexit 1\n")
     with pytest.raises(BenchError) as info:

@@ -100,6 +100,22 @@ def test_orin_nano_flashes_nvme_through_the_initrd_flow(flow_run: Callable[..., 
     assert "Step 1: Generate flash packages" in run.log("flash.log")
 
 
+def test_an_empty_eeprom_is_flashed_with_the_profile_values(flow_run: Callable[..., Any]) -> None:
+    """AGX Orin's conf dispatches on the module SKU; with the EEPROM's SKU and FAB empty,
+    flash.sh is given the profile's (NVIDIA's `BOARDSKU=... FAB=... ./flash.sh`) and boots."""
+    run = flow_run("sim-orin", "--jetson-sim-fault=eeprom_empty")
+    run.result.assert_outcomes(passed=14, skipped=1)
+    summary = run.summary
+    assert summary["outcome"] == "booted"
+    assert summary["plan"]["eeprom"] == {"board_sku": "", "board_FAB": "", "board_REV": "J.0"}
+    assert summary["plan"]["tool_env"] == {"BOARDSKU": "0000", "FAB": "500"}
+    assert "Command:      BOARDSKU=0000 FAB=500 ./flash.sh --usb-instance 1-4" in run.text
+    flash = next(s for s in summary["steps"] if s["step"] == "flash")
+    assert flash["command"][:3] == ["BOARDSKU=0000", "FAB=500", "./flash.sh"]
+    assert "BOARDSKU=0000 FAB=500 ./flash.sh" in run.log("flash.log")
+    assert "Unrecognized module SKU" not in run.log("flash.log")
+
+
 def test_thor_flashes_then_resets_with_boardctl(flow_run: Callable[..., Any]) -> None:
     run = flow_run("sim-thor")
     summary = _check_booted(run, passed=15, skipped=0)
