@@ -217,38 +217,34 @@ def test_tool_variables_go_to_sudo_as_assignments_or_into_the_environment(
     assert f"BOARDSKU=0000 FAB=500 {tool}" in log.read_text()
 
 
-def test_sudo_refusing_the_variables_is_a_clear_bench_error(tmp_path: Path) -> None:
-    fake_sudo = script(
-        tmp_path,
-        "sudo",
-        "echo 'sudo: sorry, you are not allowed to set the following environment variables: "
-        "BOARDSKU' >&2\nexit 1\n",
-    )
+@pytest.mark.parametrize(
+    ("said", "argv", "expected"),
+    [
+        (
+            "sudo: a password is required",
+            ["./nvautoflash.sh", "--print_boardid"],
+            ["sudo needs a password", "NOPASSWD for ./nvautoflash.sh --print_boardid"],
+        ),
+        (
+            "sudo: sorry, you are not allowed to set the following environment variables: BOARDSKU",
+            ["BOARDSKU=0000", "./flash.sh"],
+            [
+                "not allowed to set the following environment variables: BOARDSKU",
+                "add SETENV to the sudoers rule of ./flash.sh",
+            ],
+        ),
+    ],
+    ids=["password", "setenv"],
+)
+def test_sudo_refusals_become_clear_bench_errors(
+    tmp_path: Path, said: str, argv: list[str], expected: list[str]
+) -> None:
+    fake_sudo = script(tmp_path, "sudo", f"echo '{said}' >&2\nexit 1\n")
     with pytest.raises(BenchError) as info:
-        run(
-            [str(fake_sudo), "-n", "BOARDSKU=0000", "./flash.sh"],
-            cwd=tmp_path,
-            timeout=30,
-            what="f",
-        )
+        run([str(fake_sudo), "-n", *argv], cwd=tmp_path, timeout=30, what="the tool")
     message = str(info.value)
-    assert "not allowed to set the following environment variables: BOARDSKU" in message
-    assert "add SETENV to the sudoers rule of ./flash.sh or run as root" in message
-
-
-def test_sudo_password_prompt_becomes_a_clear_bench_error(tmp_path: Path) -> None:
-    fake_sudo = script(tmp_path, "sudo", "echo 'sudo: a password is required' >&2\nexit 1\n")
-    with pytest.raises(BenchError) as info:
-        run(
-            [str(fake_sudo), "-n", "./nvautoflash.sh", "--print_boardid"],
-            cwd=tmp_path,
-            timeout=30,
-            what="EEPROM read",
-        )
-    message = str(info.value)
-    assert "sudo needs a password" in message
-    assert "NOPASSWD for ./nvautoflash.sh --print_boardid" in message
-    assert "run as root" in message
+    for text in [*expected, "run as root"]:
+        assert text in message, message
     assert not sudo_refused(["./tool"], 1, "sudo: a password is required")
 
 
