@@ -78,7 +78,9 @@ class FlowChoice:
     @property
     def command(self) -> tuple[str, ...]:
         """The command as NVIDIA writes it: ``NAME=value`` words, then the argv."""
-        return (*(f"{k}={v}" for k, v in self.env), *self.argv)
+        from pytest_jetson.runner import assignments
+
+        return (*assignments(dict(self.env)), *self.argv)
 
 
 def boot_device_choices(chip: ChipFamily, conf_vars: Mapping[str, str]) -> list[str]:

@@ -66,7 +66,9 @@ class Plan:
     @property
     def command(self) -> tuple[str, ...]:
         """The flow tool's command as NVIDIA writes it: ``NAME=value`` words, then the argv."""
-        return (*(f"{k}={v}" for k, v in self.tool_env.items()), *self.argv)
+        from pytest_jetson.runner import assignments
+
+        return (*assignments(self.tool_env), *self.argv)
 
     def render(self) -> str:
         """The plan as printed for the operator (the procedure's "Confirm resolution")."""

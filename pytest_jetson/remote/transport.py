@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
 from pytest_jetson.redact import Redactor
-from pytest_jetson.runner import TAIL_LINES, RunResult, run
+from pytest_jetson.runner import TAIL_LINES, RunResult, assignments, run
 
 SSH_FAILED = 255
 """OpenSSH's exit status when the connection (not the remote command) failed."""
@@ -183,10 +183,7 @@ class SshTransport:
         grace: float = 5.0,
     ) -> list[str]:
         """What runs on the host: ``[sudo -n] timeout -k G T env -C <cwd> [K=V...] argv``."""
-        for name in env or {}:
-            if not name.isidentifier():
-                raise ValueError(f"not an environment variable name: {name!r}")
-        assignments = [f"{k}={v}" for k, v in (env or {}).items()]
+        words = assignments(env)
         privileged = ["sudo", "-n"] if sudo and not self.remote_is_root() else []
         return [
             *privileged,
@@ -197,7 +194,7 @@ class SshTransport:
             "env",
             "-C",
             str(cwd),
-            *assignments,
+            *words,
             *argv,
         ]
 
