@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_jetson.preflight import check_bsp_image
+from pytest_jetson.preflight.checks import check_bsp_image
 from pytest_jetson.profile import load_profile
 from pytest_jetson.sim.tree import make_tree
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from pytest_jetson.console.shell import Shell
 from pytest_jetson.profile import Profile
-from pytest_jetson.shell import Shell
 
 
 def test_board_runs_the_profile_release(jetson_shell: Shell, jetson_profile: Profile) -> None:

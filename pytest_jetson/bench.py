@@ -15,7 +15,7 @@ from pytest_jetson.profile import Profile, load_profile
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
 if TYPE_CHECKING:
-    from pytest_jetson.remote.bench import LabgridSpec
+    from pytest_jetson.remote.spec import LabgridSpec
 
 SIM_BOARDS: dict[str, str] = {
     "sim-orin": "orin-agx",
@@ -247,7 +247,7 @@ def _sim(entry: MapReader) -> SimSpec | None:
 
 
 def _dut(name: str, entry: MapReader) -> InventoryDut:
-    from pytest_jetson.remote.bench import parse_labgrid
+    from pytest_jetson.remote.spec import parse_labgrid
 
     entry.allow(_DUT_KEYS)
     sim = _sim(entry)

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_jetson.bench import BenchEntry
 from pytest_jetson.errors import BenchError, ConfigError
-from pytest_jetson.redact import Redactor
+from pytest_jetson.host.redact import Redactor
 
 if TYPE_CHECKING:
-    from pytest_jetson.boardctl import Boardctl
     from pytest_jetson.catalogue import ChipFamily
     from pytest_jetson.console import SerialConsole
-    from pytest_jetson.preflight import CheckOutcome, PreflightCheck
-    from pytest_jetson.remote.session import RemoteBench
-    from pytest_jetson.remote.transport import CommandTransport
-    from pytest_jetson.usb import RcmDevice
+    from pytest_jetson.drivers.boardctl import Boardctl
+    from pytest_jetson.drivers.usb import RcmDevice
+    from pytest_jetson.host.transport import CommandTransport
+    from pytest_jetson.preflight.checks import CheckOutcome, PreflightCheck
+    from pytest_jetson.remote.side import RemoteBench
 
 State = Literal["unknown", "recovery", "flashed", "booted"]
 
@@ -108,7 +108,7 @@ class Dut:
         """Where the in-tree tools run: here, or on the bench host over SSH."""
         if self.remote is not None:
             return self.remote.transport
-        from pytest_jetson.remote.transport import LocalTransport
+        from pytest_jetson.host.transport import LocalTransport
 
         return LocalTransport()
 
@@ -126,7 +126,7 @@ class Dut:
         chosen = chip or self.entry.profile.chip
         if self.remote is not None:
             return self.remote.find_rcm(chosen)
-        from pytest_jetson.usb import find_rcm
+        from pytest_jetson.drivers.usb import find_rcm
 
         return find_rcm(chosen, usb_port=self.entry.usb_port, backend=self.usb_backend)
 
@@ -162,7 +162,7 @@ class Dut:
         """The in-tree boardctl for this DUT, or None for manual recovery."""
         if self.entry.recovery == "manual" or not self.entry.boardctl_target:
             return None
-        from pytest_jetson.boardctl import Boardctl
+        from pytest_jetson.drivers.boardctl import Boardctl
 
         return Boardctl(
             self.lft,
@@ -175,7 +175,7 @@ class Dut:
 
     def checks(self, flow_tool: str | None) -> dict[str, PreflightCheck]:
         """The built-in preflight checks plus the bench's own (from the hook)."""
-        from pytest_jetson.preflight import standard_checks
+        from pytest_jetson.preflight.checks import standard_checks
 
         checks = standard_checks(
             self.entry,
@@ -205,7 +205,7 @@ class Dut:
 
     def preflight(self, names: Iterable[str], *, flow_tool: str | None) -> tuple[CheckOutcome, ...]:
         """Run preflight checks in the mandated order, each at most once per session."""
-        from pytest_jetson.preflight import run_preflight
+        from pytest_jetson.preflight.checks import run_preflight
 
         outcomes = run_preflight(names, self.checks(flow_tool), done=self.outcomes)
         if self.remote is not None:

@@ -36,8 +36,8 @@ from pytest_jetson.console.patterns import (
     PatternLike,
     matcher_for,
 )
+from pytest_jetson.console.port import READ_SIZE, AttachedTransport, SerialTransport, Transport
 from pytest_jetson.errors import UsageError
-from pytest_jetson.transport import READ_SIZE, AttachedTransport, SerialTransport, Transport
 
 if TYPE_CHECKING:
     import serial
@@ -182,9 +182,9 @@ class _Wait:
 class SerialConsole:
     """A serial console with a background reader, a timestamped log and ``expect``.
 
-    ``transport`` is a :class:`~pytest_jetson.transport.Transport`, a device path or pyserial
-    URL (opened with :class:`~pytest_jetson.transport.SerialTransport`), or an open pyserial
-    object or file descriptor (wrapped in :class:`~pytest_jetson.transport.AttachedTransport`).
+    ``transport`` is a :class:`~pytest_jetson.console.port.Transport`, a device path or pyserial
+    URL (opened with :class:`~pytest_jetson.console.port.SerialTransport`), or an open pyserial
+    object or file descriptor (wrapped in :class:`~pytest_jetson.console.port.AttachedTransport`).
     The console starts reading at once; use it as a context manager or call :meth:`close`.
 
     ``max_buffer`` bounds the memory kept for matching (older data stays in the log only);

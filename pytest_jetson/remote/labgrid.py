@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pytest_jetson.catalogue import NVIDIA_VID, ChipFamily
+from pytest_jetson.drivers.usb import RcmDevice, UsbDevice, rcm_pattern
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded
-from pytest_jetson.remote.bench import LabgridSpec
-from pytest_jetson.remote.transport import SshTransport
-from pytest_jetson.usb import RcmDevice, UsbDevice, rcm_pattern
+from pytest_jetson.host.transport import SshTransport
+from pytest_jetson.remote.spec import LabgridSpec
 
 T = TypeVar("T")
 CALL_TIMEOUT = 30.0

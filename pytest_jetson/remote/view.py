@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pytest_jetson.errors import BenchError
-from pytest_jetson.remote.transport import CommandTransport
+from pytest_jetson.host.transport import CommandTransport
 
 VIEW_TIMEOUT = 60.0
 

@@ -25,7 +25,7 @@ def test_fixture_derives_and_records_shas_as_junit_properties(
     xml = pytester.path / "junit.xml"
     result = pytester.runpytest(
         "-p",
-        "pytest_jetson.fixtures_carrier",
+        "pytest_jetson.plugin.fixtures_carrier",
         f"--jetson-profile={case.profile_path}",
         "--jetson-accept-commits",
         f"--junitxml={xml}",
@@ -48,7 +48,7 @@ def test_default_preview_cancels_without_acceptance_and_the_fixture_errors(
     case = make_case("orin-nano", origin=False)
     pytester.makepyfile(test_it=TEST)
     result = pytester.runpytest(
-        "-p", "pytest_jetson.fixtures_carrier", f"--jetson-profile={case.profile_path}"
+        "-p", "pytest_jetson.plugin.fixtures_carrier", f"--jetson-profile={case.profile_path}"
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
@@ -77,7 +77,7 @@ def pytest_jetson_commit_preview(config, repo, staged, message):
     )
     pytester.makepyfile(test_it=TEST)
     result = pytester.runpytest(
-        "-p", "pytest_jetson.fixtures_carrier", f"--jetson-profile={case.profile_path}"
+        "-p", "pytest_jetson.plugin.fixtures_carrier", f"--jetson-profile={case.profile_path}"
     )
     result.assert_outcomes(passed=1)
     subjects = case.git(case.tracker, "log", "--format=%s", "-3").splitlines()

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from pytest_jetson.boot import (
+from pytest_jetson.catalogue import T234, T264
+from pytest_jetson.console import SerialConsole
+from pytest_jetson.console.boot import (
     STAGE_NAMES,
     BootStageFailed,
     BootStageTimeout,
@@ -24,8 +26,6 @@ from pytest_jetson.boot import (
     run,
     validate_boot,
 )
-from pytest_jetson.catalogue import T234, T264
-from pytest_jetson.console import SerialConsole
 from pytest_jetson.errors import DutError, UsageError
 
 T234_LOG = [

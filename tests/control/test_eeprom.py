@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.eeprom import BoardId, cross_check, flash_identity, parse_boardid
+from pytest_jetson.drivers.eeprom import BoardId, cross_check, flash_identity, parse_boardid
 from pytest_jetson.errors import BenchError
 from pytest_jetson.profile import (
     BspImage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_jetson.errors import UsageError
-from pytest_jetson.preflight import (
+from pytest_jetson.preflight.checks import (
     STAGE_EEPROM,
     STAGE_HOST,
     STAGE_LAST,

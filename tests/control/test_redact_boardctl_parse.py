@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_jetson.boardctl import parse_targets
-from pytest_jetson.redact import Redactor
+from pytest_jetson.drivers.boardctl import parse_targets
+from pytest_jetson.host.redact import Redactor
 
 R36_HELP = """\
 Usage: boardctl [options] <command>

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
-from pytest_jetson.runner import privileged_argv, run, sudo_refused
+from pytest_jetson.host.runner import privileged_argv, run, sudo_refused
 
 
 def alive(pid: int) -> bool:
@@ -116,7 +116,7 @@ def test_exception_from_callback_kills_the_group_and_propagates(tmp_path: Path) 
 DRIVER = """\
 import sys
 from pathlib import Path
-from pytest_jetson.runner import run
+from pytest_jetson.host.runner import run
 tmp = Path(sys.argv[1])
 print("running", flush=True)
 run([str(tmp / "slow")], cwd=tmp, timeout=120, what="slow", log=tmp / "slow.log", grace=1)

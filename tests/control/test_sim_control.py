@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.boardctl import Boardctl
 from pytest_jetson.catalogue import T234, T264
-from pytest_jetson.eeprom import read_boardid
+from pytest_jetson.drivers.boardctl import Boardctl
+from pytest_jetson.drivers.eeprom import read_boardid
+from pytest_jetson.drivers.usb import default_backend, find_rcm, list_nvidia, wait_for_rcm
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded
 from pytest_jetson.sim.host import SimDut, SimHost
-from pytest_jetson.usb import default_backend, find_rcm, list_nvidia, wait_for_rcm
 
 FAST = 20.0
 """Simulated tools run this many times faster than real ones."""

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.bench import BenchEntry, DefaultUser
-from pytest_jetson.boardctl import Boardctl
+from pytest_jetson.drivers.boardctl import Boardctl
 from pytest_jetson.errors import ConfigError
-from pytest_jetson.preflight import (
+from pytest_jetson.preflight.checks import (
     check_bsp_image,
     check_default_user,
     check_eeprom,

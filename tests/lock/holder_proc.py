@@ -17,8 +17,8 @@ from pathlib import Path
 
 import filelock
 
-from pytest_jetson.lock import DutLock, install_signal_release
-from pytest_jetson.runner import run
+from pytest_jetson.host.lock import DutLock, install_signal_release
+from pytest_jetson.host.runner import run
 
 
 def wait_for_commands(lock: DutLock | None) -> None:

@@ -14,7 +14,7 @@ import filelock
 import pytest
 
 from pytest_jetson.errors import BenchError
-from pytest_jetson.lock import (
+from pytest_jetson.host.lock import (
     DutLock,
     HolderRecord,
     LockError,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_jetson.errors import BenchError
-from pytest_jetson.lock import DutLock, HolderRecord, LockTimeout
+from pytest_jetson.host.lock import DutLock, HolderRecord, LockTimeout
 
 StartHolder = Any  # the start_holder fixture: start(mode, name, *, env=None) -> Holder
 

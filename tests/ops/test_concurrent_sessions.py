@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_jetson.lock import HolderRecord
+from pytest_jetson.host.lock import HolderRecord
 
 SPEED = "--jetson-sim-speed=8"
 RECORD = Path("hil", "locks", "pair-a.holder.json")
@@ -38,7 +38,7 @@ SECOND = """
 import os
 from pathlib import Path
 
-from pytest_jetson.lock import HolderRecord
+from pytest_jetson.host.lock import HolderRecord
 
 
 def test_second(jetson_dut):

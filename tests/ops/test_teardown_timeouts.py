@@ -28,7 +28,7 @@ OBSERVER = """
 import json
 from pathlib import Path
 
-from pytest_jetson.session import get_session
+from pytest_jetson.plugin.session import get_session
 
 
 def pytest_sessionstart(session):

@@ -21,7 +21,7 @@ SCANNER = """
 import os
 from pathlib import Path
 
-from pytest_jetson.session import get_session
+from pytest_jetson.plugin.session import get_session
 
 
 def pytest_sessionfinish(session):

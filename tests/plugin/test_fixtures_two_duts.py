@@ -23,7 +23,7 @@ NEIGHBOUR = """
 import json
 from pathlib import Path
 
-from pytest_jetson.session import get_session
+from pytest_jetson.plugin.session import get_session
 
 
 def _neighbour_to_recovery(config):

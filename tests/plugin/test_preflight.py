@@ -216,7 +216,7 @@ ORDER_CONFTEST = """
 import json
 from pathlib import Path
 
-from pytest_jetson.preflight import CheckOutcome
+from pytest_jetson.preflight.checks import CheckOutcome
 
 CALLS = []
 

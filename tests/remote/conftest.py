@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from pytest_jetson.remote.bench import LabgridSpec
+from pytest_jetson.remote.spec import LabgridSpec
 from pytest_jetson.sim.host import SimDut, SimHost
 
 DUT = "orin-03"
@@ -44,12 +44,12 @@ class Rig:
 @pytest.fixture(scope="session")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """The loopback bench (session scope: ~5 s to build)."""
-    from pytest_jetson.remote.loopback import missing_tools
+    from pytest_jetson.sim.rig.loopback import missing_tools
 
     missing = missing_tools()
     if missing:
         pytest.skip("loopback labgrid bench needs: " + ", ".join(missing))
-    from pytest_jetson.remote.loopback import LoopbackBench
+    from pytest_jetson.sim.rig.loopback import LoopbackBench
 
     workdir = tmp_path_factory.mktemp("remote-rig")
     with SimHost(workdir / "sim") as sim:

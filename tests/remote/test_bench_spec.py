@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from pytest_jetson.errors import InventoryError
-from pytest_jetson.remote.bench import LabgridSpec, ResourceNames, parse_labgrid
+from pytest_jetson.remote.spec import LabgridSpec, ResourceNames, parse_labgrid
 from pytest_jetson.yamlfile import read_mapping
 
 

@@ -114,7 +114,7 @@ def test_the_plan_digest_does_not_depend_on_the_bench_host(
     out = result.stdout.str()
     assert "Bench host:   127.0.0.1:" in out, out
     summary = json.loads((pytester.path / "artifacts" / DUT / "summary.json").read_text())
-    from pytest_jetson.plan import Plan
+    from pytest_jetson.flash.plan import Plan
 
     fields = {k: v for k, v in summary["plan"].items() if k != "digest"}
     fields["argv"] = tuple(fields["argv"])

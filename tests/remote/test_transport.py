@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
-from pytest_jetson.remote.transport import CommandTransport, LocalTransport, SshTransport
+from pytest_jetson.host.transport import CommandTransport, LocalTransport, SshTransport
 
 from .conftest import Rig, processes_with, wait_gone
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.defaultuser import staged_user
-from pytest_jetson.flow import conf_variables, lft_release
-from pytest_jetson.preflight import check_bsp_image
+from pytest_jetson.drivers.defaultuser import staged_user
+from pytest_jetson.flash.procedure import conf_variables, lft_release
+from pytest_jetson.host.transport import LocalTransport
+from pytest_jetson.preflight.checks import check_bsp_image
 from pytest_jetson.profile import Profile, load_profile
-from pytest_jetson.remote.transport import LocalTransport
 from pytest_jetson.remote.view import TreeView, fetch_view
 from pytest_jetson.sim.host import SimDut, SimHost
 

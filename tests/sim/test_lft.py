@@ -1,4 +1,4 @@
-"""pytest_jetson.lft on hand-written trees: the shapes of real NVIDIA trees, R35 to R39."""
+"""pytest_jetson.lft.tree on hand-written trees: the shapes of real NVIDIA trees, R35 to R39."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import ConfigError, DeadlineExceeded
-from pytest_jetson.lft import (
+from pytest_jetson.lft.tree import (
     DispatchInputs,
     Lft,
     conf_chain,
@@ -236,7 +236,7 @@ def test_paths_and_initrd_flash_choice(tmp_path: Path) -> None:
 
 
 def test_static_values_follow_bash_order(tmp_path: Path) -> None:
-    from pytest_jetson.lft import static_values
+    from pytest_jetson.lft.tree import static_values
 
     _write(tmp_path, "common.conf.common", 'OVERLAY="a.dtbo";\nDTB="common.dtb";\n')
     _write(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.lft import Lft, static_values
+from pytest_jetson.lft.tree import Lft, static_values
 from pytest_jetson.sim.tree import SimTree
 
 INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"', re.M)

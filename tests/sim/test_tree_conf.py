@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.lft import (
+from pytest_jetson.lft.tree import (
     ConfDispatchError,
     Lft,
     evaluate_conf,
@@ -515,7 +515,7 @@ def test_gpio_config_variant_points_at_an_existing_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("key", ["orin-agx", "thor-agx"])
 def test_static_reading_agrees_with_bash(default_trees: dict[str, SimTree], key: str) -> None:
-    from pytest_jetson.lft import static_values
+    from pytest_jetson.lft.tree import static_values
 
     lft = default_trees[key].lft
     for conf in sorted(lft.glob("*.conf")):

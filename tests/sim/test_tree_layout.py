@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import UsageError
-from pytest_jetson.lft import Lft, conf_chain, parse_nv_tegra_release
+from pytest_jetson.lft.tree import Lft, conf_chain, parse_nv_tegra_release
 from pytest_jetson.sim.boards import BOARDS, RELEASES, board_for_dut
 from pytest_jetson.sim.tree import SimTree, make_tree, tree_files
 from pytest_jetson.sim.tree_fdt import read_root_strings

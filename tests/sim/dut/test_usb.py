@@ -5,8 +5,8 @@ from __future__ import annotations
 import usb.core
 import usb.util
 
+from pytest_jetson.drivers.usb import find_rcm, list_nvidia
 from pytest_jetson.sim.host import SimHost
-from pytest_jetson.usb import find_rcm, list_nvidia
 
 
 def _seen(host: SimHost) -> set[tuple[int, int, tuple[int, ...]]]:

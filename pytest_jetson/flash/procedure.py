@@ -1,0 +1,582 @@
+"""The flash-and-boot flow of one DUT, step by step (the procedure from "Resolve the flash conf"
+to "Summary"). The pytest layer runs each step as a test item; this module never imports pytest.
+
+Steps raise :class:`~pytest_jetson.errors.DutError` (the board or image misbehaves),
+:class:`~pytest_jetson.errors.BenchError` (infrastructure) or
+:class:`~pytest_jetson.errors.ConfigError` (bad input). Every step updates the summary JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_jetson.console.shell import Shell
+from pytest_jetson.dut import Dut
+from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
+from pytest_jetson.flash.plan import Plan, relative_to_profile
+from pytest_jetson.flash.tool import (
+    RESET_LINE,
+    FlashFailed,
+    FlashSummary,
+    FlashUsbLost,
+    FlowChoice,
+    Progress,
+    choose_flow,
+    run_flash,
+)
+
+if TYPE_CHECKING:
+    from pytest_jetson.console.boot import BootStage, StageMark
+    from pytest_jetson.preflight.checks import CheckOutcome
+
+PREFLIGHT_STEPS = ("bsp_image", "rcm", "eeprom", "default_user")
+BOOT_STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
+STEPS: tuple[str, ...] = (
+    *(f"preflight-{name}" for name in PREFLIGHT_STEPS),
+    "plan",
+    "recovery",
+    "flash",
+    "post-flash-reset",
+    *BOOT_STAGES,
+    "release",
+)
+"""Every step of ``--jetson-flash``, in order."""
+
+_PRESET_PASSWORDS = {"ubuntu": "ubuntu", "nvidia": "nvidia"}
+
+
+def conf_variables(lft: Path, conf_name: str) -> dict[str, str]:
+    """The top-level (static) values of a conf chain (``+=`` and ``${VAR}`` applied)."""
+    from pytest_jetson.lft.tree import static_values
+
+    return static_values(lft, conf_name)
+
+
+def lft_release(lft: Path) -> str | None:
+    """The release of the image (``R36.4.3``) from ``rootfs/etc/nv_tegra_release``."""
+    from pytest_jetson.lft.tree import parse_nv_tegra_release
+
+    path = lft / "rootfs" / "etc" / "nv_tegra_release"
+    if not path.is_file():
+        return None
+    return parse_nv_tegra_release(path.read_text()).version
+
+
+@dataclass
+class FlashFlow:
+    """The state of one DUT's flash-and-boot flow across the step items."""
+
+    dut: Dut
+    emit: Callable[[str], None] = print
+    """Where progress lines go (the terminal)."""
+    summary: FlashSummary | None = None
+    choice: FlowChoice | None = None
+    plan_: Plan | None = None
+    failed_step: str | None = None
+    failure: str = ""
+    boot_started: float | None = None
+    timeline: dict[str, float] = field(default_factory=dict)
+    _since: float | None = None
+    _current: str | None = None
+    _choice_key: tuple[str | None, tuple[tuple[str, str], ...]] | None = None
+    _early_login: StageMark | None = None
+    _shell: Shell | None = None
+
+    @property
+    def summary_path(self) -> Path:
+        """Where the summary JSON is persisted."""
+        return self.dut.artifacts / "summary.json"
+
+    # --- resolution -----------------------------------------------------------------------
+
+    def flow_choice(self) -> FlowChoice:
+        """The flow tool and its argv (boot device from the profile, then the bench)."""
+        key = (self.usb_instance(), tuple(self.flash_identity().items()))
+        if self.choice is None or self._choice_key != key:
+            dut = self.dut
+            profile = dut.entry.profile
+            conf_vars = self._conf_vars()
+            self.choice = choose_flow(
+                profile.chip,
+                profile.board,
+                dut.entry.boot_device_resolved,
+                lft=dut.host_lft,
+                conf_vars=conf_vars,
+                usb_port=key[0],
+                identity=dict(key[1]),
+            )
+            self._choice_key = key
+        return self.choice
+
+    def flash_identity(self) -> dict[str, str]:
+        """``BOARDSKU``/``FAB``/... for the EEPROM fields the preflight read as empty (from the
+        profile), so flash.sh can dispatch the conf; nothing before the EEPROM was read."""
+        reading = self.dut.outcomes.get("eeprom")
+        found = reading.details.get("reading") if reading is not None else None
+        if found is None:
+            return {}
+        from pytest_jetson.drivers.eeprom import flash_identity
+
+        return flash_identity(found.board_id, self.dut.entry.profile)
+
+    def usb_instance(self) -> str | None:
+        """The RCM port path the flow tool gets as ``--usb-instance``.
+
+        The bench entry's ``usb_port`` for a local DUT; for a remote (labgrid) DUT, the
+        ``path`` of the place's USB resource as the RCM check saw it (None before that check).
+        """
+        dut = self.dut
+        if dut.entry.usb_port is not None or dut.remote is None:
+            return dut.entry.usb_port
+        rcm = dut.outcomes.get("rcm")
+        device = rcm.details.get("device") if rcm is not None else None
+        port = getattr(device, "port_path", None)
+        return str(port) if port else None
+
+    def _conf_vars(self) -> dict[str, str]:
+        lft = self.dut.host_lft
+        conf = lft / self.dut.entry.profile.flash_config
+        if not conf.exists():
+            return {}
+        try:
+            return conf_variables(lft, self.dut.entry.profile.flash_config)
+        except ConfigError:
+            return {}
+
+    # --- preflight ------------------------------------------------------------------------
+
+    def preflight(self, name: str) -> CheckOutcome:
+        """Run one preflight check (with the checks it needs) and return its outcome."""
+        tool: str | None
+        try:
+            tool = self.flow_choice().tool
+        except ConfigError:
+            tool = None  # the plan step refuses the missing boot device with the choices
+        outcomes = self.dut.preflight([name], flow_tool=tool)
+        outcome = next(o for o in outcomes if o.name == name)
+        self._record(f"preflight-{name}", outcome=outcome.status, message=outcome.message)
+        return outcome
+
+    # --- plan -----------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """Resolve the plan (needs the preflight outcomes, EEPROM included)."""
+        dut = self.dut
+        entry = dut.entry
+        profile = entry.profile
+        choice = self.flow_choice()
+        eeprom: dict[str, str] = {}
+        reading = dut.outcomes.get("eeprom")
+        board = getattr(reading.details.get("reading"), "board_id", None) if reading else None
+        if board is not None:
+            eeprom = {"board_sku": board.sku, "board_FAB": board.fab}
+            if board.rev:
+                eeprom["board_REV"] = board.rev
+        module = profile.reference_devkit.module
+        expect = {
+            "module.sku": module.sku or "(any)",
+            "module.revision": module.revision or "(any)",
+        }
+        boardctl = dut.boardctl()
+        rcm_entry = (
+            " ".join(
+                [
+                    _rel(dut.lft, Path(boardctl.command("recovery")[0])),
+                    *boardctl.command("recovery")[1:],
+                ]
+            )
+            if boardctl is not None
+            else "manual recovery + reset buttons"
+        )
+        if profile.chip.post_flash_reset:
+            post = (
+                " ".join(
+                    [
+                        _rel(dut.lft, Path(boardctl.command("reset")[0])),
+                        *boardctl.command("reset")[1:],
+                    ]
+                )
+                if boardctl is not None
+                else "manual: remove the recovery jumper/button and power-cycle"
+            )
+        else:
+            post = f"not required — flash tool resets internally ({profile.chip.catalogue_id})"
+        user = dut.outcomes.get("default_user")
+        staging = user.details.get("staging") if user is not None else None
+        default_user = (
+            staging.plan_line.removeprefix("Default user: ")
+            if staging is not None
+            else "(not resolved)"
+        )
+        version = lft_release(dut.host_lft) or (
+            profile.bsp_image.version if profile.bsp_image else None
+        )
+        # The image as the profile names it: the same plan (and digest) on any bench host.
+        image = profile.bsp_image.lft if profile.bsp_image is not None else dut.lft
+        plan = Plan(
+            dut=dut.name,
+            target=profile.target_name,
+            profile=relative_to_profile(profile.path, profile.path.parent.parent)
+            if profile.path.parent.name == "profiles"
+            else profile.path.name,
+            lft=relative_to_profile(image, profile.path),
+            version=version or "(unknown)",
+            flash_conf=profile.flash_config,
+            eeprom=eeprom,
+            profile_expect=expect,
+            boot_device=entry.boot_device_resolved or "(none)",
+            flow_tool=choice.tool,
+            argv=choice.argv,
+            tool_env=dict(choice.env),
+            boardctl="tools/board_automation/boardctl" if boardctl is not None else "(manual)",
+            rcm_entry=rcm_entry,
+            post_flash=post,
+            default_user=default_user,
+            deadlines=dut.deadlines.as_dict(),
+            bench_host=dut.bench_host,
+        )
+        self.plan_ = plan
+        summary = self._summary()
+        summary.plan = _plan_dict(plan)
+        summary.plan_digest = plan.digest
+        summary.bench_host = plan.bench_host
+        self._record("plan", outcome="resolved")
+        return plan
+
+    def refuse(self, message: str) -> None:
+        """Record that the plan was not accepted."""
+        if self.summary is not None:
+            self.summary.outcome = "refused"
+            self.summary.message = message
+        self._record("plan", outcome="refused")
+
+    # --- recovery, flash, reset -----------------------------------------------------------
+
+    def recovery(self) -> CheckOutcome:
+        """Make sure the DUT is (still) in recovery right before flashing."""
+        dut = self.dut
+        if dut.state == "recovery":
+            device = dut.find_rcm()
+            if device is not None:
+                outcome = dut.outcomes["rcm"]
+                self._record("recovery", outcome="pass", message=f"still in RCM: {device}")
+                return outcome
+        dut.forget("rcm")
+        outcome = next(o for o in dut.preflight(["rcm"], flow_tool=None) if o.name == "rcm")
+        self._record("recovery", outcome=outcome.status, message=outcome.message)
+        return outcome
+
+    def flash(self) -> None:
+        """Run the flow tool once; never retried. Opens the console first, so no boot byte
+        is lost when the board resets at the end."""
+        dut = self.dut
+        choice = self.flow_choice()
+        console = self._open_console()
+        console.discard()
+        log = dut.log("flash.log")
+        progress = Progress(self.emit)
+        reset_at: list[float] = []
+
+        def on_line(line: str) -> None:
+            if not reset_at and RESET_LINE.search(line):
+                reset_at.append(time.monotonic())
+            progress(line)
+
+        start = time.monotonic()
+        outcome = "failed"
+        returncode: int | None = None
+        try:
+            result = run_flash(
+                dut.lft,
+                choice,
+                timeout=dut.deadlines.flash,
+                log=log,
+                on_line=on_line,
+                sudo=dut.sudo,
+                transport=None if dut.remote is None else dut.transport,
+            )
+            returncode = result.returncode
+            outcome = "flashed"
+        except DeadlineExceeded:
+            outcome = "timeout"
+            raise
+        except (FlashFailed, FlashUsbLost) as exc:
+            returncode = exc.returncode
+            outcome = "failed"
+            raise
+        except (DutError, BenchError):
+            outcome = "failed"
+            raise
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        except BaseException:
+            outcome = "interrupted"
+            raise
+        finally:
+            if self.summary is not None:
+                self.summary.outcome = outcome
+                self.summary.add_step(
+                    "flash",
+                    argv=choice.command,
+                    returncode=returncode,
+                    log=log,
+                    duration=time.monotonic() - start,
+                    outcome=outcome,
+                )
+                self.summary.message = "" if outcome == "flashed" else f"flash {outcome}"
+                self._persist()
+        dut.state = "flashed"
+        dut.forget("rcm", "eeprom")
+        if not dut.entry.profile.chip.post_flash_reset:
+            # The board boots while the tool prints its last lines: count from its reset line.
+            self.boot_started = reset_at[0] if reset_at else time.monotonic()
+
+    def post_flash_reset(self) -> str | None:
+        """T264: ``boardctl reset`` (manual: ask the operator). Returns None when not needed."""
+        dut = self.dut
+        if not dut.entry.profile.chip.post_flash_reset:
+            self._record("post-flash-reset", outcome="not needed")
+            return None
+        boardctl = dut.boardctl()
+        self._open_console().discard()
+        if boardctl is None:
+            self.emit(
+                f"DUT {dut.name}: remove the force-recovery jumper / release RECOVERY and "
+                "power-cycle the board now; waiting for console activity"
+            )
+            self.boot_started = time.monotonic()
+            self._open_console().expect(r"\S", timeout=dut.deadlines.boot)
+            self._record("post-flash-reset", outcome="manual")
+            return "manual power-cycle"
+        # The board may start booting before boardctl returns: count from the request.
+        self.boot_started = time.monotonic()
+        result = boardctl.reset()
+        if self.summary is not None:
+            self.summary.add_step(
+                "post-flash-reset",
+                argv=result.argv,
+                returncode=result.returncode,
+                log=result.log_path,
+                duration=result.duration,
+                outcome="reset",
+            )
+        self._record("post-flash-reset", outcome="reset")
+        return result.command
+
+    # --- boot -----------------------------------------------------------------------------
+
+    def boot_stage(self, stage: str) -> float:
+        """Wait for boot ``stage`` on the console; returns seconds since the reset.
+
+        Each stage has its own deadline, counted from the previous stage and capped by the
+        whole-boot deadline; bad patterns (a panic, an Oops, the first-boot wizard when a user
+        was staged) fail at once naming the stage the board was in. The ``kernel`` stage lasts
+        until the kernel hands over to userspace, so a kernel panic fails it.
+        """
+        from pytest_jetson.console.boot import boot_stages, expect_stage
+
+        dut = self.dut
+        console = self._open_console()
+        now = time.monotonic()
+        if self.boot_started is None:
+            self.boot_started = now
+        staged = self._user_staged()
+        stages = {s.name: s for s in boot_stages(dut.entry.profile.chip, user_staged=staged)}
+        since = self._since if self._since is not None else self.boot_started
+        if stage == "login" and self._early_login is not None:
+            mark = self._early_login
+        else:
+            mark = expect_stage(
+                console,
+                self._capped(stages[stage], since),
+                start=self.boot_started,
+                since=since,
+                user_staged=staged,
+                current=self._current,
+            )
+        self._since = self.boot_started + mark.seconds
+        self._current = stage
+        elapsed = round(mark.seconds, 3)
+        self.timeline[stage] = elapsed
+        if stage == BOOT_STAGES[-1]:
+            dut.state = "booted"
+        if self.summary is not None:
+            self.summary.boot_timeline = dict(self.timeline)
+        if stage == "kernel":
+            self._kernel_handover(console, stages["login"], staged)
+        self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset: {mark.line}")
+        return elapsed
+
+    def _capped(self, stage: BootStage, since: float) -> BootStage:
+        """``stage`` with its deadline cut to what is left of the whole-boot deadline."""
+        assert self.boot_started is not None
+        left = self.boot_started + self.dut.deadlines.boot - since
+        return replace(stage, deadline_s=max(min(stage.deadline_s, left), 0.0))
+
+    def _kernel_handover(self, console: Any, login: BootStage, staged: bool) -> None:
+        """Wait until the kernel hands over to userspace (or the login prompt shows)."""
+        from pytest_jetson.console.boot import (
+            KERNEL_HANDOVER,
+            BootStage,
+            BootStageTimeout,
+            StageMark,
+            expect_stage,
+        )
+
+        assert self.boot_started is not None and self._since is not None
+        handover = BootStage("userspace", (*KERNEL_HANDOVER, *login.patterns), login.deadline_s)
+        try:
+            done = expect_stage(
+                console,
+                self._capped(handover, self._since),
+                start=self.boot_started,
+                since=self._since,
+                user_staged=staged,
+                current="kernel",
+            )
+        except BootStageTimeout as exc:
+            raise DutError(
+                f"boot stage 'kernel' did not end (no hand-over to userspace): {exc}",
+                output=exc.output,
+            ) from None
+        self._current = None  # past the kernel: what fails now fails the login stage
+        line = done.line.encode("utf-8", "replace")
+        if not any(re.search(p, line) for p in KERNEL_HANDOVER):
+            self._early_login = StageMark("login", done.seconds, done.line)
+
+    def release(self) -> str | None:
+        """Log in and check ``/etc/nv_tegra_release`` is the flashed release.
+
+        Returns None when no user was staged (the OEM wizard owns the console: no login).
+        """
+        dut = self.dut
+        if not self._user_staged() and dut.entry.default_user is None:
+            return None
+        if dut.entry.default_user is not None and dut.entry.default_user.kind == "skip":
+            return None
+        shell = self.shell()
+        text = shell.run("cat /etc/nv_tegra_release")
+        expected = lft_release(dut.host_lft)
+        match = re.search(r"# R(\d+) \(release\), REVISION: (\d+\.\d+)", text)
+        found = f"R{match.group(1)}.{match.group(2)}" if match else None
+        if expected is not None and found != expected:
+            raise DutError(
+                f"the board runs {found or 'an unknown release'} but {expected} was flashed: "
+                f"the flash did not take\n--- /etc/nv_tegra_release ---\n{text.strip()}"
+                f"\n--- console log: {shell.console.log_path}"
+            )
+        if self.summary is not None:
+            self.summary.outcome = "booted"
+        self._record("release", outcome="pass", message=f"board runs {found}")
+        return found
+
+    def shell(self) -> Shell:
+        """A logged-in shell on the DUT's console (logging in once)."""
+        if self._shell is None:
+            username, password = self._credentials()
+            choice = self.dut.entry.default_user
+            # ubuntu/ubuntu and nvidia/nvidia are NVIDIA's documented defaults, not secrets
+            # (masking "ubuntu" would mask the hostname); a custom password is a secret.
+            secret = choice is None or choice.kind not in _PRESET_PASSWORDS
+            if password is not None and secret:
+                self.dut.redactor.add(password)
+            self._shell = Shell.login(
+                self._open_console(),
+                username,
+                password,
+                timeout=self.dut.deadlines.login,
+                secret=secret,
+            )
+        return self._shell
+
+    def _user_staged(self) -> bool:
+        outcome = self.dut.outcomes.get("default_user")
+        staging = outcome.details.get("staging") if outcome is not None else None
+        return staging is not None and staging.resolution != "skip"
+
+    def _credentials(self) -> tuple[str, str | None]:
+        outcome = self.dut.outcomes.get("default_user")
+        staging = outcome.details.get("staging") if outcome is not None else None
+        choice = self.dut.entry.default_user
+        username = getattr(staging, "username", None) or (choice.name if choice else None)
+        if not username:
+            raise ConfigError(
+                f"DUT {self.dut.name}: no default user to log in with "
+                "(set default_user in the bench entry)",
+                key="default_user",
+            )
+        password: str | None = None
+        if choice is not None and choice.kind in _PRESET_PASSWORDS:
+            password = _PRESET_PASSWORDS[choice.kind]
+        elif choice is not None and choice.password_env:
+            password = self.dut.env.get(choice.password_env)
+        return username, password
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _open_console(self) -> Any:
+        return self.dut.console()
+
+    def _summary(self) -> FlashSummary:
+        """The summary, started at the first step (a run that fails in preflight has one too;
+        the plan fills in its plan and digest)."""
+        if self.summary is None:
+            self.summary = FlashSummary(dut=self.dut.name, plan={}, plan_digest="")
+        return self.summary
+
+    def _record(self, step: str, *, outcome: str, message: str = "") -> None:
+        self._summary()
+        assert self.summary is not None
+        if not any(s["step"] == step for s in self.summary.steps):
+            self.summary.steps.append(
+                {"step": step, "outcome": outcome, "message": self.dut.redactor(message)}
+            )
+        self._persist()
+
+    def fail(self, step: str, message: str) -> None:
+        """Remember the first failed step (later steps and tests skip naming it)."""
+        if self.failed_step is None:
+            self.failed_step = step
+            self.failure = message
+        self._summary()
+        if self.summary is not None:
+            if self.summary.outcome in ("pending", "flashed", "booted"):
+                self.summary.outcome = "failed"
+            self.summary.message = self.dut.redactor(
+                f"{step}: {message.splitlines()[0] if message else ''}"
+            )
+            self._persist()
+
+    def _persist(self) -> None:
+        if self.summary is not None:
+            self.summary.finished = time.time()
+            self.summary.write(self.summary_path)
+
+    def close(self) -> None:
+        """Write the final summary."""
+        self._persist()
+
+
+def _rel(lft: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(lft))
+    except ValueError:
+        return str(path)
+
+
+def _plan_dict(plan: Plan) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(plan.canonical())
+    data["bench_host"] = plan.bench_host
+    data["digest"] = plan.digest
+    return data
+
+
+__all__ = ["BOOT_STAGES", "PREFLIGHT_STEPS", "STEPS", "BenchError", "FlashFlow"]

@@ -1,0 +1,324 @@
+"""Flashing: pick the flow tool, build its argv from the resolution only, run it, summarise.
+
+The flow-tool matrix (workflow.md): T234 on eMMC/SD (``internal``, ``mmcblk*``) → ``flash.sh``;
+T234 on NVMe/USB (``external``, ``nvme*``, ``sda*``) → ``l4t_initrd_flash.sh``; T264 →
+``l4t_initrd_flash.sh``. NVMe flags come from the conf chain (``EXTERNAL_DEVICE`` set or not,
+facts.md §9 row 16). No pasted command is ever accepted and no shell string is ever built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pytest_jetson.catalogue import ChipFamily
+from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
+
+FLASH_SH = "flash.sh"
+INITRD_FLASH = "l4t_initrd_flash.sh"
+INITRD_FLASH_PATHS = ("l4t_initrd_flash.sh", "tools/kernel_flash/l4t_initrd_flash.sh")
+"""Where the initrd flow tool may live, in order of preference (only R39.2 has the first)."""
+
+_INTERNAL = re.compile(r"internal|mmcblk\d+p\d+")
+_EXTERNAL = re.compile(r"external|nvme\d+n\d+p\d+|sd[a-z]\d*")
+
+# Lines that end a flash badly (facts.md §4); "failed to read rcm_state" is benign.
+_FAILURE = re.compile(
+    r"(Error: .*|.*[Ff]ailed flashing.*|Failed flashing .*|.*USB communication failed.*"
+    r"|ERROR: might be timeout in USB write\.|Boot Rom communication failed"
+    r"|Error flashing .*|Flash complete \(WITH FAILURES\)|Reboot failed\.|No devices to flash"
+    r"|Error, too many devices in RCM mode|\*\*\* ERROR: .*|ERROR .*)"
+)
+_BENIGN = re.compile(r"ERROR: failed to read rcm_state")
+RESET_LINE = re.compile(r"Coldbooting the device|^Reboot target\s*$")
+"""The flow tool's line saying it resets the board (T234: the boot starts here)."""
+_PHASE = re.compile(r"^\s*\*?\s*(Step \d+: [^*]*?)\s*\*?\s*$|^\*\*\* (.*?) \*\*\*$")
+
+
+class FlashFailed(DutError):
+    """The flow tool exited non-zero (never retried); ``returncode`` is its exit code."""
+
+    def __init__(self, message: str, *, output: str = "", returncode: int) -> None:
+        self.returncode = returncode
+        super().__init__(message, output=output)
+
+
+class FlashUsbLost(BenchError):
+    """The recovery USB link went away mid-flash (an infrastructure failure, not retried)."""
+
+    def __init__(self, message: str, *, output: str = "", returncode: int) -> None:
+        self.returncode = returncode
+        super().__init__(message, output=output)
+
+
+_USB_LOST = re.compile(
+    r"USB communication failed|Check if device is in recovery|No devices to flash"
+)
+
+
+@dataclass(frozen=True)
+class FlowChoice:
+    """The flow tool chosen for a chip and boot device, and its argv (relative to LFT)."""
+
+    tool: str
+    """``flash.sh`` or ``l4t_initrd_flash.sh``."""
+    tool_path: str
+    """The tool's path inside LFT (``tools/kernel_flash/l4t_initrd_flash.sh``)."""
+    argv: tuple[str, ...]
+    rootdev: str
+    env: tuple[tuple[str, str], ...] = ()
+    """Board-identity variables the tool is given (``BOARDSKU``, ...) when the EEPROM left
+    them empty; see :func:`pytest_jetson.drivers.eeprom.flash_identity`."""
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The command as NVIDIA writes it: ``NAME=value`` words, then the argv."""
+        from pytest_jetson.host.runner import assignments
+
+        return (*assignments(dict(self.env)), *self.argv)
+
+
+def boot_device_choices(chip: ChipFamily, conf_vars: Mapping[str, str]) -> list[str]:
+    """The boot devices the conf supports, for a refusal that lists them."""
+    if chip.post_flash_reset:  # T264: NVMe only
+        choices = ["external", "nvme0n1p1"]
+    else:
+        choices = ["internal", "mmcblk0p1", "external", "nvme0n1p1", "sda1"]
+    device = conf_vars.get("EXTERNAL_DEVICE")
+    if device and device not in choices:
+        choices.append(device)
+    return choices
+
+
+def choose_flow(
+    chip: ChipFamily,
+    board: str,
+    boot_device: str | None,
+    *,
+    lft: Path,
+    conf_vars: Mapping[str, str],
+    usb_port: str | None = None,
+    identity: Mapping[str, str] | None = None,
+) -> FlowChoice:
+    """Choose the flow tool and build its argv from the resolution (never from user text).
+
+    ``usb_port`` (the bench's RCM port path, ``1-4``) becomes ``--usb-instance``, so the tool
+    flashes this DUT even when other Jetsons are in recovery on the same host. ``identity``
+    (``BOARDSKU``, ``FAB``, ... for EEPROM fields that are empty) is given to the tool as
+    variables.
+    """
+    choice = _choose_flow(chip, board, boot_device, lft=lft, conf_vars=conf_vars, usb_port=usb_port)
+    if identity:
+        return replace(choice, env=tuple(identity.items()))
+    return choice
+
+
+def _choose_flow(
+    chip: ChipFamily,
+    board: str,
+    boot_device: str | None,
+    *,
+    lft: Path,
+    conf_vars: Mapping[str, str],
+    usb_port: str | None,
+) -> FlowChoice:
+    if not boot_device:
+        raise ConfigError(
+            "no boot device: set boot_device in the profile or the DUT's bench entry "
+            f"(the conf supports: {', '.join(boot_device_choices(chip, conf_vars))})",
+            key="boot_device",
+        )
+    if not (_INTERNAL.fullmatch(boot_device) or _EXTERNAL.fullmatch(boot_device)):
+        raise ConfigError(
+            f"unsupported boot device {boot_device!r} "
+            f"(the conf supports: {', '.join(boot_device_choices(chip, conf_vars))})",
+            key="boot_device",
+        )
+    external = _EXTERNAL.fullmatch(boot_device) is not None
+    instance = ("--usb-instance", usb_port) if usb_port else ()
+    if chip.post_flash_reset and not external:
+        raise ConfigError(
+            f"{chip.marketing} ({chip.catalogue_id}) boots from NVMe: boot device "
+            f"{boot_device!r} is not supported (use one of: "
+            f"{', '.join(boot_device_choices(chip, conf_vars))})",
+            key="boot_device",
+        )
+    if not external:
+        argv = (f"./{FLASH_SH}", *instance, board, boot_device)
+        return FlowChoice(FLASH_SH, FLASH_SH, argv, boot_device)
+    tool_path = next((p for p in INITRD_FLASH_PATHS if (lft / p).is_file()), INITRD_FLASH_PATHS[1])
+    device = boot_device if boot_device != "external" else None
+    conf_device = conf_vars.get("EXTERNAL_DEVICE")
+    flags: list[str] = ["--external-device", device or conf_device or "nvme0n1p1"]
+    if conf_device:
+        # R38+ confs carry their own external layout and take `<board> external`.
+        layout = conf_vars.get("EXTERNAL_PT_LAYOUT", "tools/kernel_flash/flash_l4t_nvme.xml")
+        flags += ["-c", layout]
+        internal_layout = conf_vars.get("INTERNAL_PT_LAYOUT")
+        if internal_layout:
+            flags += ["-p", f"-c {internal_layout}"]
+        rootdev = "external"
+    else:
+        # T234 NVMe on R35/R36 (NVIDIA's documented form): the rootdev stays `internal`.
+        flags += [
+            "-c",
+            "tools/kernel_flash/flash_l4t_external.xml",
+            "-p",
+            "-c bootloader/generic/cfg/flash_t234_qspi.xml",
+        ]
+        rootdev = "internal"
+    flags += [*instance, "--showlogs", "--network", "usb0"]
+    return FlowChoice(INITRD_FLASH, tool_path, (f"./{tool_path}", *flags, board, rootdev), rootdev)
+
+
+def failure_line(output: str) -> str | None:
+    """The line that says why a flash failed (the last failure-shaped, non-benign line)."""
+    found = None
+    for line in output.splitlines():
+        text = line.strip()
+        if _FAILURE.fullmatch(text) and not _BENIGN.search(text):
+            found = text
+    return found
+
+
+class Progress:
+    """Turns flow-tool output into a phase name and elapsed time for a progress line."""
+
+    def __init__(self, emit: Callable[[str], None], *, every: float = 10.0) -> None:
+        self._emit = emit
+        self._every = every
+        self._start = time.monotonic()
+        self._last = 0.0
+        self.phase = "starting"
+        self.phases: list[tuple[str, float]] = []
+
+    def __call__(self, line: str) -> None:
+        """Feed one output line."""
+        match = _PHASE.match(line.strip())
+        now = time.monotonic() - self._start
+        if match:
+            self.phase = (match.group(1) or match.group(2)).strip()
+            self.phases.append((self.phase, round(now, 3)))
+            self._show(now)
+        elif now - self._last >= self._every:
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        self._last = now
+        self._emit(f"flashing: {self.phase} ({now:.0f}s elapsed)")
+
+
+@dataclass
+class FlashSummary:
+    """Everything a later step (or a human) needs to know about one flash."""
+
+    dut: str
+    plan: Mapping[str, Any]
+    plan_digest: str
+    outcome: str = "pending"
+    """``pending``, ``flashed``, ``failed``, ``timeout``, ``interrupted`` or ``refused``."""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    boot_timeline: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    teardown: str = ""
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    bench_host: str = "local"
+    """Where the image was flashed from (``local`` or ``host:/path/Linux_for_Tegra``)."""
+
+    def add_step(
+        self,
+        name: str,
+        *,
+        argv: Sequence[str] = (),
+        returncode: int | None = None,
+        log: Path | None = None,
+        duration: float | None = None,
+        outcome: str = "",
+    ) -> None:
+        """Record one step (a command line, its exit code, its log)."""
+        self.steps.append(
+            {
+                "step": name,
+                "command": list(argv),
+                "returncode": returncode,
+                "log": str(log) if log else None,
+                "duration_s": None if duration is None else round(duration, 3),
+                "outcome": outcome,
+            }
+        )
+
+    def write(self, path: Path) -> None:
+        """Persist as JSON (atomically) where validation re-reads it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> FlashSummary:
+        """Load a summary written by :meth:`write`."""
+        data = json.loads(path.read_text())
+        return cls(**data)
+
+
+def run_flash(
+    lft: Path,
+    choice: FlowChoice,
+    *,
+    timeout: float,
+    log: Path,
+    on_line: Callable[[str], None] | None = None,
+    sudo: bool = True,
+    transport: Any = None,
+) -> Any:
+    """Run the flow tool once (never retried); raise DutError on a non-zero exit.
+
+    A deadline kills the tool's whole process group and raises
+    :class:`~pytest_jetson.errors.DeadlineExceeded`. ``transport`` (a
+    :class:`~pytest_jetson.host.transport.CommandTransport`) runs it on a bench host.
+    """
+    from pytest_jetson.host.runner import run
+
+    runner = run if transport is None else transport.run
+    result = runner(
+        list(choice.argv),
+        cwd=lft,
+        timeout=timeout,
+        assign=dict(choice.env) or None,
+        what=f"{choice.tool} to finish flashing",
+        log=log,
+        on_line=on_line,
+        sudo=sudo,
+    )
+    if result.returncode != 0:
+        why = failure_line(result.output) or f"{choice.tool} exited {result.returncode}"
+        error = FlashUsbLost if _USB_LOST.search(why) else FlashFailed
+        raise error(
+            f"flash failed: {why} ({choice.tool} exited {result.returncode}; not retried)\n"
+            f"--- last lines ---\n{result.tail()}\n--- full log: {log}",
+            output=result.output,
+            returncode=result.returncode,
+        )
+    return result
+
+
+__all__ = [
+    "FLASH_SH",
+    "INITRD_FLASH",
+    "RESET_LINE",
+    "DeadlineExceeded",
+    "FlashFailed",
+    "FlashSummary",
+    "FlowChoice",
+    "Progress",
+    "boot_device_choices",
+    "choose_flow",
+    "failure_line",
+    "run_flash",
+]

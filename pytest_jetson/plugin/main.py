@@ -1,0 +1,399 @@
+"""pytest entry point (``pytest11``): options, ini keys, markers and session state.
+
+Without ``--dut`` the plugin is inert: it registers its options, markers and fixtures, and
+nothing else runs (no device is opened, no file is read). Everything heavy is imported only
+once a DUT is selected.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_jetson.plugin import hookspecs
+from pytest_jetson.plugin.fixtures import (
+    jetson_console,
+    jetson_dut,
+    jetson_dut_name,
+    jetson_eeprom,
+    jetson_entry,
+    jetson_profile,
+    jetson_rcm,
+    jetson_shell,
+)
+
+__all__ = [
+    "jetson_console",
+    "jetson_dut",
+    "jetson_dut_name",
+    "jetson_eeprom",
+    "jetson_entry",
+    "jetson_profile",
+    "jetson_rcm",
+    "jetson_shell",
+]
+
+pytest_plugins = ["pytest_jetson.plugin.fixtures_carrier"]
+
+ACCEPT_PLAN = "--jetson-accept-plan"
+ACCEPT_ANY = "*"
+
+MARKERS = (
+    "jetson_preflight(*checks, on_fail='fail'): run the named preflight checks "
+    "(bsp_image, rcm, eeprom, default_user, or a bench's own) on the DUT before the test; "
+    "a defect fails the test (on_fail='skip' skips it), an unavailable bench skips it.",
+    "jetson_chip(*chips): run the test only on DUTs of these chip families (t234, t264).",
+    "jetson_step: a step of the --jetson-flash flow (added by pytest-jetson).",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add the ``pytest_jetson_*`` hook specifications."""
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
+        raise ValueError(value)
+    return number
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``jetson`` option group and ini keys."""
+    group = parser.getgroup("jetson", "Jetson hardware-in-the-loop (pytest-jetson)")
+    group.addoption(
+        "--dut",
+        dest="dut",
+        default=None,
+        metavar="NAME",
+        help="DUT(s) to run against, by bench-inventory name (comma-separated); "
+        "sim-orin, sim-orin-nano and sim-thor are built-in simulated DUTs. "
+        "Default: $JETSON_DUT. Without it the plugin does nothing.",
+    )
+    group.addoption(
+        "--jetson-bench",
+        dest="jetson_bench",
+        default=None,
+        metavar="PATH",
+        help="bench inventory file (default: ini jetson_bench, else hil/bench.yaml under "
+        "the rootdir when it exists).",
+    )
+    group.addoption(
+        "--jetson-profile",
+        dest="jetson_profile",
+        default=None,
+        metavar="NAME|PATH",
+        help="use this target-platform profile instead of the DUT's own "
+        "(a path, or a name looked up in profiles/).",
+    )
+    group.addoption(
+        "--jetson-strict",
+        dest="jetson_strict",
+        action="store_true",
+        default=False,
+        help="turn every skip caused by an unavailable bench into a failure "
+        "(a dead bench is never green in CI).",
+    )
+    group.addoption(
+        "--jetson-sim-fault",
+        dest="jetson_sim_fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic.",
+    )
+    group.addoption(
+        "--jetson-sim-speed",
+        dest="jetson_sim_speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="time factor of the simulated bench (2 = twice as fast; default 1).",
+    )
+    group.addoption(
+        "--jetson-flash",
+        dest="jetson_flash",
+        action="store_true",
+        default=False,
+        help="flash the DUT's bsp_image and validate the boot as ordered test items "
+        "before the collected tests.",
+    )
+    group.addoption(
+        ACCEPT_PLAN,
+        dest="jetson_accept_plan",
+        default=None,
+        nargs="?",
+        const=ACCEPT_ANY,
+        metavar="DIGEST",
+        help="accept the flash plan: bare, whatever resolves; =DIGEST, only that exact plan "
+        "(CI gating pins it). Without it, flashing asks on a terminal and fails otherwise.",
+    )
+    group.addoption(
+        "--jetson-plan-only",
+        dest="jetson_plan_only",
+        action="store_true",
+        default=False,
+        help="with --jetson-flash: run the preflights, print the plan and its digest, stop.",
+    )
+    group.addoption(
+        "--jetson-artifacts",
+        dest="jetson_artifacts",
+        default=None,
+        metavar="DIR",
+        help="where logs and the flash summary JSON go (default: jetson-artifacts/ "
+        "under the rootdir; one folder per DUT).",
+    )
+    group.addoption(
+        "--jetson-deadline",
+        dest="jetson_deadline",
+        action="append",
+        default=[],
+        metavar="STEP=SECONDS",
+        help="override a step deadline (boardctl, rcm, eeprom, default_user, flash, boot, "
+        "login); repeatable.",
+    )
+    group.addoption(
+        "--jetson-lock-timeout",
+        dest="jetson_lock_timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for a DUT another session holds before failing (default 300).",
+    )
+    group.addoption(
+        "--jetson-teardown",
+        dest="jetson_teardown",
+        choices=("leave", "power_off", "recovery"),
+        default=None,
+        help="the state DUTs are left in after the session (default: the bench entry's "
+        "teardown, else leave booted).",
+    )
+    parser.addini(
+        "jetson_lock_dir",
+        help="folder of the DUT locks shared by every session on this bench host "
+        "(default: the inventory's lock_dir, else /tmp/pytest-jetson-locks).",
+        default="",
+    )
+    parser.addini(
+        "jetson_bench",
+        help="bench inventory file, relative to the rootdir (default hil/bench.yaml).",
+        default="",
+    )
+
+
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Let a bare ``--jetson-accept-plan`` stand before a path (``... --jetson-accept-plan
+    hil/``): it means "accept any plan"; a digest must be given as ``=DIGEST``."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == ACCEPT_PLAN:
+            args[index] = f"{ACCEPT_PLAN}={ACCEPT_ANY}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers and defaults; with ``--dut``, set up the session state."""
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    from pytest_jetson.plugin import defaults, markers
+
+    config.pluginmanager.register(defaults, "jetson-defaults")
+    config.pluginmanager.register(markers, "jetson-markers")
+
+    from pytest_jetson.plugin.session import selected_duts
+
+    try:
+        names = selected_duts(config)
+        if not names:
+            return
+        _start_session(config, names)
+    except Exception as exc:
+        from pytest_jetson.errors import ConfigError
+
+        if isinstance(exc, ConfigError):
+            raise pytest.UsageError(str(exc)) from None
+        raise
+
+
+def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.plugin.session import STATE_KEY, make_session
+
+    state = make_session(config, names)
+    config.stash[STATE_KEY] = state
+    known = config.hook.pytest_jetson_known_duts(config=config) or []
+    unknown = [n for n in state.dut_names if n not in known]  # pools expanded
+    if unknown:
+        bench = f" in {state.inventory.path}" if state.inventory is not None else ""
+        raise UsageError(
+            f"unknown DUT {', '.join(map(repr, unknown))}{bench}; "
+            f"known DUTs: {', '.join(known) or '(none)'}"
+        )
+    faults = config.getoption("jetson_sim_fault")
+    if faults:
+        _check_faults(faults)
+    state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
+    from pytest_jetson.plugin.terminate import Termination
+
+    # SIGTERM (a CI runner cancelling the job) ends the run as Ctrl-C does: the tool is killed,
+    # teardown and the summary run, the locks are released; then the process dies of it.
+    termination = Termination(lambda: list(state.locks.values()))
+    termination.install()
+    config.add_cleanup(termination.redeliver)
+    from pytest_jetson.plugin import placeguard  # remote (labgrid) DUTs: the place between items
+
+    config.pluginmanager.register(placeguard, "jetson-remote")
+    if config.getoption("jetson_flash"):
+        from pytest_jetson.plugin import steps
+
+        config.pluginmanager.register(steps, "jetson-items")
+
+
+def _check_faults(faults: list[str]) -> None:
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.sim.faults import FAULTS
+
+    bad = [f for f in faults if f not in FAULTS]
+    if bad:
+        raise UsageError(
+            f"unknown simulator fault {', '.join(map(repr, bad))}; "
+            f"known faults: {', '.join(sorted(FAULTS))}"
+        )
+
+
+DUT_MARKERS = ("jetson_preflight", "jetson_chip")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that needs a DUT once per selected DUT (the id names the DUT)."""
+    from pytest_jetson.plugin.session import get_session
+
+    state = get_session(metafunc.config)
+    if state is None:
+        return
+    needs_dut = any(name.startswith("jetson_") for name in metafunc.fixturenames) or any(
+        metafunc.definition.get_closest_marker(m) for m in DUT_MARKERS
+    )
+    if not needs_dut:
+        return
+    if "jetson_dut_name" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("jetson_dut_name")
+    metafunc.parametrize("jetson_dut_name", list(state.dut_names), indirect=True, scope="session")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist, one worker owns each DUT: its steps and tests go to it together."""
+    from pytest_jetson.plugin.session import get_session
+
+    state = get_session(config)
+    if state is None:
+        return None
+    from pytest_jetson.plugin.xdist import DutScheduling
+
+    return DutScheduling(config, log, duts=state.dut_names)
+
+
+INFRA = ("failure_class", "infra")
+PRODUCT = ("failure_class", "product")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Name the DUT of every result (JUnit property ``dut``) and classify failures: the bench
+    (infra) apart from the product (the image, a test)."""
+    from pytest_jetson.plugin.session import get_session
+
+    state = get_session(item.config)
+    if state is not None:
+        dut = _item_dut(item)
+        if dut is not None and ("dut", dut) not in item.user_properties:
+            item.user_properties.append(("dut", dut))
+    report = yield
+    if state is not None and report.failed and call.excinfo is not None:
+        exc = call.excinfo.value
+        prop = INFRA if _is_infra(exc) else PRODUCT
+        if prop not in item.user_properties:
+            item.user_properties.append(prop)
+        if prop not in report.user_properties:
+            report.user_properties.append(prop)
+        from pytest_jetson.plugin.outcomes import DEFECT, DefectFailed
+
+        if isinstance(exc, DefectFailed):
+            report.user_properties.append(DEFECT)
+        from pytest_jetson.errors import JetsonError
+        from pytest_jetson.host.lock import LockError
+
+        if isinstance(exc, LockError) or (report.when != "call" and isinstance(exc, JetsonError)):
+            # A DUT that is held, a place that cannot be had, a bench that broke while a
+            # fixture set it up: not a code path to debug, the domain message says it all.
+            report.longrepr = f"{type(exc).__name__}: {exc}"
+    return report
+
+
+def _item_dut(item: pytest.Item) -> str | None:
+    """The DUT an item runs against: a flash step's, or its ``jetson_dut_name`` parameter."""
+    step_dut = getattr(item, "dut_name", None)
+    if isinstance(step_dut, str):
+        return step_dut
+    from pytest_jetson.plugin.markers import item_dut
+
+    return item_dut(item, "") or None
+
+
+def _is_infra(exc: BaseException) -> bool:
+    from pytest_jetson.errors import BenchError
+
+    return isinstance(exc, BenchError) or bool(getattr(exc, "infra", False))
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """An infrastructure failure is an error (CI may retry it); a preflight defect, found
+    while setting a test up, is a failure of the product, not an error."""
+    if report.when == "call" and report.failed and INFRA in report.user_properties:
+        return "error", "E", ("ERROR", {"red": True})
+    defect = ("preflight", "defect")
+    if report.when == "setup" and report.failed and defect in report.user_properties:
+        return "failed", "F", ("FAILED", {"red": True})
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After pytest wrote ``--junitxml``: infrastructure failures become ``<error>`` there."""
+    config = session.config
+    xmlpath = config.getoption("xmlpath", None)
+    if not xmlpath or hasattr(config, "workerinput"):
+        return
+    from pytest_jetson.plugin.session import selected_duts
+
+    if not selected_duts(config):
+        return  # inert without a DUT
+    from pytest_jetson.plugin.junit import reclassify_infra_failures
+
+    path = Path(os.path.expanduser(os.path.expandvars(str(xmlpath))))
+    if path.is_file():
+        reclassify_infra_failures(path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop whatever the session started (simulated DUTs, consoles, locks)."""
+    from pytest_jetson.plugin.session import STATE_KEY
+
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        del config.stash[STATE_KEY]
+        state.close()

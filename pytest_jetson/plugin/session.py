@@ -1,0 +1,391 @@
+"""Per-session state of the plugin: the selected DUTs, their resolved bench entries, the
+simulated host (when any DUT is simulated) and the broken latch.
+
+One :class:`JetsonSession` lives in ``config.stash`` for a run with ``--dut``; without ``--dut``
+none exists and the plugin is inert.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_jetson.errors import UsageError
+
+if TYPE_CHECKING:
+    from pytest_jetson.bench import BenchEntry, Inventory
+    from pytest_jetson.dut import Dut
+    from pytest_jetson.flash.procedure import FlashFlow
+    from pytest_jetson.profile import Profile
+    from pytest_jetson.sim.host import SimHost
+
+# Heavy modules (yaml, the simulator) are imported inside functions: without --dut the plugin
+# must cost nothing at startup.
+
+NO_DUT_REASON = "no DUT selected (use --dut NAME)"
+
+
+@dataclass
+class JetsonSession:
+    """The plugin's state for one pytest session (stored in ``config.stash``)."""
+
+    config: pytest.Config
+    dut_names: tuple[str, ...]
+    inventory: Inventory | None
+    profile_dirs: tuple[Path, ...]
+    entries: dict[str, BenchEntry] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+    """DUT name → the reason it was latched broken (later tests skip with it)."""
+    sim_host: SimHost | None = None
+    duts: dict[str, Dut] = field(default_factory=dict)
+    locks: dict[str, Any] = field(default_factory=dict)
+    """DUT name → its held :class:`~pytest_jetson.host.lock.DutLock` (kept alive here)."""
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """DUT name → why its lock could not be taken (later uses fail at once with it)."""
+    flows: dict[str, FlashFlow] = field(default_factory=dict)
+    _workdir: Path | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def workdir(self) -> Path:
+        """A private temporary folder for this session (simulated benches live here);
+        removed when the session ends."""
+        if self._workdir is None:
+            import tempfile
+
+            self._workdir = Path(tempfile.mkdtemp(prefix="pytest-jetson-"))
+        return self._workdir
+
+    @property
+    def artifacts(self) -> Path:
+        """The artifacts folder (``--jetson-artifacts``, default ``jetson-artifacts/``)."""
+        option = self.config.getoption("jetson_artifacts")
+        base = Path(option) if option else self.config.rootpath / "jetson-artifacts"
+        return base.resolve()
+
+    @property
+    def default_dut(self) -> str:
+        """The DUT that single-DUT fixtures use."""
+        return self.dut_names[0]
+
+    def known_names(self) -> list[str]:
+        """Every DUT name this bench knows (built-in simulated ones included)."""
+        from pytest_jetson.bench import SIM_DUTS
+
+        names = set(SIM_DUTS)
+        if self.inventory is not None:
+            names.update(self.inventory.names)
+        return sorted(names)
+
+    def entry(self, name: str) -> BenchEntry:
+        """The resolved bench entry of DUT ``name`` (resolving it on first use)."""
+        entry = self.entries.get(name)
+        if entry is None:
+            workdir = self.workdir / name
+            workdir.mkdir(parents=True, exist_ok=True)
+            hook: Any = self.config.hook
+            entry = hook.pytest_jetson_resolve_dut(config=self.config, name=name, workdir=workdir)
+            if entry is None:
+                raise UsageError(
+                    f"unknown DUT {name!r}; known DUTs: {', '.join(self.known_names())}"
+                )
+            override = self.config.getoption("jetson_profile")
+            if override is not None:
+                entry = replace(entry, profile=self.load_profile_ref(override))
+            self.entries[name] = entry
+        return entry
+
+    def load_profile_ref(self, ref: str) -> Profile:
+        """Load a profile given as a path, or as a bare name found in the profile folders."""
+        from pytest_jetson.profile import load_profile
+
+        path = Path(ref).expanduser()
+        if path.is_file():
+            return load_profile(path)
+        for folder in self.profile_dirs:
+            candidate = folder / f"{ref}.yaml"
+            if candidate.is_file():
+                return load_profile(candidate)
+        looked = ", ".join(str(d) for d in self.profile_dirs)
+        raise UsageError(f"--jetson-profile {ref!r}: no such file, and no {ref}.yaml in {looked}")
+
+    def get_sim_host(self) -> SimHost:
+        """The session's simulated host, started on first use."""
+        if self.sim_host is None:
+            from pytest_jetson.sim.host import SimHost
+
+            self.sim_host = SimHost(self.workdir / "sim-host")
+        return self.sim_host
+
+    def dut(self, name: str) -> Dut:
+        """The DUT handle of ``name`` (resolving its entry on first use)."""
+        dut = self.duts.get(name)
+        if dut is None:
+            from pytest_jetson.dut import Dut
+
+            self.lock(name)
+            entry = self.entry(name)
+            backend = None
+            if entry.sim is not None and self.sim_host is not None:
+                backend = self.sim_host.usb_backend()
+            deadlines = self.deadlines_for(name, entry.deadlines)
+            hook: Any = self.config.hook
+            extra: dict[str, Any] = {}
+            for found in hook.pytest_jetson_preflight_checks(config=self.config):
+                extra.update(found or {})
+            dut = Dut(
+                entry=entry,
+                artifacts=self.artifacts / name,
+                deadlines=deadlines,
+                usb_backend=backend,
+            )
+            if extra:
+                from pytest_jetson.preflight.checks import STAGE_LAST, PreflightCheck
+
+                def bind(fn: Callable[[Dut], Any]) -> Callable[[], Any]:
+                    return lambda: fn(dut)
+
+                dut.extra_checks = {
+                    n: PreflightCheck(n, bind(fn), STAGE_LAST) for n, fn in extra.items()
+                }
+            self.duts[name] = dut
+            self.on_close(dut.close)
+            if entry.labgrid is not None:
+                from pytest_jetson.remote.side import attach
+
+                attach(self, dut)  # acquire the labgrid place; released at close
+        return dut
+
+    def deadlines_for(self, name: str, bench: Any = None) -> Any:
+        """The DUT's step deadlines: defaults, then the bench entry's, then the command line."""
+        from pytest_jetson.dut import Deadlines
+
+        if bench is None:
+            dut = self.inventory.duts.get(name) if self.inventory is not None else None
+            bench = dut.deadlines if dut is not None else ()
+        return Deadlines(**{**dict(bench), **self.deadline_overrides()})
+
+    def lock(self, name: str) -> None:
+        """Take the exclusive lock of DUT ``name`` for the rest of the session.
+
+        Built-in simulated DUTs are private to the session and need none; a remote
+        (``labgrid:``) DUT is locked by acquiring its place, which every host sees. Waits up
+        to ``--jetson-lock-timeout``, then raises :class:`~pytest_jetson.host.lock.LockTimeout`
+        naming the holder.
+        """
+        from pytest_jetson.bench import SIM_DUTS
+
+        if name in SIM_DUTS or name in self.locks:
+            return
+        if self.inventory is not None:
+            dut = self.inventory.duts.get(name)
+            if dut is not None and dut.labgrid is not None:
+                return
+        from pytest_jetson.host.lock import DutLock, LockError
+
+        if name in self.unavailable:
+            raise LockError(self.unavailable[name])
+        timeout: float = self.config.getoption("jetson_lock_timeout")
+
+        def waiting(holder: Any) -> None:
+            who = holder.describe() if holder is not None else "another session"
+            self.emit(f"DUT {name} is locked by {who}; waiting up to {timeout:g}s")
+
+        lock = DutLock(name, self.lock_dir(), command=self.redacted_command())
+        try:
+            lock.acquire(timeout, on_wait=waiting)
+        except LockError as exc:
+            self.unavailable[name] = f"not waiting again for DUT {name}: {exc}"
+            raise
+        self.locks[name] = lock
+
+    def lock_dir(self) -> Path:
+        """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``, or
+        the default."""
+        ini = self.config.getini("jetson_lock_dir")
+        if ini:
+            path = Path(str(ini)).expanduser()
+            return path if path.is_absolute() else self.config.rootpath / path
+        if self.inventory is not None and self.inventory.lock_dir is not None:
+            return self.inventory.lock_dir
+        from pytest_jetson.host.lock import DEFAULT_LOCK_DIR
+
+        return DEFAULT_LOCK_DIR
+
+    def redacted_command(self) -> list[str]:
+        """This pytest's command line as the lock holder record shows it."""
+        import sys
+
+        return [sys.executable, "-m", "pytest", *self.config.invocation_params.args]
+
+    def flow(self, name: str) -> FlashFlow:
+        """The flash flow of DUT ``name``."""
+        flow = self.flows.get(name)
+        if flow is None:
+            from pytest_jetson.flash.procedure import FlashFlow
+
+            flow = FlashFlow(self.dut(name), emit=self.emit)
+            self.flows[name] = flow
+        return flow
+
+    def emit(self, line: str) -> None:
+        """Show a progress line on the terminal (live, even while a test's output is captured)."""
+        import contextlib
+
+        manager = self.config.pluginmanager
+        reporter: Any = manager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        capture: Any = manager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(line)
+
+    def deadline_overrides(self) -> dict[str, float]:
+        """Deadlines given on the command line (``--jetson-deadline step=seconds``)."""
+        from dataclasses import fields
+
+        from pytest_jetson.dut import Deadlines
+
+        known = [f.name for f in fields(Deadlines)]
+        values: dict[str, float] = {}
+        for item in self.config.getoption("jetson_deadline") or []:
+            step, _, seconds = item.partition("=")
+            step = step.strip().replace("-", "_")
+            try:
+                value = float(seconds)
+            except ValueError:
+                value = -1.0
+            if step not in known or not value > 0:
+                raise UsageError(
+                    f"--jetson-deadline {item!r}: expected STEP=SECONDS with STEP one of "
+                    f"{', '.join(known)}"
+                )
+            values[step] = value
+        return values
+
+    def teardown(self, name: str, dut: Dut) -> None:
+        """Leave the DUT in the state the bench asks for (booted, powered off, recovery).
+
+        Every DUT the session opened is put there; what was done goes to the summary and
+        the terminal."""
+        option = self.config.getoption("jetson_teardown")
+        action = option or dut.entry.teardown
+        done = "left as it was"
+        if action != "leave":
+            boardctl = dut.boardctl()
+            if boardctl is None:
+                done = f"{action} not possible without boardctl: left as it was"
+            else:
+                from pytest_jetson.errors import JetsonError
+
+                try:
+                    result = boardctl.power_off() if action == "power_off" else boardctl.recovery()
+                    done = f"{action}: {result.command}"
+                except JetsonError as exc:
+                    done = f"{action} failed: {exc}"
+        flow = self.flows.get(name)
+        if flow is not None and flow.summary is not None:
+            flow.summary.teardown = done
+        if action != "leave":
+            self.emit(f"jetson teardown {name}: {dut.redactor(done)}")
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run ``closer`` when the session ends (last registered runs first)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Release everything the session started: simulated DUTs, consoles, locks."""
+        try:
+            for name, dut in self.duts.items():
+                self.teardown(name, dut)
+            while self._closers:
+                self._closers.pop()()
+            for flow in self.flows.values():
+                flow.close()
+        finally:
+            for lock in self.locks.values():
+                lock.release()
+            self.locks.clear()
+            if self.sim_host is not None:
+                host, self.sim_host = self.sim_host, None
+                host.close()
+            if self._workdir is not None:
+                import shutil
+
+                shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+STATE_KEY = pytest.StashKey[JetsonSession]()
+
+
+def get_session(config: pytest.Config) -> JetsonSession | None:
+    """The session state, or None when no DUT was selected (the plugin is inert)."""
+    return config.stash.get(STATE_KEY, None)
+
+
+def selected_duts(config: pytest.Config) -> tuple[str, ...]:
+    """The DUT names of ``--dut`` (or ``$JETSON_DUT``), comma-separated, in order.
+
+    ``@PROFILE`` stands for every inventory DUT of that profile (expanded later)."""
+    value = config.getoption("dut")
+    if value is None:
+        value = os.environ.get("JETSON_DUT") or None
+    if value is None:
+        return ()
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise UsageError("--dut needs a DUT name")
+    return names
+
+
+def bench_path(config: pytest.Config) -> Path | None:
+    """The bench inventory file: ``--jetson-bench``, else ini ``jetson_bench``, else
+    ``hil/bench.yaml`` under the rootdir when it exists."""
+    option = config.getoption("jetson_bench")
+    if option is not None:
+        path = Path(option).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--jetson-bench {option}: no such file")
+        return path.resolve()
+    ini = config.getini("jetson_bench")
+    if ini:
+        path = Path(str(ini)).expanduser()
+        path = path if path.is_absolute() else config.rootpath / path
+        if not path.is_file():
+            raise UsageError(f"ini jetson_bench = {ini}: no such file ({path})")
+        return path
+    default = config.rootpath / "hil" / "bench.yaml"
+    return default if default.is_file() else None
+
+
+def make_session(config: pytest.Config, names: tuple[str, ...]) -> JetsonSession:
+    """Build the session state for ``names``, loading the inventory when there is one."""
+    from pytest_jetson.bench import load_inventory
+
+    path = bench_path(config)
+    profile_dirs = [config.rootpath / "profiles"]
+    inventory = None
+    if path is not None:
+        profile_dirs.append(path.parent.parent / "profiles")
+        inventory = load_inventory(path, profile_dirs=profile_dirs)
+    unique_dirs = tuple(dict.fromkeys(d.resolve() for d in profile_dirs))
+    expanded: list[str] = []
+    for name in names:
+        if name.startswith("@"):
+            pool = inventory.pool(name[1:]) if inventory is not None else []
+            if not pool:
+                raise UsageError(f"--dut {name}: no DUT of profile {name[1:]!r} in the inventory")
+            expanded += pool
+        else:
+            expanded.append(name)
+    return JetsonSession(
+        config=config,
+        dut_names=tuple(dict.fromkeys(expanded)),
+        inventory=inventory,
+        profile_dirs=unique_dirs,
+    )

@@ -1,0 +1,258 @@
+"""``--jetson-flash``: the flash and boot steps as ordered test items before the collected tests.
+
+Steps: the four preflights, ``plan``, ``recovery``, ``flash``, ``post-flash-reset``, the boot
+stages (``mb1``, ``mb2``, ``uefi``, ``kernel``, ``login``) and ``release``. When one fails, the
+later steps skip naming it, and the ordinary tests skip rather than run against a stale image.
+A failure prints a domain message (what failed, the log tail, the log path), not a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_jetson.dut import Deadlines
+from pytest_jetson.errors import BenchError, ConfigError, DutError, JetsonError
+from pytest_jetson.flash.procedure import BOOT_STAGES, PREFLIGHT_STEPS, STEPS, FlashFlow
+from pytest_jetson.plugin.session import JetsonSession, get_session
+
+PLAN_ONLY_STEPS = (*tuple(f"preflight-{n}" for n in PREFLIGHT_STEPS), "plan")
+
+
+class StepFailed(Exception):
+    """A flow step failed; the message is what the user reads.
+
+    ``infra`` says the bench, not the product, failed (reported as an error with
+    ``failure_class=infra``).
+    """
+
+    def __init__(self, message: str, *, infra: bool = False) -> None:
+        super().__init__(message)
+        self.infra = infra
+
+
+class JetsonStep(pytest.Item):
+    """One step of the flash-and-boot flow of one DUT."""
+
+    def __init__(self, *, step: str, dut_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.dut_name = dut_name
+        self.add_marker(pytest.mark.jetson_step)
+
+    @property
+    def state(self) -> JetsonSession:
+        """The plugin's session state."""
+        state = get_session(self.config)
+        assert state is not None
+        return state
+
+    def runtest(self) -> None:
+        """Run the step (skipping when an earlier step failed)."""
+        state = self.state
+        if self.dut_name in state.unavailable:
+            pytest.skip(f"DUT {self.dut_name} could not be locked for this session")
+        try:
+            flow = state.flow(self.dut_name)
+        except ConfigError as exc:
+            raise StepFailed(str(exc)) from None
+        if flow.failed_step is not None:
+            pytest.skip(f"step '{flow.failed_step}' failed for DUT {self.dut_name}")
+        try:
+            benign = self._run(flow)
+        except pytest.skip.Exception as exc:
+            flow.fail(self.step, f"skipped: {exc.msg}")
+            raise
+        except (JetsonError, StepFailed) as exc:
+            message = flow.dut.redactor(str(exc))
+            flow.fail(self.step, message)
+            if isinstance(exc, BenchError) and self.step in (
+                "recovery",
+                "flash",
+                "post-flash-reset",
+            ):
+                flow.dut.latch_broken(f"{self.step}: {message.splitlines()[0]}")
+            raise StepFailed(message, infra=isinstance(exc, BenchError) or _infra(exc)) from None
+        except BaseException as exc:
+            flow.fail(self.step, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, pytest.fail.Exception) and "pytest-timeout" in str(exc):
+                raise StepFailed(
+                    f"{exc} The step's own deadline should have fired first: the bench or one "
+                    f"of its tools hung (logs in {flow.dut.artifacts})",
+                    infra=True,
+                ) from None
+            raise
+        if benign is not None:
+            pytest.skip(benign)
+
+    def _run(self, flow: FlashFlow) -> str | None:
+        """Run the step; a returned string is a benign skip reason (the flow goes on)."""
+        from pytest_jetson.plugin.outcomes import apply_outcome
+
+        step = self.step
+        if step.startswith("preflight-"):
+            outcome = flow.preflight(step.removeprefix("preflight-"))
+            _unavailable_is_infra(flow, outcome)
+            apply_outcome(self.config, flow.dut, outcome)
+        elif step == "plan":
+            self._plan(flow)
+        elif step == "recovery":
+            outcome = flow.recovery()
+            _unavailable_is_infra(flow, outcome)
+            apply_outcome(self.config, flow.dut, outcome)
+        elif step == "flash":
+            flow.flash()
+            self._properties(flow)
+        elif step == "post-flash-reset":
+            if flow.post_flash_reset() is None:
+                chip = flow.dut.entry.profile.chip.catalogue_id
+                return f"not needed on {chip}: the flash tool resets the board itself"
+        elif step in BOOT_STAGES:
+            flow.boot_stage(step)
+        elif step == "release":
+            if flow.release() is None:
+                return "no user staged (OEM wizard on first boot): cannot log in to check"
+        else:  # pragma: no cover - STEPS is closed
+            raise StepFailed(f"unknown step {step}")
+        return None
+
+    def _plan(self, flow: FlashFlow) -> None:
+        plan = flow.plan()
+        self._properties(flow)
+        flow.emit("\n" + plan.render())
+        if self.config.getoption("jetson_plan_only"):
+            self.session.shouldstop = "--jetson-plan-only: plan printed, stopping"
+            return
+        hook: Any = self.config.hook
+        accepted = hook.pytest_jetson_accept_plan(config=self.config, plan=plan, digest=plan.digest)
+        if not accepted:
+            from pytest_jetson.flash.plan import Acceptance
+
+            message = Acceptance(self.config.getoption("jetson_accept_plan")).refusal(plan)
+            flow.refuse(message)
+            raise StepFailed(message)
+
+    def _properties(self, flow: FlashFlow) -> None:
+        plan = flow.plan_
+        props = [("dut", flow.dut.name)]
+        if plan is not None:
+            props += [
+                ("release", plan.version),
+                ("eeprom", " ".join(f"{k}={v}" for k, v in plan.eeprom.items())),
+                ("plan_digest", plan.digest),
+            ]
+        for prop in props:
+            if prop not in self.user_properties:
+                self.user_properties.append(prop)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """A domain message instead of a traceback."""
+        if isinstance(excinfo.value, (StepFailed, JetsonError)):
+            return f"jetson {self.step} [{self.dut_name}]: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the step shows in reports."""
+        return self.path, None, f"jetson {self.dut_name}: {self.step}"
+
+
+def _infra(exc: BaseException) -> bool:
+    return isinstance(exc, StepFailed) and exc.infra
+
+
+def _unavailable_is_infra(flow: FlashFlow, outcome: Any) -> None:
+    """In the flash flow an unavailable bench is an infrastructure failure, not a skip:
+    the job asked to flash and could not (a marker on a test would skip instead)."""
+    if outcome.status == "unavailable":
+        if outcome.name in ("rcm", "eeprom") and not outcome.message.startswith("not run:"):
+            flow.dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
+        raise StepFailed(flow.dut.redactor(str(outcome)), infra=True)
+
+
+def step_timeout(step: str, deadlines: Deadlines) -> float:
+    """The pytest-timeout backstop of a step: its own deadlines plus a margin, so the
+    step's deadline (which kills tools cleanly) always fires first."""
+    d = deadlines
+    budget = {
+        "preflight-bsp_image": 60.0,
+        "preflight-rcm": d.boardctl + d.rcm,
+        "preflight-eeprom": d.boardctl + d.rcm + d.eeprom,
+        "preflight-default_user": d.default_user,
+        "plan": 60.0,
+        "recovery": d.boardctl + d.rcm,
+        "flash": d.flash,
+        "post-flash-reset": d.boardctl + d.boot,
+        "release": 3 * d.login,
+    }.get(step, d.boot)
+    return budget + 60.0
+
+
+def make_steps(session: pytest.Session, dut_name: str, steps: tuple[str, ...]) -> list[pytest.Item]:
+    """The step items of one DUT."""
+    state = get_session(session.config)
+    deadlines = state.deadlines_for(dut_name) if state is not None else None
+    items: list[pytest.Item] = []
+    for index, step in enumerate(steps, 1):
+        item = JetsonStep.from_parent(
+            session,
+            name=f"{index:02d}-{step}",
+            nodeid=f"jetson-flash[{dut_name}]::{index:02d}-{step}",
+            step=step,
+            dut_name=dut_name,
+        )
+        if deadlines is not None:
+            item.add_marker(pytest.mark.timeout(step_timeout(step, deadlines), method="signal"))
+        items.append(item)
+    return items
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Put the flow's steps before every collected test (after deselection)."""
+    state = get_session(config)
+    if state is None:
+        return
+    from pytest_jetson.plugin.markers import item_dut
+
+    plan_only = config.getoption("jetson_plan_only")
+    steps = PLAN_ONLY_STEPS if plan_only else STEPS
+    if plan_only and items:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+    ordered: list[pytest.Item] = []
+    rest = list(items)
+    for name in state.dut_names:
+        # Each DUT: its steps, then the tests that run against it (one worker per DUT).
+        mine = [i for i in rest if getattr(i, "callspec", None) and item_dut(i, "") == name]
+        rest = [i for i in rest if i not in mine]
+        ordered += make_steps(session, name, steps) + mine
+    items[:] = ordered + rest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Ordinary tests skip when the flash flow failed (never run against a stale image)."""
+    if isinstance(item, JetsonStep):
+        return
+    state = get_session(item.config)
+    if state is None:
+        return
+    from pytest_jetson.plugin.markers import item_dut
+    from pytest_jetson.plugin.outcomes import skip_or_fail
+
+    name = item_dut(item, state.default_dut)
+    if name in state.unavailable:
+        skip_or_fail(item.config, f"DUT {name} could not be locked for this session")
+    flow = state.flows.get(name)
+    if flow is not None and flow.failed_step is not None:
+        skip_or_fail(
+            item.config,
+            f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "
+            "not running against a stale image",
+        )
+
+
+__all__ = ["STEPS", "DutError", "JetsonStep", "make_steps"]

@@ -1,0 +1,612 @@
+"""Preflight checks 5.1-5.4 as plain functions returning :class:`CheckOutcome`.
+
+Outcomes, not exceptions: ``pass``; ``defect`` (the image or the profile is wrong: the test
+fails with the message and the fix); ``unavailable`` (the bench cannot answer: the test
+skips). :func:`run_preflight` runs requested checks in the mandated order — host-side first,
+then RCM, then EEPROM, then default-user staging — adding the checks they depend on, and never
+reports a check as passed when what it needed did not pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pytest_jetson.bench import BenchEntry, DefaultUser
+from pytest_jetson.catalogue import ChipFamily
+from pytest_jetson.drivers.boardctl import Boardctl
+from pytest_jetson.drivers.defaultuser import stage_default_user, staged_user
+from pytest_jetson.drivers.eeprom import EepromReading, cross_check, read_boardid
+from pytest_jetson.drivers.usb import RcmDevice, wait_for_rcm
+from pytest_jetson.errors import BenchError, ConfigError, UsageError
+from pytest_jetson.profile import Profile
+
+if TYPE_CHECKING:
+    from pytest_jetson.host.transport import CommandTransport
+
+Status = Literal["pass", "defect", "unavailable"]
+
+BSP_IMAGE, RCM, EEPROM, DEFAULT_USER = "bsp_image", "rcm", "eeprom", "default_user"
+ORDER: tuple[str, ...] = (BSP_IMAGE, RCM, EEPROM, DEFAULT_USER)
+"""The built-in checks in their mandated order (procedure 5.1, 5.2, 5.3, 5.4)."""
+
+STAGE_HOST, STAGE_RCM, STAGE_EEPROM, STAGE_LAST = 0, 1, 2, 3
+"""Ordering stages: host-side, RCM, EEPROM, after the DUT-side checks."""
+
+_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one preflight check."""
+
+    name: str
+    status: Status
+    message: str
+    fix: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def passed(self) -> bool:
+        """True for ``pass``."""
+        return self.status == "pass"
+
+    def __str__(self) -> str:
+        text = f"preflight {self.name}: {self.status}: {self.message}"
+        return f"{text}\nFix: {self.fix}" if self.fix else text
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    """A named check, the stage it runs in and the checks whose pass it needs."""
+
+    name: str
+    run: Callable[[], CheckOutcome]
+    stage: int = STAGE_HOST
+    needs: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.1 bsp_image readiness (host-side)
+
+
+def check_bsp_image(
+    profile: Profile, *, flow_tool: str | None, lft: Path | None = None
+) -> CheckOutcome:
+    """5.1: the image in ``profile.bsp_image`` is ready to flash ``profile.flash_config``.
+
+    Checks the conf (and its symlink target) inside LFT; ``kernel/dtb``, ``bootloader``,
+    ``bootloader/<target_board>/BCT`` and ``rootfs`` populated; ``rootfs/etc/nv_tegra_release``
+    and an L4T package record (apply_binaries.sh ran); ``kernel/Image`` identical to
+    ``rootfs/boot/Image``; for an initrd flow (``flow_tool`` ``l4t_initrd_flash.sh``) the two
+    initrd files. ``flow_tool`` None means the boot device is unknown: the initrd files are
+    then not checked, and the message says so. Never walks ``rootfs/``. ``lft`` checks that
+    tree instead of the profile's (a remote bench's local view).
+    """
+    if profile.bsp_image is None:
+        return _defect(
+            BSP_IMAGE,
+            f"profile {profile.path} has no bsp_image",
+            "add bsp_image: {root_path: ..., version: ...} to the profile",
+        )
+    lft = profile.bsp_image.lft if lft is None else lft
+    if not lft.is_dir():
+        return _defect(
+            BSP_IMAGE,
+            f"Linux_for_Tegra not found at {lft}",
+            "point bsp_image.root_path at a promoted image (re-run jetson-init-image or "
+            "jetson-promote-image)",
+        )
+    problems: list[tuple[str, str]] = []
+    problems += _conf_problems(lft, profile.flash_config)
+    problems += _populated_problems(lft)
+    problems += _apply_binaries_problems(lft)
+    problems += _image_mirror_problems(lft)
+    initrd = flow_tool is not None and "initrd" in Path(flow_tool).name
+    if initrd:
+        problems += _initrd_problems(lft)
+    details: dict[str, Any] = {"lft": str(lft), "flow_tool": flow_tool, "initrd_checked": initrd}
+    if problems:
+        return CheckOutcome(
+            BSP_IMAGE,
+            "defect",
+            "; ".join(message for message, _ in problems),
+            " ".join(dict.fromkeys(fix for _, fix in problems)),
+            details,
+        )
+    note = "" if flow_tool is not None else " (boot device unknown: initrd files not checked)"
+    return CheckOutcome(BSP_IMAGE, "pass", f"{lft} is ready to flash{note}", details=details)
+
+
+def images_identical(a: Path, b: Path) -> bool:
+    """Byte-for-byte equality, like ``cmp -s``: sizes first, then chunk by chunk."""
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            chunk = fa.read(_CHUNK)
+            if chunk != fb.read(_CHUNK):
+                return False
+            if not chunk:
+                return True
+
+
+def bct_dir(lft: Path) -> Path:
+    """``bootloader/<target_board>/BCT`` (``generic``; R35 trees use ``t186ref``)."""
+    generic = lft / "bootloader" / "generic" / "BCT"
+    legacy = lft / "bootloader" / "t186ref" / "BCT"
+    return legacy if legacy.is_dir() and not generic.is_dir() else generic
+
+
+def _conf_problems(lft: Path, flash_config: str) -> list[tuple[str, str]]:
+    conf = lft / flash_config
+    fix = (
+        "run jetson-derive-carrier to produce a custom carrier's conf, or re-run "
+        "jetson-promote-image / jetson-init-image to repopulate the image"
+    )
+    if not conf.exists():
+        what = "is a dangling symlink" if conf.is_symlink() else "not found"
+        return [(f"per-board conf {flash_config} {what} in {lft}", fix)]
+    real = Path(os.path.realpath(conf))
+    if not real.is_relative_to(Path(os.path.realpath(lft))):
+        return [(f"per-board conf {flash_config} resolves to {real}, outside {lft}", fix)]
+    return []
+
+
+def _populated_problems(lft: Path) -> list[tuple[str, str]]:
+    fix = "re-run jetson-promote-image / jetson-init-image to repopulate the image"
+    wanted = [lft / "kernel" / "dtb", lft / "bootloader", bct_dir(lft)]
+    problems = [
+        (f"{path.relative_to(lft)}/ is missing or empty", fix)
+        for path in wanted
+        if not _has_entries(path)
+    ]
+    if not _has_entries(lft / "rootfs", ignore={"README.txt"}):
+        problems.append(("rootfs/ is not populated (sample rootfs not extracted)", fix))
+    return problems
+
+
+def _apply_binaries_problems(lft: Path) -> list[tuple[str, str]]:
+    rootfs = lft / "rootfs"
+    fix = "run apply_binaries.sh in Linux_for_Tegra (or re-run jetson-init-image, which does)"
+    problems = []
+    if not (rootfs / "etc" / "nv_tegra_release").is_file():
+        problems.append(("apply_binaries.sh not run: rootfs/etc/nv_tegra_release is missing", fix))
+    if not _l4t_packages_installed(rootfs):
+        problems.append(
+            (
+                "apply_binaries.sh not run: no nvidia-l4t-core or nvidia-l4t-bsp package "
+                "is installed in rootfs",
+                fix,
+            )
+        )
+    return problems
+
+
+def _l4t_packages_installed(rootfs: Path) -> bool:
+    dpkg = rootfs / "var" / "lib" / "dpkg"
+    if (dpkg / "info" / "nvidia-l4t-core.list").is_file():
+        return True
+    status = dpkg / "status"
+    if not status.is_file():
+        return False
+    with status.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("Package: nvidia-l4t-") and (
+                line.startswith("Package: nvidia-l4t-core")
+                or line.startswith("Package: nvidia-l4t-bsp")
+            ):
+                return True
+    return False
+
+
+def _image_mirror_problems(lft: Path) -> list[tuple[str, str]]:
+    kernel, mirror = lft / "kernel" / "Image", lft / "rootfs" / "boot" / "Image"
+    if kernel.is_file() and mirror.is_file() and not images_identical(kernel, mirror):
+        return [
+            (
+                "kernel/Image and rootfs/boot/Image differ (Image drift: the promote-image "
+                "Mirror step was skipped or the image was hand-edited)",
+                "re-run jetson-promote-image (its Mirror step copies kernel/Image to "
+                "rootfs/boot/Image) and re-flash",
+            )
+        ]
+    return []
+
+
+def _initrd_problems(lft: Path) -> list[tuple[str, str]]:
+    missing = [
+        rel
+        for rel in ("bootloader/l4t_initrd.img", "rootfs/boot/initrd")
+        if not (lft / rel).is_file()
+    ]
+    if not missing:
+        return []
+    return [
+        (
+            f"l4t_initrd_flash.sh needs {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} missing",
+            "run jetson-init-image to create the initramfs, then jetson-promote-image",
+        )
+    ]
+
+
+def _has_entries(path: Path, ignore: Iterable[str] = ()) -> bool:
+    if not path.is_dir():
+        return False
+    skip = set(ignore)
+    with os.scandir(path) as entries:
+        return any(entry.name not in skip for entry in entries)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.2 DUT in RCM
+
+
+def check_rcm(
+    chip: ChipFamily,
+    *,
+    usb_port: str | None,
+    timeout: float,
+    backend: Any = None,
+    boardctl: Boardctl | None = None,
+    manual: bool = False,
+    poll: float = 0.5,
+    waiter: Callable[..., RcmDevice] | None = None,
+) -> CheckOutcome:
+    """5.2: drive the DUT into recovery (``boardctl`` when given) and verify it is in RCM.
+
+    With ``manual`` the check waits for someone to press the buttons. A boardctl target that
+    ``-h`` does not list is a defect; a boardctl failure or hang, or a DUT that never shows up
+    in RCM, leaves the bench unavailable (with the devices seen and what to check).
+    ``waiter`` replaces the local USB wait (a remote bench's USB resource): it is called as
+    ``waiter(chip, timeout=, poll=, boardctl_output=)``.
+    """
+    boardctl_output: str | None = None
+    if boardctl is not None and not manual:
+        try:
+            boardctl_output = boardctl.recovery().output
+        except ConfigError as exc:
+            return _defect(RCM, str(exc), "set boardctl_target in the bench entry to a listed one")
+        except BenchError as exc:
+            return CheckOutcome(
+                RCM,
+                "unavailable",
+                f"recovery request failed: {exc}",
+                "check the board automation wiring, or use recovery: manual",
+                {"boardctl_output": exc.output},
+            )
+    try:
+        if waiter is not None:
+            device = waiter(chip, timeout=timeout, poll=poll, boardctl_output=boardctl_output)
+        else:
+            device = wait_for_rcm(
+                chip,
+                usb_port=usb_port,
+                timeout=timeout,
+                poll=poll,
+                backend=backend,
+                boardctl_output=boardctl_output,
+                manual=manual,
+            )
+    except BenchError as exc:
+        return CheckOutcome(
+            RCM, "unavailable", str(exc), details={"boardctl_output": boardctl_output}
+        )
+    return CheckOutcome(
+        RCM,
+        "pass",
+        f"DUT in recovery: {device}",
+        details={"device": device, "boardctl_output": boardctl_output},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.3 EEPROM cross-check
+
+
+def check_eeprom(
+    profile: Profile,
+    *,
+    timeout: float = 180.0,
+    sudo: bool = True,
+    log: Path | None = None,
+    reading: EepromReading | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
+) -> CheckOutcome:
+    """5.3: read the EEPROM (unless ``reading`` is given) and cross-check it with ``profile``.
+
+    ``details["reading"]`` holds the :class:`EepromReading` (cache it for the session) and
+    ``details["cross_check"]`` the reconciliation; a disagreement is a defect whose fix is
+    the profile. ``transport``/``lft``: run the tool there, in that tree.
+    """
+    if reading is None:
+        if profile.bsp_image is None:
+            return _defect(EEPROM, f"profile {profile.path} has no bsp_image", "add bsp_image")
+        try:
+            reading = read_boardid(
+                profile.bsp_image.lft if lft is None else lft,
+                timeout=timeout,
+                sudo=sudo,
+                log=log,
+                transport=transport,
+            )
+        except BenchError as exc:
+            return CheckOutcome(EEPROM, "unavailable", str(exc), details={"output": exc.output})
+    result = cross_check(reading.board_id, profile)
+    details = {"reading": reading, "cross_check": result, "plan": result.plan_lines()}
+    if not result.ok:
+        return CheckOutcome(EEPROM, "defect", result.refusal(), result.fix(), details)
+    board = reading.board_id
+    return CheckOutcome(
+        EEPROM,
+        "pass",
+        f"EEPROM agrees with the profile: board {board.board_id or '(empty)'} "
+        f"sku {board.sku or '(empty)'} FAB {board.fab or '(empty)'} "
+        f"REV {board.rev or '(empty)'}",
+        details=details,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.4 default user
+
+
+def check_default_user(
+    profile: Profile,
+    choice: DefaultUser | None,
+    *,
+    env: Mapping[str, str],
+    timeout: float = 300.0,
+    sudo: bool = True,
+    log: Path | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
+    view: Path | None = None,
+) -> CheckOutcome:
+    """5.4: keep an already-staged user, else stage the bench's choice, or record ``skip``.
+
+    ``choice`` None (the bench does not say) is a defect unless a user is already staged.
+    Not a refusal gate otherwise: it passes with ``details["staging"]`` (a
+    :class:`pytest_jetson.drivers.defaultuser.UserStaging`). A missing password variable raises
+    :class:`ConfigError`; a failing staging tool leaves the bench unavailable. No password
+    ever appears in the outcome. ``transport``/``lft``: run the tool there, in that tree;
+    ``view``: the local tree read for evidence (a remote bench's view).
+    """
+    if profile.bsp_image is None:
+        return _defect(
+            DEFAULT_USER,
+            "no rootfs to stage a user in (profile bsp_image missing or not populated)",
+            "fix bsp_image in the profile; see the bsp_image check",
+        )
+    tree = lft if lft is not None else profile.bsp_image.lft
+    local = view if view is not None else tree
+    if not (local / "rootfs").is_dir():
+        return _defect(
+            DEFAULT_USER,
+            "no rootfs to stage a user in (profile bsp_image missing or not populated)",
+            "fix bsp_image in the profile; see the bsp_image check",
+        )
+    if choice is None and staged_user(local / "rootfs") is None:
+        return _defect(
+            DEFAULT_USER,
+            "no user is staged in rootfs and the bench entry does not say default_user",
+            "set default_user in the bench entry: ubuntu, nvidia, skip or "
+            "{username: ..., password_env: ...}",
+        )
+    try:
+        staging = stage_default_user(
+            tree,
+            choice,
+            env=env,
+            timeout=timeout,
+            sudo=sudo,
+            log=log,
+            transport=transport,
+            view=view,
+        )
+    except ConfigError:
+        raise
+    except BenchError as exc:
+        return CheckOutcome(DEFAULT_USER, "unavailable", str(exc), details={"output": exc.output})
+    message = staging.plan_line
+    if staging.evidence:
+        message += f" [{staging.evidence}]"
+    return CheckOutcome(DEFAULT_USER, "pass", message, details={"staging": staging})
+
+
+# ---------------------------------------------------------------------------------------------
+# ordering
+
+
+def run_preflight(
+    requested: Iterable[str],
+    checks: Mapping[str, PreflightCheck],
+    *,
+    done: Mapping[str, CheckOutcome] | None = None,
+) -> tuple[CheckOutcome, ...]:
+    """Run ``requested`` checks (plus what they need) in the mandated order.
+
+    ``checks`` maps every known name to its :class:`PreflightCheck`; ``done`` holds outcomes
+    already computed this session (they are reused, not re-run). An unknown name is a
+    :class:`UsageError` listing the valid ones. A check whose prerequisite did not pass, or
+    that follows a defect, is reported ``unavailable`` ("not run: ...") instead of running.
+    Returns the outcomes in the order they ran.
+    """
+    wanted = list(dict.fromkeys(requested))
+    unknown = [name for name in wanted if name not in checks]
+    if unknown:
+        raise UsageError(
+            f"unknown preflight check(s) {', '.join(map(repr, unknown))}; "
+            f"valid: {', '.join(sorted(checks, key=_order_key(checks)))}"
+        )
+    names = _in_order(_with_prerequisites(wanted, checks), checks)
+    outcomes: dict[str, CheckOutcome] = {}
+    first_defect: CheckOutcome | None = None
+    for name in names:
+        check = checks[name]
+        blocked = [n for n in check.needs if not outcomes[n].passed]
+        if done is not None and name in done:
+            outcome = done[name]
+        elif blocked:
+            outcome = CheckOutcome(
+                name,
+                "unavailable",
+                f"not run: {blocked[0]} did not pass ({outcomes[blocked[0]].message})",
+            )
+        elif first_defect is not None and check.stage > checks[first_defect.name].stage:
+            outcome = CheckOutcome(
+                name, "unavailable", f"not run: {first_defect.name} found a defect first"
+            )
+        else:
+            outcome = check.run()
+        outcomes[name] = outcome
+        if outcome.status == "defect" and first_defect is None:
+            first_defect = outcome
+    return tuple(outcomes.values())
+
+
+def _with_prerequisites(wanted: list[str], checks: Mapping[str, PreflightCheck]) -> list[str]:
+    names: list[str] = []
+    stack = list(reversed(wanted))
+    while stack:
+        name = stack.pop()
+        if name in names:
+            continue
+        if name not in checks:
+            raise UsageError(f"preflight check {name!r} is needed but not defined")
+        names.append(name)
+        for need in checks[name].needs:
+            if need in checks and checks[need].stage > checks[name].stage:
+                raise UsageError(
+                    f"preflight check {name!r} needs {need!r}, which runs in a later stage"
+                )
+            stack.append(need)
+    return names
+
+
+def _in_order(names: list[str], checks: Mapping[str, PreflightCheck]) -> list[str]:
+    """Sort by stage and built-in order, then move each check after what it needs."""
+    pending = sorted(names, key=_order_key(checks))
+    ordered: list[str] = []
+    while pending:
+        ready = next((n for n in pending if all(d in ordered for d in checks[n].needs)), None)
+        if ready is None:
+            raise UsageError(f"preflight checks {', '.join(pending)} need each other in a cycle")
+        pending.remove(ready)
+        ordered.append(ready)
+    return ordered
+
+
+def _order_key(checks: Mapping[str, PreflightCheck]) -> Callable[[str], tuple[int, int, str]]:
+    def key(name: str) -> tuple[int, int, str]:
+        builtin = ORDER.index(name) if name in ORDER else len(ORDER)
+        return (checks[name].stage, builtin, name)
+
+    return key
+
+
+def _defect(name: str, message: str, fix: str) -> CheckOutcome:
+    return CheckOutcome(name, "defect", message, fix)
+
+
+def standard_checks(
+    entry: BenchEntry,
+    *,
+    flow_tool: str | None,
+    env: Mapping[str, str],
+    backend: Any = None,
+    rcm_timeout: float = 60.0,
+    boardctl_timeout: float = 120.0,
+    eeprom_timeout: float = 180.0,
+    user_timeout: float = 300.0,
+    sudo: bool = True,
+    log_dir: Path | None = None,
+    transport: CommandTransport | None = None,
+    lft: Path | None = None,
+    view: Path | None = None,
+    rcm_waiter: Callable[..., RcmDevice] | None = None,
+) -> dict[str, PreflightCheck]:
+    """The four built-in checks for one bench entry, ready for :func:`run_preflight`.
+
+    ``backend`` is the pyusb backend (None: libusb's); ``env`` supplies a custom default
+    user's password variable; logs go to ``log_dir`` (``boardctl.log``, ``eeprom.log``,
+    ``default_user.log``) when given. For a remote bench, ``transport`` runs the tools on the
+    bench host in its tree ``lft``, ``view`` is the local view of that tree the host-side
+    checks read, and ``rcm_waiter`` watches the bench's USB resource (see :func:`check_rcm`).
+    """
+    profile = entry.profile
+
+    def log(name: str) -> Path | None:
+        return None if log_dir is None else log_dir / f"{name}.log"
+
+    def rcm() -> CheckOutcome:
+        manual = entry.recovery == "manual"
+        boardctl = None
+        if not manual:
+            if profile.bsp_image is None:
+                return _defect(RCM, f"profile {profile.path} has no bsp_image", "add bsp_image")
+            if not entry.boardctl_target:
+                return _defect(
+                    RCM,
+                    f"bench entry {entry.name} uses recovery: boardctl but has no boardctl_target",
+                    "set boardctl_target (usually topo) or recovery: manual",
+                )
+            boardctl = Boardctl(
+                profile.bsp_image.lft if lft is None else lft,
+                entry.boardctl_target,
+                timeout=boardctl_timeout,
+                log=log("boardctl"),
+                transport=transport,
+            )
+        return check_rcm(
+            profile.chip,
+            usb_port=entry.usb_port,
+            timeout=rcm_timeout,
+            backend=backend,
+            boardctl=boardctl,
+            manual=manual,
+            waiter=rcm_waiter,
+        )
+
+    return {
+        BSP_IMAGE: PreflightCheck(
+            BSP_IMAGE,
+            lambda: check_bsp_image(profile, flow_tool=flow_tool, lft=view),
+            STAGE_HOST,
+        ),
+        RCM: PreflightCheck(RCM, rcm, STAGE_RCM),
+        EEPROM: PreflightCheck(
+            EEPROM,
+            lambda: check_eeprom(
+                profile,
+                timeout=eeprom_timeout,
+                sudo=sudo,
+                log=log("eeprom"),
+                transport=transport,
+                lft=lft,
+            ),
+            STAGE_EEPROM,
+            needs=(RCM,),
+        ),
+        DEFAULT_USER: PreflightCheck(
+            DEFAULT_USER,
+            lambda: check_default_user(
+                profile,
+                entry.default_user,
+                env=env,
+                timeout=user_timeout,
+                sudo=sudo,
+                log=log("default_user"),
+                transport=transport,
+                lft=lft,
+                view=view,
+            ),
+            STAGE_LAST,
+            needs=(BSP_IMAGE,),
+        ),
+    }
