@@ -52,14 +52,14 @@ _PRESET_PASSWORDS = {"ubuntu": "ubuntu", "nvidia": "nvidia"}
 
 def conf_variables(lft: Path, conf_name: str) -> dict[str, str]:
     """The top-level (static) values of a conf chain (``+=`` and ``${VAR}`` applied)."""
-    from pytest_jetson.lft.tree import static_values
+    from pytest_jetson.lft.scan import static_values
 
     return static_values(lft, conf_name)
 
 
 def lft_release(lft: Path) -> str | None:
     """The release of the image (``R36.4.3``) from ``rootfs/etc/nv_tegra_release``."""
-    from pytest_jetson.lft.tree import parse_nv_tegra_release
+    from pytest_jetson.lft.release import parse_nv_tegra_release
 
     path = lft / "rootfs" / "etc" / "nv_tegra_release"
     if not path.is_file():

@@ -10,7 +10,7 @@ from pytest_jetson.carrier import DerivedCarrier, accept_all, derive_carrier
 from pytest_jetson.carrier.naming import CarrierNames
 from pytest_jetson.carrier.record import ROW_NAMES
 from pytest_jetson.catalogue import chip_for_module
-from pytest_jetson.lft.tree import evaluate_conf
+from pytest_jetson.lft.conf import evaluate_conf
 
 from .conftest import CUSTOM_ID, CUSTOM_SKU, Case, CaseFactory, flash_view
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_jetson.carrier import accept_all, derive_carrier
-from pytest_jetson.lft.tree import evaluate_conf
+from pytest_jetson.lft.conf import evaluate_conf
 
 from .conftest import CaseFactory, flash_view
 

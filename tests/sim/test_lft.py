@@ -1,4 +1,4 @@
-"""pytest_jetson.lft.tree on hand-written trees: the shapes of real NVIDIA trees, R35 to R39."""
+"""pytest_jetson.lft on hand-written trees: the shapes of real NVIDIA trees, R35 to R39."""
 
 from __future__ import annotations
 
@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import ConfigError, DeadlineExceeded
-from pytest_jetson.lft.tree import (
-    DispatchInputs,
-    Lft,
-    conf_chain,
-    dispatch_argv,
-    dispatch_script,
-    evaluate_conf,
-    hook_functions,
-    parse_nv_tegra_release,
-    parse_version,
-    static_value,
-    variable_assignments,
-)
+from pytest_jetson.lft.conf import DispatchInputs, dispatch_argv, dispatch_script, evaluate_conf
+from pytest_jetson.lft.paths import Lft
+from pytest_jetson.lft.release import parse_nv_tegra_release, parse_version
+from pytest_jetson.lft.scan import conf_chain, hook_functions, variable_assignments
 
 R35_LINE = (
     "# R35 (release), REVISION: 6.1, GCID: 39721438, BOARD: t186ref, EABI: aarch64, "
@@ -82,11 +73,8 @@ def test_r35_chain_and_target_board(r35_tree: Lft) -> None:
         "p3737-0000+p3701-0000.conf.common",
         "p3701.conf.common",
     ]
-    assert r35_tree.target_board("jetson-agx-orin-devkit.conf") == "t186ref"
-    assert r35_tree.bct_dir("jetson-agx-orin-devkit") == r35_tree.root / "bootloader/t186ref/BCT"
     assert r35_tree.bct_dir() == r35_tree.root / "bootloader/t186ref/BCT"
     assert r35_tree.release().version == "R35.6.1"
-    assert static_value(r35_tree, "jetson-agx-orin-devkit", "DTB_FILE") == "x.dtb"
     values = evaluate_conf(
         r35_tree,
         "jetson-agx-orin-devkit",
@@ -97,6 +85,7 @@ def test_r35_chain_and_target_board(r35_tree: Lft) -> None:
         variables=["target_board", "PINMUX_CONFIG", "DTB_FILE", "NOPE"],
     )
     assert values == {"target_board": "t186ref", "PINMUX_CONFIG": "a.dtsi", "DTB_FILE": "x.dtb"}
+    assert r35_tree.bct_dir(values["target_board"]) == r35_tree.root / "bootloader/t186ref/BCT"
 
 
 def test_missing_pieces_are_named(tmp_path: Path) -> None:
@@ -230,13 +219,14 @@ def test_paths_and_initrd_flash_choice(tmp_path: Path) -> None:
     assert lft.boardctl == lft.root / "tools/board_automation/boardctl"
     assert lft.create_default_user == lft.root / "tools/l4t_create_default_user.sh"
     assert lft.rootfs_image == lft.root / "rootfs/boot/Image"
-    assert lft.initrd_image == lft.root / "bootloader/l4t_initrd.img"
+    assert lft.path("bootloader/l4t_initrd.img") == lft.root / "bootloader/l4t_initrd.img"
+    assert lft.path("/abs/initrd") == Path("/abs/initrd")
     assert lft.conf("jetson-agx-orin-devkit") == lft.root / "jetson-agx-orin-devkit.conf"
     assert lft.bct_dir() == lft.root / "bootloader/generic/BCT"
 
 
 def test_static_values_follow_bash_order(tmp_path: Path) -> None:
-    from pytest_jetson.lft.tree import static_values
+    from pytest_jetson.lft.scan import static_values
 
     _write(tmp_path, "common.conf.common", 'OVERLAY="a.dtbo";\nDTB="common.dtb";\n')
     _write(

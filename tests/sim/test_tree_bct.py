@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.lft.tree import Lft, static_values
+from pytest_jetson.lft.paths import Lft
+from pytest_jetson.lft.scan import static_values
 from pytest_jetson.sim.tree import SimTree
 
 INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"', re.M)

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.lft.tree import (
-    ConfDispatchError,
-    Lft,
-    evaluate_conf,
-    hook_functions,
-    variable_assignments,
-)
+from pytest_jetson.lft.conf import ConfDispatchError, evaluate_conf
+from pytest_jetson.lft.paths import Lft
+from pytest_jetson.lft.scan import hook_functions, variable_assignments
 from pytest_jetson.sim.tree import SimTree
 
 BCT_VARS = (
@@ -515,7 +511,7 @@ def test_gpio_config_variant_points_at_an_existing_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("key", ["orin-agx", "thor-agx"])
 def test_static_reading_agrees_with_bash(default_trees: dict[str, SimTree], key: str) -> None:
-    from pytest_jetson.lft.tree import static_values
+    from pytest_jetson.lft.scan import static_values
 
     lft = default_trees[key].lft
     for conf in sorted(lft.glob("*.conf")):

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import UsageError
-from pytest_jetson.lft.tree import Lft, conf_chain, parse_nv_tegra_release
+from pytest_jetson.lft.paths import Lft
+from pytest_jetson.lft.release import parse_nv_tegra_release
+from pytest_jetson.lft.scan import conf_chain
 from pytest_jetson.sim.boards import BOARDS, RELEASES, board_for_dut
 from pytest_jetson.sim.tree import SimTree, make_tree, tree_files
 from pytest_jetson.sim.tree_fdt import read_root_strings
@@ -171,7 +173,10 @@ def test_kernel_image_is_mirrored_in_rootfs(default_trees: dict[str, SimTree]) -
         assert image == lft.rootfs_image.read_bytes()
         assert image[0x38:0x3C] == b"ARM\x64"
         assert f"Linux version {tree.sim_release.kernel}".encode() in image
-        assert lft.initrd_image.stat().st_size > 0 and lft.rootfs_initrd.stat().st_size > 0
+        assert (
+            lft.path("bootloader/l4t_initrd.img").stat().st_size > 0
+            and lft.rootfs_initrd.stat().st_size > 0
+        )
 
 
 def test_users_and_first_boot(sim_trees: dict[tuple[str, str], SimTree]) -> None:

@@ -1,6 +1,6 @@
 """Source a board conf in bash the way flash.sh does, with the EEPROM values as its inputs.
 
-A thin adapter over :func:`pytest_jetson.lft.tree.evaluate_conf`: the conf and its dispatch hooks
+A thin adapter over :func:`pytest_jetson.lft.conf.evaluate_conf`: the conf and its dispatch hooks
 run in bash; a hook that rejects the SKU or FAB prints NVIDIA's error and exits 1, and that
 exit and its output come back in :class:`ConfResult` for the tool to print.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_jetson.lft.tree import ConfDispatchError, evaluate_conf
+from pytest_jetson.lft.conf import ConfDispatchError, evaluate_conf
 from pytest_jetson.sim.boards import SimEeprom
 
 REPORTED = ("CHIPID", "DTB_FILE", "BPFDTB_FILE", "BPFFILE", "EMMC_CFG", "EXTERNAL_DEVICE")
