@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,29 +107,65 @@ def relative_to_profile(path: Path, profile_path: Path) -> str:
 
 
 class Acceptance:
-    """How ``--jetson-accept-plan`` was given: not at all, for any plan, or for one digest."""
+    """How ``--jetson-accept-plan`` was given: not at all, bare (any plan), ``=DIGEST`` (that
+    exact plan, whatever the DUT) or ``=DUT=DIGEST`` (repeatable: one pin per DUT).
+
+    Per-DUT pins win over the other forms; when any pin is given, a DUT without one is refused,
+    so a multi-DUT CI job that pins each DUT's plan never flashes an unpinned board.
+    """
 
     ANY = "*"
 
-    def __init__(self, value: str | None) -> None:
-        self.value = value
+    def __init__(self, values: str | Sequence[str] | None) -> None:
+        if isinstance(values, str):
+            values = [values]
+        self.values: tuple[str, ...] = tuple(values or ())
+        self.pins: dict[str, str] = {}
+        self.digests: set[str] = set()
+        for value in self.values:
+            dut, sep, digest = value.rpartition("=")
+            if sep:
+                self.pins[dut] = digest.lower()
+            elif value != self.ANY:
+                self.digests.add(value.lower())
 
     @property
     def given(self) -> bool:
         """Whether the option was given at all."""
-        return self.value is not None
+        return bool(self.values)
+
+    def problems(self, duts: Sequence[str]) -> list[str]:
+        """What is wrong with the values for a session of ``duts`` (checked at start-up)."""
+        found: list[str] = []
+        for dut, digest in self.pins.items():
+            if dut not in duts:
+                found.append(f"--jetson-accept-plan={dut}={digest}: {dut!r} is not a selected DUT")
+        for digest in [*self.digests, *self.pins.values()]:
+            if not re.fullmatch(f"[0-9a-f]{{{DIGEST_LENGTH}}}", digest):
+                found.append(
+                    f"--jetson-accept-plan: {digest!r} is not a plan digest "
+                    f"({DIGEST_LENGTH} hex digits, as the plan prints it)"
+                )
+        return found
 
     def accepts(self, plan: Plan) -> bool:
         """Whether this acceptance covers ``plan``."""
-        if self.value is None:
-            return False
-        return self.value == self.ANY or self.value.lower() == plan.digest
+        if self.pins:
+            return self.pins.get(plan.dut) == plan.digest
+        return self.ANY in self.values or plan.digest in self.digests
 
     def refusal(self, plan: Plan) -> str:
         """Why ``plan`` is not accepted, with the plan and how to accept it."""
-        if self.value is not None and self.value != self.ANY:
+        pinned = self.pins.get(plan.dut)
+        if self.pins and pinned is None:
             head = (
-                f"the plan's digest is {plan.digest}, but --jetson-accept-plan={self.value} "
+                f"--jetson-accept-plan pins the plans of {', '.join(sorted(self.pins))} "
+                f"but not of DUT {plan.dut}: an unpinned DUT is never flashed"
+            )
+        elif pinned is not None or self.digests:
+            given = f"{plan.dut}={pinned}" if pinned is not None else "|".join(sorted(self.digests))
+            head = (
+                f"the plan's digest is {plan.digest}, but --jetson-accept-plan={given} "
                 "was given: what would be flashed has changed"
             )
         else:
@@ -136,5 +173,6 @@ class Acceptance:
         return (
             f"{head}\n\n{plan.render()}\n\n"
             f"Accept this exact plan with --jetson-accept-plan={plan.digest} "
-            "(or any plan with a bare --jetson-accept-plan)."
+            f"(or --jetson-accept-plan={plan.dut}={plan.digest} for this DUT alone, "
+            "or any plan with a bare --jetson-accept-plan)."
         )

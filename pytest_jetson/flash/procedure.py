@@ -255,6 +255,13 @@ class FlashFlow:
             self.summary.message = message
         self._record("plan", outcome="refused")
 
+    def planned(self) -> None:
+        """Record a ``--jetson-plan-only`` run: the plan resolved, nothing is flashed."""
+        summary = self._summary()
+        if summary.outcome == "pending":
+            summary.outcome = "planned"
+        self._persist()
+
     # --- recovery, flash, reset -----------------------------------------------------------
 
     def recovery(self) -> CheckOutcome:

@@ -221,7 +221,8 @@ class FlashSummary:
     plan: Mapping[str, Any]
     plan_digest: str
     outcome: str = "pending"
-    """``pending``, ``flashed``, ``failed``, ``timeout``, ``interrupted`` or ``refused``."""
+    """``pending``, ``planned`` (``--jetson-plan-only``), ``flashed``, ``failed``, ``timeout``,
+    ``interrupted`` or ``refused``."""
     steps: list[dict[str, Any]] = field(default_factory=list)
     boot_timeline: dict[str, float] = field(default_factory=dict)
     message: str = ""

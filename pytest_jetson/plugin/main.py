@@ -133,11 +133,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ACCEPT_PLAN,
         dest="jetson_accept_plan",
         default=None,
+        action="append",
         nargs="?",
         const=ACCEPT_ANY,
-        metavar="DIGEST",
+        metavar="[DUT=]DIGEST",
         help="accept the flash plan: bare, whatever resolves; =DIGEST, only that exact plan "
-        "(CI gating pins it). Without it, flashing asks on a terminal and fails otherwise.",
+        "(CI gating pins it); =DUT=DIGEST (repeatable), that DUT's exact plan, and a DUT without "
+        "a pin is refused. Without it, flashing asks on a terminal and fails otherwise.",
     )
     group.addoption(
         "--jetson-plan-only",
@@ -246,6 +248,11 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     if faults:
         _check_faults(faults)
     state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
+    from pytest_jetson.flash.plan import Acceptance
+
+    problems = Acceptance(config.getoption("jetson_accept_plan")).problems(state.dut_names)
+    if problems:
+        raise UsageError("; ".join(problems))
     from pytest_jetson.plugin.terminate import Termination
 
     # SIGTERM (a CI runner cancelling the job) ends the run as Ctrl-C does: the tool is killed,

@@ -32,8 +32,15 @@ class StepFailed(Exception):
         self.infra = infra
 
 
+STEP_RUNS = pytest.StashKey[dict[tuple[str, str], str]]()
+"""The steps run in this session, by (DUT, step): ``passed``, ``skipped``, ``failed``, ``infra``."""
+
+
 class JetsonStep(pytest.Item):
     """One step of the flash-and-boot flow of one DUT."""
+
+    fixturenames: tuple[str, ...] = ()
+    """A step requests no fixture; other plugins (labgrid's) read this of every item."""
 
     def __init__(self, *, step: str, dut_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -49,7 +56,8 @@ class JetsonStep(pytest.Item):
         return state
 
     def runtest(self) -> None:
-        """Run the step (skipping when an earlier step failed)."""
+        """Run the step (skipping when an earlier step failed, refusing a retry or a step whose
+        predecessors did not run in this session)."""
         state = self.state
         if self.dut_name in state.unavailable:
             pytest.skip(f"DUT {self.dut_name} could not be locked for this session")
@@ -57,10 +65,46 @@ class JetsonStep(pytest.Item):
             flow = state.flow(self.dut_name)
         except ConfigError as exc:
             raise StepFailed(str(exc)) from None
+        runs = self.config.stash.setdefault(STEP_RUNS, {})
+        key = (self.dut_name, self.step)
+        if key in runs:  # a plugin (pytest-rerunfailures, ...) runs the item again
+            raise StepFailed(
+                f"step '{self.step}' already ran for DUT {self.dut_name} in this session "
+                f"({runs[key]}): a flash step is never retried",
+                infra=runs[key] == "infra",
+            )
+        runs[key] = "failed"
         if flow.failed_step is not None:
+            runs[key] = "skipped"
             pytest.skip(f"step '{flow.failed_step}' failed for DUT {self.dut_name}")
+        self._require_predecessors(flow, runs)
         try:
-            benign = self._run(flow)
+            benign = self._guarded_run(flow)
+        except StepFailed as exc:
+            runs[key] = "infra" if exc.infra else "failed"
+            raise
+        runs[key] = "passed"
+        if benign is not None:
+            pytest.skip(benign)
+
+    def _require_predecessors(self, flow: FlashFlow, runs: dict[tuple[str, str], str]) -> None:
+        """Every earlier step of this DUT must have run in this session, whatever selected or
+        deselected items (``--lf``, ``-k``, node ids, plugins): never flash unchecked."""
+        steps = PLAN_ONLY_STEPS if self.config.getoption("jetson_plan_only") else STEPS
+        for earlier in steps[: steps.index(self.step)]:
+            if runs.get((self.dut_name, earlier)) != "passed":
+                message = (
+                    f"refusing to run step '{self.step}' for DUT {self.dut_name}: step "
+                    f"'{earlier}' did not run in this session (deselected by --lf, -k, a node "
+                    "id or a plugin?); the flash steps run only as a whole flow"
+                )
+                flow.fail(self.step, message)
+                raise StepFailed(message)
+
+    def _guarded_run(self, flow: FlashFlow) -> str | None:
+        """Run the step, recording a failure in the flow and turning it into :class:`StepFailed`."""
+        try:
+            return self._run(flow)
         except pytest.skip.Exception as exc:
             flow.fail(self.step, f"skipped: {exc.msg}")
             raise
@@ -83,8 +127,6 @@ class JetsonStep(pytest.Item):
                     infra=True,
                 ) from None
             raise
-        if benign is not None:
-            pytest.skip(benign)
 
     def _run(self, flow: FlashFlow) -> str | None:
         """Run the step; a returned string is a benign skip reason (the flow goes on)."""
@@ -122,7 +164,10 @@ class JetsonStep(pytest.Item):
         self._properties(flow)
         flow.emit("\n" + plan.render())
         if self.config.getoption("jetson_plan_only"):
-            self.session.shouldstop = "--jetson-plan-only: plan printed, stopping"
+            flow.planned()  # a clean success: the plan is in summary.json, nothing is flashed
+            flow.emit(
+                "--jetson-plan-only: plan printed, stopping before recovery (nothing flashed)"
+            )
             return
         hook: Any = self.config.hook
         accepted = hook.pytest_jetson_accept_plan(config=self.config, plan=plan, digest=plan.digest)
@@ -253,6 +298,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             f"flash flow of DUT {flow.dut.name} failed at step '{flow.failed_step}': "
             "not running against a stale image",
         )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A failed step fails the session whatever other plugins made of its report (a rerun that
+    skipped, a plugin that swallowed it): the exit status agrees with ``summary.json``."""
+    runs = session.config.stash.get(STEP_RUNS, {})
+    if session.exitstatus == pytest.ExitCode.OK and any(
+        outcome in ("failed", "infra") for outcome in runs.values()
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 __all__ = ["STEPS", "DutError", "JetsonStep", "make_steps"]

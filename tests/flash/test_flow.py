@@ -70,6 +70,9 @@ def test_orin_flashes_with_a_pinned_digest_from_plan_only(
         f"{i:02d}-{s}" for i, s in enumerate(T234_STEPS[:5], 1)
     ]
     assert "--jetson-plan-only: plan printed, stopping" in plan_only.text
+    assert plan_only.result.ret == 0  # a clean success a CI step can read the digest from
+    assert plan_only.summary["outcome"] == "planned"
+    assert plan_only.summary["plan_digest"] == _digest_of(plan_only)
     first = _digest_of(plan_only)
     assert "flash.log" not in [p.name for p in (plan_only.artifacts / "sim-orin").iterdir()]
 
