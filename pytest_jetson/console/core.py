@@ -700,9 +700,16 @@ class SerialConsole:
         assert wait.hit is not None
         start, end, index = wait.hit
         matcher = wait.wanted[index]
+        # The snapshot holds what ``before`` and lookbehinds need and what a lookahead can see
+        # past the match (the matcher's overlap); all the rest of the buffer only when a
+        # lookahead reached further than that.
         lo = max(min(wait.start - base, start - base - 1024), 0)
-        snap = bytes(buf[lo:])
-        found = matcher.match_object(snap, (start - base - lo, end - base - lo))
+        span = (start - base - lo, end - base - lo)
+        snap = bytes(buf[lo : end - base + matcher.overlap + 1])
+        found = matcher.match_in(snap, span)
+        if found is None:
+            snap = bytes(buf[lo:])
+            found = matcher.match_object(snap, span)
         raw_before = snap[max(wait.start - base - lo, 0) : start - base - lo]
         before: Any = raw_before.decode("utf-8", "replace") if matcher.is_text else raw_before
         self._consumed = end

@@ -137,14 +137,21 @@ class Matcher:
 
         ``str`` patterns give a match over decoded text, ``bytes`` patterns over bytes.
         """
-        regex = self.regex or re.compile(re.escape(self.literal or b""))
-        found: re.Match[Any] | None
-        if self.is_text:
-            text = snap.decode("utf-8", "surrogateescape")
-            found = regex.search(text, len(snap[: span[0]].decode("utf-8", "surrogateescape")))
-        else:
-            found = regex.search(snap, span[0])
+        found = self.match_in(snap, span)
         assert found is not None, "a match found in the buffer is found again in its snapshot"
+        return found
+
+    def match_in(self, snap: bytes, span: tuple[int, int]) -> re.Match[Any] | None:
+        """Like :meth:`match_object`, or None when searching ``snap`` from ``span[0]`` does not
+        give back exactly ``span`` (a snapshot cut short of what a lookahead needs)."""
+        regex = self.regex or re.compile(re.escape(self.literal or b""))
+        if not self.is_text:
+            found: re.Match[Any] | None = regex.search(snap, span[0])
+            return found if found is not None and found.span() == span else None
+        text = snap.decode("utf-8", "surrogateescape")
+        found = regex.search(text, len(snap[: span[0]].decode("utf-8", "surrogateescape")))
+        if found is None or _byte_span(snap, text, found.start(), found.end()) != span:
+            return None
         return found
 
 
@@ -210,20 +217,29 @@ def _automaton(literals: tuple[bytes, ...]) -> Any:
         return None
 
 
+_LITERAL_SOURCE = re.compile(r"(?:[^\\.^$*+?{}\[\]|()]|\\[^0-9A-Za-z]|\\[nrtfv])+", re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_NOT_LITERAL_FLAGS = int(re.IGNORECASE | re.VERBOSE)
+_ESCAPED_CONTROLS = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v"}
+
+
 def _literal(pattern: str | bytes, flags: int) -> bytes | None:
-    """The bytes a regex matches when it is a plain literal (UTF-8 for ``str``), else None."""
-    if flags & re.IGNORECASE:
+    """The bytes a regex matches when it is a plain literal (UTF-8 for ``str``), else None.
+
+    Read off the source, not through the regex parser (which costs more than a whole expect):
+    a character other than ``\\.^$*+?{}[]|()`` stands for itself, and so does one after a
+    backslash unless it is an ASCII letter or digit; ``\\n``, ``\\r``, ``\\t``, ``\\f`` and
+    ``\\v`` are the control characters. Anything else (and a case-insensitive or verbose
+    pattern) is left to the regex engine.
+    """
+    if flags & _NOT_LITERAL_FLAGS:
         return None
-    try:
-        parser: Any = getattr(re, "_parser")  # noqa: B009  (private module, no stubs)
-        literal_op = getattr(re, "_constants").LITERAL  # noqa: B009
-        items = list(parser.parse(pattern, flags))
-        if not items or any(op != literal_op for op, _ in items):
-            return None
-        text = "".join(chr(value) for _, value in items)
-        return text.encode("latin-1" if isinstance(pattern, bytes) else "utf-8")
-    except Exception:
+    source = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
+    if _LITERAL_SOURCE.fullmatch(source) is None:
         return None
+    if "\\" in source:
+        source = _ESCAPE.sub(lambda m: _ESCAPED_CONTROLS.get(m[1], m[1]), source)
+    return source.encode("latin-1" if isinstance(pattern, bytes) else "utf-8")
 
 
 def _byte_span(raw: bytes, text: str, start: int, end: int) -> tuple[int, int]:
@@ -234,12 +250,34 @@ def _byte_span(raw: bytes, text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _overlap(regex: re.Pattern[Any], max_span: int) -> int:
-    width = _max_width(regex.pattern, regex.flags)
+    width = _quick_width(regex.pattern)
+    if width is None:
+        width = _max_width(regex.pattern, regex.flags)
     if width >= _UNBOUNDED:
         return max_span
     if isinstance(regex.pattern, str):
         width *= 4
     return width + LOOKAROUND_SLACK
+
+
+def _quick_width(pattern: str | bytes) -> int | None:
+    """A bound on a regex's match width (in characters) read off its source, or None.
+
+    Without a repetition (``*``, ``+``, ``{``) or a back-reference, every piece of a pattern's
+    source matches at most one character per source character (an escape or a class is several
+    source characters for one matched), so the source's length bounds the match. ``*`` or ``+``
+    count as unbounded even where they are literal (in a class, escaped), which only widens the
+    overlap; ``{`` and back-references are left to the regex parser.
+    """
+    source = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
+    if "{" in source or "(?P=" in source or _BACKREF.search(source):
+        return None
+    if "*" in source or "+" in source:
+        return _UNBOUNDED
+    return len(source)
+
+
+_BACKREF = re.compile(r"\\[1-9]")
 
 
 @lru_cache(maxsize=512)

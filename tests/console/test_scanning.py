@@ -148,3 +148,14 @@ def test_log_keeps_every_byte_of_a_flood(wait_for: Any, dut: Any, tmp_path: Path
         dut.write(data)
         wait_for(lambda: con.bytes_received == len(data), timeout=20)
     assert strip_log_stamps(log.read_bytes()) == data
+
+
+def test_match_whose_lookahead_reaches_past_the_overlap_is_reported_whole(
+    wait_for: Any, dut: Any, console: SerialConsole
+) -> None:
+    tail = b"-" * 3000 + b"END\n"
+    dut.write(b"mark " + tail)
+    wait_for(lambda: console.bytes_received == 5 + len(tail))
+    found = console.expect(rb"mark (?=-{3000}END)", timeout=5)
+    assert found.text == "mark "
+    assert found.match.string.endswith(b"END\n")
