@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_jetson.bench import BenchEntry
-from pytest_jetson.errors import BenchError, ConfigError
+from pytest_jetson.errors import BenchError
 from pytest_jetson.host.redact import Redactor
 
 if TYPE_CHECKING:
     from pytest_jetson.catalogue import ChipFamily
     from pytest_jetson.console import SerialConsole
     from pytest_jetson.drivers.boardctl import Boardctl
+    from pytest_jetson.drivers.side import BenchSide
     from pytest_jetson.drivers.usb import RcmDevice
-    from pytest_jetson.host.transport import CommandTransport
     from pytest_jetson.preflight.checks import CheckOutcome, PreflightCheck
-    from pytest_jetson.remote.side import RemoteBench
 
 State = Literal["unknown", "recovery", "flashed", "booted"]
 
@@ -55,22 +54,23 @@ class DutBroken(BenchError):
 
 @dataclass
 class Dut:
-    """A DUT of the bench, as the flow and the fixtures drive it."""
+    """A DUT of the bench, as the flow and the fixtures drive it.
+
+    ``side`` is its bench side (this host, or a labgrid exporter over SSH): every tool runs
+    through it, so nothing here asks whether the bench is remote.
+    """
 
     entry: BenchEntry
+    side: BenchSide
     artifacts: Path
     """This DUT's artifacts folder (logs, summary JSON)."""
     deadlines: Deadlines = field(default_factory=Deadlines)
-    usb_backend: Any = None
-    """The pyusb backend RCM detection uses (None: libusb's)."""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     extra_checks: Mapping[str, PreflightCheck] = field(default_factory=dict)
     state: State = "unknown"
     broken: str | None = None
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
-    remote: RemoteBench | None = None
-    """The DUT's remote (labgrid) bench; None when it is wired to this host."""
     _console: SerialConsole | None = None
 
     @property
@@ -86,57 +86,31 @@ class Dut:
     @property
     def lft(self) -> Path:
         """The Linux_for_Tegra tree that is flashed (on the bench host for a remote bench)."""
-        if self.remote is not None:
-            return Path(self.remote.lft)
-        image = self.entry.profile.bsp_image
-        if image is None:
-            raise ConfigError(
-                f"profile {self.entry.profile.path} has no bsp_image", key="bsp_image"
-            )
-        return image.lft
+        return self.side.lft
 
     @property
     def host_lft(self) -> Path:
         """The tree the pytest host reads (conf chain, release, 5.1 checks): :attr:`lft`, or
         the local view of the bench host's tree."""
-        if self.remote is not None:
-            return self.remote.view().local
-        return self.lft
-
-    @property
-    def transport(self) -> CommandTransport:
-        """Where the in-tree tools run: here, or on the bench host over SSH."""
-        if self.remote is not None:
-            return self.remote.transport
-        from pytest_jetson.host.transport import LocalTransport
-
-        return LocalTransport()
+        return self.side.view
 
     @property
     def bench_host(self) -> str:
         """Where the image is flashed from, for reports: ``local`` or ``host:/path/LFT``."""
-        return "local" if self.remote is None else self.remote.where
+        return self.side.where
 
     def outward(self, text: str) -> str:
         """``text`` with local view paths shown as the bench host's."""
-        return text if self.remote is None else self.remote.view().outward(text)
+        return self.side.outward(text)
 
     def find_rcm(self, chip: ChipFamily | None = None) -> RcmDevice | None:
         """The DUT in RCM now (its USB port here, or the place's USB resource), or None."""
-        chosen = chip or self.entry.profile.chip
-        if self.remote is not None:
-            return self.remote.find_rcm(chosen)
-        from pytest_jetson.drivers.usb import find_rcm
-
-        return find_rcm(chosen, usb_port=self.entry.usb_port, backend=self.usb_backend)
-
-    def rcm_waiter(self) -> Callable[..., RcmDevice] | None:
-        """The RCM wait of a remote bench (None: the local USB wait)."""
-        return None if self.remote is None else self.remote.wait_for_rcm
+        return self.side.usb.look(chip or self.entry.profile.chip).found
 
     @property
     def sudo(self) -> bool:
-        """Tools run through ``sudo -n`` when we are not root."""
+        """The privilege rule: every in-tree tool (boardctl, the EEPROM read, the default-user
+        script, the flow tool) runs through ``sudo -n`` unless the side runs it as root."""
         return True
 
     def log(self, name: str) -> Path:
@@ -159,60 +133,39 @@ class Dut:
     # --- tools --------------------------------------------------------------------------
 
     def boardctl(self) -> Boardctl | None:
-        """The in-tree boardctl for this DUT, or None for manual recovery."""
+        """The DUT's in-tree boardctl, or None for manual recovery.
+
+        The one place boardctl is built: the RCM check, the post-flash reset and the teardown
+        all run it through the bench side with the same privileges (:attr:`sudo`).
+        """
         if self.entry.recovery == "manual" or not self.entry.boardctl_target:
             return None
         from pytest_jetson.drivers.boardctl import Boardctl
 
         return Boardctl(
-            self.lft,
+            self.side,
             self.entry.boardctl_target,
             timeout=self.deadlines.boardctl,
             log=self.log("boardctl.log"),
             sudo=self.sudo,
-            transport=None if self.remote is None else self.transport,
         )
 
     def checks(self, flow_tool: str | None) -> dict[str, PreflightCheck]:
         """The built-in preflight checks plus the bench's own (from the hook)."""
         from pytest_jetson.preflight.checks import standard_checks
 
-        checks = standard_checks(
-            self.entry,
-            flow_tool=flow_tool,
-            env=self.env,
-            backend=self.usb_backend,
-            rcm_timeout=self.deadlines.rcm,
-            boardctl_timeout=self.deadlines.boardctl,
-            eeprom_timeout=self.deadlines.eeprom,
-            user_timeout=self.deadlines.default_user,
-            sudo=self.sudo,
-            log_dir=self.artifacts,
-            **self._remote_check_args(),
-        )
+        checks = standard_checks(self, flow_tool=flow_tool)
         checks.update(self.extra_checks)
         return checks
-
-    def _remote_check_args(self) -> dict[str, Any]:
-        if self.remote is None:
-            return {}
-        return {
-            "transport": self.transport,
-            "lft": self.lft,
-            "view": self.host_lft,
-            "rcm_waiter": self.rcm_waiter(),
-        }
 
     def preflight(self, names: Iterable[str], *, flow_tool: str | None) -> tuple[CheckOutcome, ...]:
         """Run preflight checks in the mandated order, each at most once per session."""
         from pytest_jetson.preflight.checks import run_preflight
 
-        outcomes = run_preflight(names, self.checks(flow_tool), done=self.outcomes)
-        if self.remote is not None:
-            outcomes = tuple(
-                replace(o, message=self.outward(o.message), fix=self.outward(o.fix))
-                for o in outcomes
-            )
+        outcomes = tuple(
+            replace(o, message=self.outward(o.message), fix=self.outward(o.fix))
+            for o in run_preflight(names, self.checks(flow_tool), done=self.outcomes)
+        )
         for outcome in outcomes:
             self.outcomes.setdefault(outcome.name, outcome)
             if outcome.name == "rcm" and outcome.passed:
@@ -229,25 +182,16 @@ class Dut:
     def console(
         self, *, opener: Callable[[str, int, Path], SerialConsole] | None = None
     ) -> SerialConsole:
-        """The DUT's serial console, opened once and kept open for the session."""
-        if self._console is None and self.remote is not None and opener is None:
-            from pytest_jetson.console import SerialConsole
-
-            baud = self.entry.serial.baud if self.entry.serial is not None else 115200
-            self._console = SerialConsole.open(
-                self.remote.console_url(), baudrate=baud, log=self.log("console.log")
-            )
+        """The DUT's serial console (its bench side's port), opened once and kept open for
+        the session."""
         if self._console is None:
-            if self.entry.serial is None:
-                raise ConfigError(f"bench entry {self.name} has no serial console", key="serial")
+            port, baud = self.side.console_port()
             from pytest_jetson.console import SerialConsole
 
             open_ = opener or (
                 lambda port, baud, log: SerialConsole.open(port, baudrate=baud, log=log)
             )
-            self._console = open_(
-                self.entry.serial.port, self.entry.serial.baud, self.log("console.log")
-            )
+            self._console = open_(port, baud, self.log("console.log"))
         return self._console
 
     def close(self) -> None:

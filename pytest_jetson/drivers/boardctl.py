@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_jetson.errors import BenchError, ConfigError
-from pytest_jetson.host.runner import RunResult, run
+from pytest_jetson.host.command import Command
+from pytest_jetson.host.runner import RunResult
 
 if TYPE_CHECKING:
-    from pytest_jetson.host.transport import CommandTransport
+    from pytest_jetson.drivers.side import BenchSide
 
 BOARDCTL_RELPATH = Path("tools/board_automation/boardctl")
 """Where boardctl sits inside a Linux_for_Tegra tree."""
@@ -66,10 +67,10 @@ def parse_targets(help_text: str) -> tuple[str, ...]:
 class Boardctl:
     """Drive one DUT's board automation through the in-tree boardctl, with deadlines.
 
-    ``lft`` is the Linux_for_Tegra path (or an ``Lft``); ``target`` the bench's ``-t`` target;
-    ``timeout`` bounds each verb, ``help_timeout`` the ``-h`` call; a killed boardctl gets
-    ``grace`` seconds between SIGTERM and SIGKILL. ``serial`` picks one of several debuggers.
-    ``transport`` runs it elsewhere (a bench host over SSH); None runs it here.
+    ``side`` is the DUT's bench side: boardctl runs through it, in its Linux_for_Tegra;
+    ``target`` the bench's ``-t`` target; ``timeout`` bounds each verb, ``help_timeout`` the
+    ``-h`` call; a killed boardctl gets ``grace`` seconds between SIGTERM and SIGKILL.
+    ``serial`` picks one of several debuggers; ``sudo`` runs it privileged (as root).
     Each verb raises :class:`ConfigError` when the target is not listed by ``-h``,
     :class:`pytest_jetson.errors.DeadlineExceeded` when boardctl hangs (its process group is
     killed) and :class:`BenchError` carrying the output when boardctl exits non-zero.
@@ -77,7 +78,7 @@ class Boardctl:
 
     def __init__(
         self,
-        lft: Path | str | _HasBoardctl,
+        side: BenchSide,
         target: str,
         *,
         timeout: float = 120.0,
@@ -88,10 +89,9 @@ class Boardctl:
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
         env: Mapping[str, str] | None = None,
-        transport: CommandTransport | None = None,
     ) -> None:
-        self.path = boardctl_path(lft)
-        self.transport = transport
+        self.side = side
+        self.path = boardctl_path(side.lft)
         self.target = target
         self.timeout = timeout
         self.help_timeout = help_timeout
@@ -176,24 +176,27 @@ class Boardctl:
             )
         return result
 
+    def invocation(self, args: list[str], *, what: str, timeout: float) -> Command:
+        """The :class:`Command` running boardctl with ``args`` (one privilege rule: ``sudo``)."""
+        return Command(
+            [str(self.path), *args],
+            cwd=self.lft_root,
+            what=what,
+            timeout=timeout,
+            env=self.env,
+            sudo=self.sudo,
+            log=self.log,
+            on_line=self.on_line,
+            grace=self.grace,
+        )
+
     def _run(self, args: list[str], *, what: str, timeout: float) -> RunResult:
-        runner = run if self.transport is None else self.transport.run
-        if self.transport is None and not self.path.is_file():
+        if not (self.side.view / BOARDCTL_RELPATH).is_file():
             raise ConfigError(
                 f"boardctl not found at {self.path}; the image's Linux_for_Tegra tree must "
                 "ship tools/board_automation/boardctl (or use recovery: manual)"
             )
-        return runner(
-            [str(self.path), *args],
-            cwd=self.lft_root,
-            timeout=timeout,
-            what=what,
-            env=self.env,
-            log=self.log,
-            on_line=self.on_line,
-            sudo=self.sudo,
-            grace=self.grace,
-        )
+        return self.side.transport.run(self.invocation(args, what=what, timeout=timeout))
 
     def _log_hint(self) -> str:
         return f" (log: {self.log})" if self.log is not None else ""

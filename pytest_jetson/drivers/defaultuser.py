@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Literal
 
 from pytest_jetson.bench import DefaultUser
 from pytest_jetson.errors import BenchError, ConfigError
+from pytest_jetson.host.command import Command
 from pytest_jetson.host.redact import Redactor
-from pytest_jetson.host.runner import run
 
 if TYPE_CHECKING:
-    from pytest_jetson.host.transport import CommandTransport
+    from pytest_jetson.drivers.side import BenchSide
 
 CREATE_USER_RELPATH = Path("tools/l4t_create_default_user.sh")
 """Where NVIDIA's user-staging tool sits inside Linux_for_Tegra."""
@@ -106,7 +106,7 @@ def credentials(choice: DefaultUser, env: Mapping[str, str]) -> tuple[str, str] 
 
 
 def stage_default_user(
-    lft: Path,
+    side: BenchSide,
     choice: DefaultUser | None,
     *,
     env: Mapping[str, str],
@@ -114,19 +114,15 @@ def stage_default_user(
     sudo: bool = True,
     log: Path | None = None,
     on_line: Callable[[str], None] | None = None,
-    transport: CommandTransport | None = None,
-    view: Path | None = None,
 ) -> UserStaging:
-    """Apply step 5.4 to the image in ``lft``: keep a staged user, stage the choice, or skip.
+    """Apply step 5.4 to the side's image: keep a staged user, stage the choice, or skip.
 
     Raises :class:`ConfigError` for a custom choice without its password variable (or no
     choice while nothing is staged) and
-    :class:`BenchError` (output scrubbed) when the staging tool fails.
-
-    ``transport`` runs the tool on a bench host (``lft`` is then its path there); ``view`` is
-    the local tree read for the evidence of a staged user (default ``lft``).
+    :class:`BenchError` (output scrubbed) when the staging tool fails. The evidence of a
+    staged user is read in the side's view of the tree; the tool runs in the tree itself.
     """
-    evidence = staged_user(Path(view if view is not None else lft) / "rootfs")
+    evidence = staged_user(side.view / "rootfs")
     if evidence is not None:
         return UserStaging("kept", None, evidence)
     if choice is None:
@@ -138,7 +134,7 @@ def stage_default_user(
     if creds is None:
         return UserStaging("skip", None)
     username, password = creds
-    tool = Path(view if view is not None else lft) / CREATE_USER_RELPATH
+    tool = side.view / CREATE_USER_RELPATH
     if not tool.is_file():
         raise BenchError(f"{tool} not found: the image is not a complete Linux_for_Tegra tree")
     redactor = Redactor(
@@ -146,24 +142,25 @@ def stage_default_user(
         patterns=[_PRINTED_PASSWORD],
         flags=["-p", "--password"],
     )
-    runner = run if transport is None else transport.run
-    result = runner(
-        [
-            f"./{CREATE_USER_RELPATH}",
-            "-u",
-            username,
-            "-p",
-            password,
-            "--autologin",
-            "--accept-license",
-        ],
-        cwd=lft,
-        timeout=timeout,
-        what=f"staging the default user {username!r} (l4t_create_default_user.sh)",
-        log=log,
-        on_line=on_line,
-        sudo=sudo,
-        secrets=redactor,
+    result = side.transport.run(
+        Command(
+            [
+                f"./{CREATE_USER_RELPATH}",
+                "-u",
+                username,
+                "-p",
+                password,
+                "--autologin",
+                "--accept-license",
+            ],
+            cwd=side.lft,
+            timeout=timeout,
+            what=f"staging the default user {username!r} (l4t_create_default_user.sh)",
+            log=log,
+            on_line=on_line,
+            sudo=sudo,
+            secrets=redactor,
+        )
     )
     if not result.ok:
         where = f" (log: {log})" if log is not None else ""

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pytest_jetson.errors import BenchError
-from pytest_jetson.host.runner import run
+from pytest_jetson.host.command import Command
 from pytest_jetson.profile import Profile
 
 if TYPE_CHECKING:
-    from pytest_jetson.host.transport import CommandTransport
+    from pytest_jetson.drivers.side import BenchSide
 
 NVAUTOFLASH = "nvautoflash.sh"
 
@@ -122,32 +122,32 @@ def parse_boardid(output: str) -> BoardId:
 
 
 def read_boardid(
-    lft: Path,
+    side: BenchSide,
     *,
     timeout: float = 180.0,
     sudo: bool = True,
     log: Path | None = None,
     on_line: Callable[[str], None] | None = None,
-    transport: CommandTransport | None = None,
 ) -> EepromReading:
-    """Read the DUT's EEPROM with ``./nvautoflash.sh --print_boardid`` run in ``lft``.
+    """Read the DUT's EEPROM with ``./nvautoflash.sh --print_boardid`` in the side's tree.
 
     Runs through ``sudo -n`` when ``sudo`` and not root. The DUT must be in recovery. NVIDIA's
     error lines and exit codes become a :class:`BenchError` quoting the line with a hint.
-    ``transport`` runs the tool on a bench host (``lft`` is then its path there).
     """
-    tool = Path(lft) / NVAUTOFLASH
-    if transport is None and not tool.is_file():
-        raise BenchError(f"{tool} not found: the image is not a Linux_for_Tegra tree")
-    runner = run if transport is None else transport.run
-    result = runner(
-        [f"./{NVAUTOFLASH}", "--print_boardid"],
-        cwd=lft,
-        timeout=timeout,
-        what="the EEPROM read (nvautoflash.sh --print_boardid)",
-        log=log,
-        on_line=on_line,
-        sudo=sudo,
+    if not (side.view / NVAUTOFLASH).is_file():
+        raise BenchError(
+            f"{side.lft / NVAUTOFLASH} not found: the image is not a Linux_for_Tegra tree"
+        )
+    result = side.transport.run(
+        Command(
+            [f"./{NVAUTOFLASH}", "--print_boardid"],
+            cwd=side.lft,
+            timeout=timeout,
+            what="the EEPROM read (nvautoflash.sh --print_boardid)",
+            log=log,
+            on_line=on_line,
+            sudo=sudo,
+        )
     )
     if not result.ok:
         errors = _ERROR.findall(result.output)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pytest_jetson.catalogue import NVIDIA_VID, ChipFamily, chip_by_id
 from pytest_jetson.errors import BenchError, DeadlineExceeded
@@ -123,6 +123,68 @@ def list_nvidia(*, backend: Any = None) -> tuple[UsbDevice, ...]:
     return tuple(devices)
 
 
+@dataclass(frozen=True)
+class UsbLook:
+    """What one look at the DUT's USB port found: the DUT in RCM (or None) and every NVIDIA
+    device seen there."""
+
+    found: RcmDevice | None
+    seen: tuple[UsbDevice, ...]
+
+
+class RcmPort(Protocol):
+    """Where a DUT shows up in RCM: this host's bus (:class:`LocalUsb`) or a labgrid place's
+    USB resource. :func:`poll_for_rcm` is the one wait loop over either."""
+
+    def look(self, chip: ChipFamily) -> UsbLook:
+        """Look once (a :class:`BenchError` when the port cannot be read any more)."""
+        ...
+
+    def not_in_rcm(
+        self,
+        chip: ChipFamily,
+        *,
+        timeout: float,
+        seen: tuple[UsbDevice, ...],
+        boardctl_output: str | None,
+        manual: bool,
+    ) -> str:
+        """The message when the DUT did not show up within ``timeout`` seconds."""
+        ...
+
+
+class LocalUsb:
+    """The DUT's USB port on this host, read with pyusb through ``backend`` (None: libusb's,
+    looked up once). With ``usb_port`` only a device on exactly that port path counts; without
+    it more than one candidate is a :class:`BenchError` asking for ``usb_port``."""
+
+    def __init__(self, usb_port: str | None, *, backend: Any = None) -> None:
+        self.usb_port = usb_port
+        self._backend = backend
+
+    def __repr__(self) -> str:
+        return f"LocalUsb({self.usb_port!r})"
+
+    def look(self, chip: ChipFamily) -> UsbLook:
+        """The NVIDIA devices on the bus now, and the DUT among them if it is in RCM."""
+        if self._backend is None:
+            self._backend = default_backend()
+        devices = list_nvidia(backend=self._backend)
+        return UsbLook(_pick(chip, self.usb_port, devices), devices)
+
+    def not_in_rcm(
+        self,
+        chip: ChipFamily,
+        *,
+        timeout: float,
+        seen: tuple[UsbDevice, ...],
+        boardctl_output: str | None,
+        manual: bool,
+    ) -> str:
+        """What was seen, another port's candidate, and what to check."""
+        return _not_in_rcm_message(chip, self.usb_port, timeout, seen, boardctl_output, manual)
+
+
 def find_rcm(
     chip: ChipFamily,
     *,
@@ -137,6 +199,44 @@ def find_rcm(
     return _pick(chip, usb_port, list_nvidia(backend=backend))
 
 
+def poll_for_rcm(
+    port: RcmPort,
+    chip: ChipFamily,
+    *,
+    timeout: float,
+    poll: float = 0.5,
+    boardctl_output: str | None = None,
+    manual: bool = False,
+) -> RcmDevice:
+    """Look at ``port`` every ``poll`` seconds until the DUT is in RCM, at most ``timeout``.
+
+    On timeout raises :class:`DeadlineExceeded` with the port's message: the devices seen
+    meanwhile and what to check (``boardctl_output``, what the recovery command printed, or,
+    when ``manual``, the recovery and reset buttons).
+    """
+    seen: dict[UsbDevice, None] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        look = port.look(chip)
+        seen.update(dict.fromkeys(look.seen))
+        if look.found is not None:
+            return look.found
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        time.sleep(min(poll, remaining))
+    raise DeadlineExceeded(
+        port.not_in_rcm(
+            chip,
+            timeout=timeout,
+            seen=tuple(seen),
+            boardctl_output=boardctl_output,
+            manual=manual,
+        ),
+        output=boardctl_output or "",
+    )
+
+
 def wait_for_rcm(
     chip: ChipFamily,
     *,
@@ -147,28 +247,14 @@ def wait_for_rcm(
     boardctl_output: str | None = None,
     manual: bool = False,
 ) -> RcmDevice:
-    """Wait up to ``timeout`` seconds for the DUT to appear in RCM and return it.
-
-    On timeout raises :class:`DeadlineExceeded` listing the NVIDIA devices seen meanwhile and
-    what to check: ``boardctl_output`` (what the recovery command printed) or, when
-    ``manual``, the recovery and reset buttons.
-    """
-    chosen = default_backend() if backend is None else backend
-    seen: dict[UsbDevice, None] = {}
-    deadline = time.monotonic() + timeout
-    while True:
-        devices = list_nvidia(backend=chosen)
-        seen.update(dict.fromkeys(devices))
-        found = _pick(chip, usb_port, devices)
-        if found is not None:
-            return found
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        time.sleep(min(poll, remaining))
-    raise DeadlineExceeded(
-        _not_in_rcm_message(chip, usb_port, timeout, tuple(seen), boardctl_output, manual),
-        output=boardctl_output or "",
+    """:func:`poll_for_rcm` on this host's bus (see :class:`LocalUsb`)."""
+    return poll_for_rcm(
+        LocalUsb(usb_port, backend=backend),
+        chip,
+        timeout=timeout,
+        poll=poll,
+        boardctl_output=boardctl_output,
+        manual=manual,
     )
 
 

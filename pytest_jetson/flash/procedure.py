@@ -127,16 +127,12 @@ class FlashFlow:
     def usb_instance(self) -> str | None:
         """The RCM port path the flow tool gets as ``--usb-instance``.
 
-        The bench entry's ``usb_port`` for a local DUT; for a remote (labgrid) DUT, the
-        ``path`` of the place's USB resource as the RCM check saw it (None before that check).
+        The bench side decides it from the device the RCM check saw (None before that
+        check): see :meth:`~pytest_jetson.drivers.side.BenchSide.usb_instance`.
         """
-        dut = self.dut
-        if dut.entry.usb_port is not None or dut.remote is None:
-            return dut.entry.usb_port
-        rcm = dut.outcomes.get("rcm")
+        rcm = self.dut.outcomes.get("rcm")
         device = rcm.details.get("device") if rcm is not None else None
-        port = getattr(device, "port_path", None)
-        return str(port) if port else None
+        return self.dut.side.usb_instance(device)
 
     def _conf_vars(self) -> dict[str, str]:
         lft = self.dut.host_lft
@@ -299,13 +295,12 @@ class FlashFlow:
         returncode: int | None = None
         try:
             result = run_flash(
-                dut.lft,
+                dut.side,
                 choice,
                 timeout=dut.deadlines.flash,
                 log=log,
                 on_line=on_line,
                 sudo=dut.sudo,
-                transport=None if dut.remote is None else dut.transport,
             )
             returncode = result.returncode
             outcome = "flashed"

@@ -14,10 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_jetson.catalogue import ChipFamily
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
+from pytest_jetson.host.command import Command
+
+if TYPE_CHECKING:
+    from pytest_jetson.drivers.side import BenchSide
+    from pytest_jetson.host.runner import RunResult
 
 FLASH_SH = "flash.sh"
 INITRD_FLASH = "l4t_initrd_flash.sh"
@@ -269,33 +274,31 @@ class FlashSummary:
 
 
 def run_flash(
-    lft: Path,
+    side: BenchSide,
     choice: FlowChoice,
     *,
     timeout: float,
     log: Path,
     on_line: Callable[[str], None] | None = None,
     sudo: bool = True,
-    transport: Any = None,
-) -> Any:
-    """Run the flow tool once (never retried); raise DutError on a non-zero exit.
+) -> RunResult:
+    """Run the flow tool once (never retried) in the side's tree; raise DutError on a
+    non-zero exit.
 
     A deadline kills the tool's whole process group and raises
-    :class:`~pytest_jetson.errors.DeadlineExceeded`. ``transport`` (a
-    :class:`~pytest_jetson.host.transport.CommandTransport`) runs it on a bench host.
+    :class:`~pytest_jetson.errors.DeadlineExceeded`.
     """
-    from pytest_jetson.host.runner import run
-
-    runner = run if transport is None else transport.run
-    result = runner(
-        list(choice.argv),
-        cwd=lft,
-        timeout=timeout,
-        assign=dict(choice.env) or None,
-        what=f"{choice.tool} to finish flashing",
-        log=log,
-        on_line=on_line,
-        sudo=sudo,
+    result = side.transport.run(
+        Command(
+            choice.argv,
+            cwd=side.lft,
+            timeout=timeout,
+            assign=dict(choice.env) or None,
+            what=f"{choice.tool} to finish flashing",
+            log=log,
+            on_line=on_line,
+            sudo=sudo,
+        )
     )
     if result.returncode != 0:
         why = failure_line(result.output) or f"{choice.tool} exited {result.returncode}"

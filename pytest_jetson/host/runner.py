@@ -26,6 +26,7 @@ from types import FrameType
 from typing import IO
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
+from pytest_jetson.host.command import Command
 from pytest_jetson.host.redact import Redactor
 
 TAIL_LINES = 20
@@ -135,26 +136,50 @@ def run(
     secrets: Redactor | Iterable[str] = (),
     grace: float = 5.0,
 ) -> RunResult:
-    """Run ``argv`` in ``cwd`` and wait for it, at most ``timeout`` seconds.
+    """:func:`execute` of ``Command(argv, ...)``: the keywords are :class:`Command`'s fields.
 
-    ``what`` names what is awaited in messages ("boardctl -t topo recovery"). ``env`` holds extra
-    variables merged over the current environment. ``assign`` holds variables for the tool
-    that belong to its command line (never secrets): through sudo they are sudo's
-    ``NAME=value`` arguments, otherwise they join the environment; the log shows them either way.
-    ``log`` (appended to) and ``on_line`` receive every output line; ``secrets`` are replaced
-    by ``***`` in the log, the callback, the result and any error.
-    ``sudo`` runs the tool through ``sudo -n`` when we are not root.
+    For host-local work (conf evaluation, tests); drivers hand a :class:`Command` to their
+    bench side instead.
+    """
+    return execute(
+        Command(
+            argv,
+            cwd=cwd,
+            what=what,
+            timeout=timeout,
+            env=env,
+            assign=assign,
+            sudo=sudo,
+            secrets=secrets,
+            log=log,
+            on_line=on_line,
+            grace=grace,
+        )
+    )
+
+
+def execute(command: Command, *, euid: int | None = None) -> RunResult:
+    """Run ``command`` on this host and wait for it, at most ``command.timeout`` seconds.
+
+    ``env`` holds extra variables merged over the current environment. ``assign`` holds
+    variables for the tool that belong to its command line (never secrets): through sudo they
+    are sudo's ``NAME=value`` arguments, otherwise they join the environment; the log shows
+    them either way. ``secrets`` are replaced by ``***`` in the log, the callback, the result
+    and any error. ``sudo`` runs the tool through ``sudo -n`` when ``euid`` (default: ours) is
+    not root.
 
     A non-zero exit is returned, not raised. Raises :class:`DeadlineExceeded` when the deadline
     passes (the process group is killed: SIGTERM, then SIGKILL after ``grace`` seconds) and
     :class:`BenchError` when the tool cannot be started or sudo needs a password. On
     KeyboardInterrupt or SIGTERM the process group is killed before the interrupt goes on.
     """
-    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
-    full = privileged_argv(argv, sudo=sudo, assign=assign)
+    argv, env, assign, what = command.argv, command.env, command.assign, command.what
+    timeout, log, on_line, grace = command.timeout, command.log, command.on_line, command.grace
+    redactor = command.redactor
+    full = privileged_argv(argv, sudo=command.sudo, euid=euid, assign=assign)
+    workdir = Path(command.cwd)
     through_sudo = len(full) > len(argv)
     shown = redactor.argv(full if through_sudo else [*assignments(assign), *full])
-    workdir = Path(cwd)
     if not workdir.is_dir():
         raise BenchError(f"{what}: working directory {workdir} does not exist")
     extra = {**(env or {}), **({} if through_sudo else dict(assign or {}))}

@@ -1,8 +1,8 @@
 """Where a bench command runs: on this host, or on the bench host over SSH.
 
-:class:`CommandTransport` is the seam the DUT layer runs in-tree tools through (boardctl, the
-flow tools, the default-user script). :class:`LocalTransport` is
-:func:`pytest_jetson.host.runner.run`.
+:class:`CommandTransport` is the seam every in-tree tool (boardctl, the flow tools, the EEPROM
+read, the default-user script) runs through, as a :class:`~pytest_jetson.host.command.Command`
+value. :class:`LocalTransport` is :func:`pytest_jetson.host.runner.execute`.
 :class:`SshTransport` runs the same argv on a bench host:
 
 * OpenSSH with ``-tt``, so killing the local ``ssh`` (deadline, Ctrl-C, SIGTERM: the runner
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import shlex
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Protocol, runtime_checkable
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
-from pytest_jetson.host.redact import Redactor
-from pytest_jetson.host.runner import TAIL_LINES, RunResult, assignments, run
+from pytest_jetson.host.command import Command
+from pytest_jetson.host.runner import TAIL_LINES, RunResult, assignments, execute, run
 
 SSH_FAILED = 255
 """OpenSSH's exit status when the connection (not the remote command) failed."""
@@ -51,22 +51,8 @@ class CommandTransport(Protocol):
         """The bench host commands run on, for reports; None when local."""
         ...
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path | PurePosixPath | str,
-        timeout: float,
-        what: str,
-        env: Mapping[str, str] | None = None,
-        assign: Mapping[str, str] | None = None,
-        log: Path | None = None,
-        on_line: Callable[[str], None] | None = None,
-        sudo: bool = False,
-        secrets: Redactor | Iterable[str] = (),
-        grace: float = 5.0,
-    ) -> RunResult:
-        """Run ``argv`` in ``cwd`` with the semantics of :func:`pytest_jetson.host.runner.run`."""
+    def run(self, command: Command) -> RunResult:
+        """Run ``command`` with the semantics of :func:`pytest_jetson.host.runner.execute`."""
         ...
 
     def read_text(self, path: PurePosixPath | str, *, timeout: float = 30.0) -> str:
@@ -79,42 +65,26 @@ class CommandTransport(Protocol):
 
 
 class LocalTransport:
-    """Commands run on this host through :func:`pytest_jetson.host.runner.run`."""
+    """Commands run on this host through :func:`pytest_jetson.host.runner.execute`.
+
+    ``euid`` is the user the privilege rule is decided for (default: this process's): a
+    command asking for ``sudo`` runs through ``sudo -n`` unless that user is root.
+    """
+
+    def __init__(self, *, euid: int | None = None) -> None:
+        self._euid = euid
+
+    def __repr__(self) -> str:
+        return "LocalTransport()" if self._euid is None else f"LocalTransport(euid={self._euid})"
 
     @property
     def host(self) -> str | None:
         """None: this host."""
         return None
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path | PurePosixPath | str,
-        timeout: float,
-        what: str,
-        env: Mapping[str, str] | None = None,
-        assign: Mapping[str, str] | None = None,
-        log: Path | None = None,
-        on_line: Callable[[str], None] | None = None,
-        sudo: bool = False,
-        secrets: Redactor | Iterable[str] = (),
-        grace: float = 5.0,
-    ) -> RunResult:
-        """Exactly :func:`pytest_jetson.host.runner.run`."""
-        return run(
-            argv,
-            cwd=Path(cwd),
-            timeout=timeout,
-            what=what,
-            env=env,
-            assign=assign,
-            log=log,
-            on_line=on_line,
-            sudo=sudo,
-            secrets=secrets,
-            grace=grace,
-        )
+    def run(self, command: Command) -> RunResult:
+        """Exactly :func:`pytest_jetson.host.runner.execute`."""
+        return execute(command, euid=self._euid)
 
     def read_text(self, path: PurePosixPath | str, *, timeout: float = 30.0) -> str:
         """The file's text."""
@@ -177,7 +147,7 @@ class SshTransport:
         self,
         argv: Sequence[str],
         *,
-        cwd: PurePosixPath | Path | str,
+        cwd: PurePath | str,
         timeout: float,
         env: Mapping[str, str] | None = None,
         sudo: bool = False,
@@ -217,45 +187,34 @@ class SshTransport:
             self._remote_root = result.output.strip().splitlines()[-1:] == ["0"]
         return self._remote_root
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path | PurePosixPath | str,
-        timeout: float,
-        what: str,
-        env: Mapping[str, str] | None = None,
-        assign: Mapping[str, str] | None = None,
-        log: Path | None = None,
-        on_line: Callable[[str], None] | None = None,
-        sudo: bool = False,
-        secrets: Redactor | Iterable[str] = (),
-        grace: float = 5.0,
-    ) -> RunResult:
-        """Run ``argv`` in ``cwd`` on the host; the semantics of the local runner.
+    def run(self, command: Command) -> RunResult:
+        """Run ``command`` in its ``cwd`` on the host; the semantics of the local runner.
 
         A non-zero exit is returned. Raises :class:`DeadlineExceeded` when the remote
         ``timeout`` (or the local deadline) fired, and :class:`BenchError` when SSH failed,
         sudo wanted a password, or the watch callback asked for a hang-up.
         """
+        argv, timeout, grace, log = command.argv, command.timeout, command.grace, command.log
         # ``env -C <cwd> NAME=value`` runs after sudo: the tool's variables reach it either way.
-        variables = {**(env or {}), **(assign or {})} or None
+        variables = {**(command.env or {}), **(command.assign or {})} or None
         remote = self.remote_argv(
-            argv, cwd=cwd, timeout=timeout, env=variables, sudo=sudo, grace=grace
+            argv, cwd=command.cwd, timeout=timeout, env=variables, sudo=command.sudo, grace=grace
         )
-        where = f"{what} on {self._host}"
-        redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+        where = f"{command.what} on {self._host}"
+        redactor = command.redactor
         with _Watchdog(self._watch, self._hangup) as watchdog:
             try:
-                result = run(
-                    self.ssh_argv(remote, tty=True),
-                    cwd=Path.cwd(),
-                    timeout=timeout + grace + LOCAL_MARGIN,
-                    what=where,
-                    log=log,
-                    on_line=on_line,
-                    secrets=redactor,
-                    grace=grace,
+                result = execute(
+                    Command(
+                        self.ssh_argv(remote, tty=True),
+                        cwd=Path.cwd(),
+                        timeout=timeout + grace + LOCAL_MARGIN,
+                        what=where,
+                        log=log,
+                        on_line=command.on_line,
+                        secrets=redactor,
+                        grace=grace,
+                    )
                 )
             except BenchError as exc:
                 if watchdog.reason is not None:

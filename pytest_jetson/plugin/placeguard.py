@@ -22,9 +22,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state is None:
         return
     for name, dut in list(state.duts.items()):
-        if dut.remote is None or dut.broken is not None:
+        if dut.broken is not None:
             continue
-        reason = dut.remote.problem()
+        reason = dut.side.problem()
         if reason is not None:
             dut.latch_broken(f"labgrid: {reason}")
             message = f"DUT {name}: remote bench lost: {reason}"
@@ -37,6 +37,9 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     state = get_session(item.config)
     if state is None:
         return
+    from pytest_jetson.remote.side import RemoteBench
+
     for name, dut in state.duts.items():
-        if dut.remote is not None and dut.broken is not None and not item.session.shouldstop:
+        remote = isinstance(dut.side, RemoteBench)
+        if remote and dut.broken is not None and not item.session.shouldstop:
             item.session.shouldstop = f"DUT {name} (remote bench) is broken: {dut.broken}"

@@ -19,6 +19,7 @@ from pytest_jetson.errors import UsageError
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, Inventory
+    from pytest_jetson.drivers.side import BenchSide
     from pytest_jetson.dut import Dut
     from pytest_jetson.flash.procedure import FlashFlow
     from pytest_jetson.profile import Profile
@@ -130,9 +131,6 @@ class JetsonSession:
 
             self.lock(name)
             entry = self.entry(name)
-            backend = None
-            if entry.sim is not None and self.sim_host is not None:
-                backend = self.sim_host.usb_backend()
             deadlines = self.deadlines_for(name, entry.deadlines)
             hook: Any = self.config.hook
             extra: dict[str, Any] = {}
@@ -140,9 +138,9 @@ class JetsonSession:
                 extra.update(found or {})
             dut = Dut(
                 entry=entry,
+                side=self.bench_side(entry),
                 artifacts=self.artifacts / name,
                 deadlines=deadlines,
-                usb_backend=backend,
             )
             if extra:
                 from pytest_jetson.preflight.checks import STAGE_LAST, PreflightCheck
@@ -155,11 +153,25 @@ class JetsonSession:
                 }
             self.duts[name] = dut
             self.on_close(dut.close)
-            if entry.labgrid is not None:
-                from pytest_jetson.remote.side import attach
+            from pytest_jetson.remote.side import RemoteBench, attach
 
-                attach(self, dut)  # acquire the labgrid place; released at close
+            if isinstance(dut.side, RemoteBench):
+                attach(self, dut, dut.side)  # acquire the labgrid place; released at close
         return dut
+
+    def bench_side(self, entry: BenchEntry) -> BenchSide:
+        """Where the DUT's tools run: a labgrid exporter over SSH for a ``labgrid:`` entry,
+        else this host (a simulated DUT's USB bus is the simulated host's)."""
+        if entry.labgrid is not None:
+            from pytest_jetson.remote.side import RemoteBench
+
+            return RemoteBench(entry, self.workdir / entry.name / "remote")
+        from pytest_jetson.drivers.side import LocalSide
+
+        backend = None
+        if entry.sim is not None and self.sim_host is not None:
+            backend = self.sim_host.usb_backend()
+        return LocalSide.for_entry(entry, backend=backend)
 
     def deadlines_for(self, name: str, bench: Any = None) -> Any:
         """The DUT's step deadlines: defaults, then the bench entry's, then the command line."""

@@ -13,19 +13,17 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pytest_jetson.bench import BenchEntry, DefaultUser
 from pytest_jetson.catalogue import ChipFamily
 from pytest_jetson.drivers.boardctl import Boardctl
 from pytest_jetson.drivers.defaultuser import stage_default_user, staged_user
 from pytest_jetson.drivers.eeprom import EepromReading, cross_check, read_boardid
-from pytest_jetson.drivers.usb import RcmDevice, wait_for_rcm
+from pytest_jetson.drivers.side import BenchSide
+from pytest_jetson.drivers.usb import RcmPort, poll_for_rcm
 from pytest_jetson.errors import BenchError, ConfigError, UsageError
 from pytest_jetson.profile import Profile
-
-if TYPE_CHECKING:
-    from pytest_jetson.host.transport import CommandTransport
 
 Status = Literal["pass", "defect", "unavailable"]
 
@@ -248,22 +246,19 @@ def _has_entries(path: Path, ignore: Iterable[str] = ()) -> bool:
 
 def check_rcm(
     chip: ChipFamily,
+    port: RcmPort,
     *,
-    usb_port: str | None,
     timeout: float,
-    backend: Any = None,
     boardctl: Boardctl | None = None,
     manual: bool = False,
     poll: float = 0.5,
-    waiter: Callable[..., RcmDevice] | None = None,
 ) -> CheckOutcome:
     """5.2: drive the DUT into recovery (``boardctl`` when given) and verify it is in RCM.
 
+    ``port`` is where the DUT shows up (this host's bus, or a labgrid place's USB resource).
     With ``manual`` the check waits for someone to press the buttons. A boardctl target that
     ``-h`` does not list is a defect; a boardctl failure or hang, or a DUT that never shows up
     in RCM, leaves the bench unavailable (with the devices seen and what to check).
-    ``waiter`` replaces the local USB wait (a remote bench's USB resource): it is called as
-    ``waiter(chip, timeout=, poll=, boardctl_output=)``.
     """
     boardctl_output: str | None = None
     if boardctl is not None and not manual:
@@ -280,18 +275,14 @@ def check_rcm(
                 {"boardctl_output": exc.output},
             )
     try:
-        if waiter is not None:
-            device = waiter(chip, timeout=timeout, poll=poll, boardctl_output=boardctl_output)
-        else:
-            device = wait_for_rcm(
-                chip,
-                usb_port=usb_port,
-                timeout=timeout,
-                poll=poll,
-                backend=backend,
-                boardctl_output=boardctl_output,
-                manual=manual,
-            )
+        device = poll_for_rcm(
+            port,
+            chip,
+            timeout=timeout,
+            poll=poll,
+            boardctl_output=boardctl_output,
+            manual=manual,
+        )
     except BenchError as exc:
         return CheckOutcome(
             RCM, "unavailable", str(exc), details={"boardctl_output": boardctl_output}
@@ -310,31 +301,24 @@ def check_rcm(
 
 def check_eeprom(
     profile: Profile,
+    side: BenchSide,
     *,
     timeout: float = 180.0,
     sudo: bool = True,
     log: Path | None = None,
     reading: EepromReading | None = None,
-    transport: CommandTransport | None = None,
-    lft: Path | None = None,
 ) -> CheckOutcome:
     """5.3: read the EEPROM (unless ``reading`` is given) and cross-check it with ``profile``.
 
     ``details["reading"]`` holds the :class:`EepromReading` (cache it for the session) and
     ``details["cross_check"]`` the reconciliation; a disagreement is a defect whose fix is
-    the profile. ``transport``/``lft``: run the tool there, in that tree.
+    the profile. The tool runs through ``side``, in its tree.
     """
     if reading is None:
         if profile.bsp_image is None:
             return _defect(EEPROM, f"profile {profile.path} has no bsp_image", "add bsp_image")
         try:
-            reading = read_boardid(
-                profile.bsp_image.lft if lft is None else lft,
-                timeout=timeout,
-                sudo=sudo,
-                log=log,
-                transport=transport,
-            )
+            reading = read_boardid(side, timeout=timeout, sudo=sudo, log=log)
         except BenchError as exc:
             return CheckOutcome(EEPROM, "unavailable", str(exc), details={"output": exc.output})
     result = cross_check(reading.board_id, profile)
@@ -359,14 +343,12 @@ def check_eeprom(
 def check_default_user(
     profile: Profile,
     choice: DefaultUser | None,
+    side: BenchSide,
     *,
     env: Mapping[str, str],
     timeout: float = 300.0,
     sudo: bool = True,
     log: Path | None = None,
-    transport: CommandTransport | None = None,
-    lft: Path | None = None,
-    view: Path | None = None,
 ) -> CheckOutcome:
     """5.4: keep an already-staged user, else stage the bench's choice, or record ``skip``.
 
@@ -374,8 +356,8 @@ def check_default_user(
     Not a refusal gate otherwise: it passes with ``details["staging"]`` (a
     :class:`pytest_jetson.drivers.defaultuser.UserStaging`). A missing password variable raises
     :class:`ConfigError`; a failing staging tool leaves the bench unavailable. No password
-    ever appears in the outcome. ``transport``/``lft``: run the tool there, in that tree;
-    ``view``: the local tree read for evidence (a remote bench's view).
+    ever appears in the outcome. The tool runs through ``side`` in its tree; the evidence is
+    read in the side's view of it.
     """
     if profile.bsp_image is None:
         return _defect(
@@ -383,8 +365,7 @@ def check_default_user(
             "no rootfs to stage a user in (profile bsp_image missing or not populated)",
             "fix bsp_image in the profile; see the bsp_image check",
         )
-    tree = lft if lft is not None else profile.bsp_image.lft
-    local = view if view is not None else tree
+    local = side.view
     if not (local / "rootfs").is_dir():
         return _defect(
             DEFAULT_USER,
@@ -399,16 +380,7 @@ def check_default_user(
             "{username: ..., password_env: ...}",
         )
     try:
-        staging = stage_default_user(
-            tree,
-            choice,
-            env=env,
-            timeout=timeout,
-            sudo=sudo,
-            log=log,
-            transport=transport,
-            view=view,
-        )
+        staging = stage_default_user(side, choice, env=env, timeout=timeout, sudo=sudo, log=log)
     except ConfigError:
         raise
     except BenchError as exc:
@@ -514,35 +486,62 @@ def _defect(name: str, message: str, fix: str) -> CheckOutcome:
     return CheckOutcome(name, "defect", message, fix)
 
 
-def standard_checks(
-    entry: BenchEntry,
-    *,
-    flow_tool: str | None,
-    env: Mapping[str, str],
-    backend: Any = None,
-    rcm_timeout: float = 60.0,
-    boardctl_timeout: float = 120.0,
-    eeprom_timeout: float = 180.0,
-    user_timeout: float = 300.0,
-    sudo: bool = True,
-    log_dir: Path | None = None,
-    transport: CommandTransport | None = None,
-    lft: Path | None = None,
-    view: Path | None = None,
-    rcm_waiter: Callable[..., RcmDevice] | None = None,
-) -> dict[str, PreflightCheck]:
-    """The four built-in checks for one bench entry, ready for :func:`run_preflight`.
+class CheckDeadlines(Protocol):
+    """The deadlines (seconds) the built-in checks wait with."""
 
-    ``backend`` is the pyusb backend (None: libusb's); ``env`` supplies a custom default
-    user's password variable; logs go to ``log_dir`` (``boardctl.log``, ``eeprom.log``,
-    ``default_user.log``) when given. For a remote bench, ``transport`` runs the tools on the
-    bench host in its tree ``lft``, ``view`` is the local view of that tree the host-side
-    checks read, and ``rcm_waiter`` watches the bench's USB resource (see :func:`check_rcm`).
+    @property
+    def rcm(self) -> float: ...
+
+    @property
+    def eeprom(self) -> float: ...
+
+    @property
+    def default_user(self) -> float: ...
+
+
+class CheckSubject(Protocol):
+    """What the built-in checks need of a DUT (a :class:`~pytest_jetson.dut.Dut` is one)."""
+
+    @property
+    def entry(self) -> BenchEntry: ...
+
+    @property
+    def side(self) -> BenchSide: ...
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """Supplies a custom default user's password variable."""
+        ...
+
+    @property
+    def sudo(self) -> bool: ...
+
+    @property
+    def deadlines(self) -> CheckDeadlines: ...
+
+    def boardctl(self) -> Boardctl | None:
+        """The DUT's boardctl, built in one place with one privilege rule (None: manual)."""
+        ...
+
+    def log(self, name: str) -> Path:
+        """Where log ``name`` goes."""
+        ...
+
+
+def standard_checks(dut: CheckSubject, *, flow_tool: str | None) -> dict[str, PreflightCheck]:
+    """The four built-in checks for one DUT, ready for :func:`run_preflight`.
+
+    Every tool runs through the DUT's bench side, in its tree; the host-side checks read the
+    side's view of that tree. The RCM step drives recovery with :meth:`CheckSubject.boardctl`,
+    the same boardctl (and privileges) as the post-flash reset and the teardown. Logs go to
+    ``boardctl.log``, ``eeprom.log`` and ``default_user.log``.
     """
+    entry, side = dut.entry, dut.side
     profile = entry.profile
 
-    def log(name: str) -> Path | None:
-        return None if log_dir is None else log_dir / f"{name}.log"
+    def image() -> CheckOutcome:
+        view = None if profile.bsp_image is None else side.view
+        return check_bsp_image(profile, flow_tool=flow_tool, lft=view)
 
     def rcm() -> CheckOutcome:
         manual = entry.recovery == "manual"
@@ -556,57 +555,30 @@ def standard_checks(
                     f"bench entry {entry.name} uses recovery: boardctl but has no boardctl_target",
                     "set boardctl_target (usually topo) or recovery: manual",
                 )
-            boardctl = Boardctl(
-                profile.bsp_image.lft if lft is None else lft,
-                entry.boardctl_target,
-                timeout=boardctl_timeout,
-                log=log("boardctl"),
-                transport=transport,
-            )
+            boardctl = dut.boardctl()
         return check_rcm(
-            profile.chip,
-            usb_port=entry.usb_port,
-            timeout=rcm_timeout,
-            backend=backend,
-            boardctl=boardctl,
-            manual=manual,
-            waiter=rcm_waiter,
+            profile.chip, side.usb, timeout=dut.deadlines.rcm, boardctl=boardctl, manual=manual
+        )
+
+    def eeprom() -> CheckOutcome:
+        return check_eeprom(
+            profile, side, timeout=dut.deadlines.eeprom, sudo=dut.sudo, log=dut.log("eeprom.log")
+        )
+
+    def default_user() -> CheckOutcome:
+        return check_default_user(
+            profile,
+            entry.default_user,
+            side,
+            env=dut.env,
+            timeout=dut.deadlines.default_user,
+            sudo=dut.sudo,
+            log=dut.log("default_user.log"),
         )
 
     return {
-        BSP_IMAGE: PreflightCheck(
-            BSP_IMAGE,
-            lambda: check_bsp_image(profile, flow_tool=flow_tool, lft=view),
-            STAGE_HOST,
-        ),
+        BSP_IMAGE: PreflightCheck(BSP_IMAGE, image, STAGE_HOST),
         RCM: PreflightCheck(RCM, rcm, STAGE_RCM),
-        EEPROM: PreflightCheck(
-            EEPROM,
-            lambda: check_eeprom(
-                profile,
-                timeout=eeprom_timeout,
-                sudo=sudo,
-                log=log("eeprom"),
-                transport=transport,
-                lft=lft,
-            ),
-            STAGE_EEPROM,
-            needs=(RCM,),
-        ),
-        DEFAULT_USER: PreflightCheck(
-            DEFAULT_USER,
-            lambda: check_default_user(
-                profile,
-                entry.default_user,
-                env=env,
-                timeout=user_timeout,
-                sudo=sudo,
-                log=log("default_user"),
-                transport=transport,
-                lft=lft,
-                view=view,
-            ),
-            STAGE_LAST,
-            needs=(BSP_IMAGE,),
-        ),
+        EEPROM: PreflightCheck(EEPROM, eeprom, STAGE_EEPROM, needs=(RCM,)),
+        DEFAULT_USER: PreflightCheck(DEFAULT_USER, default_user, STAGE_LAST, needs=(BSP_IMAGE,)),
     }

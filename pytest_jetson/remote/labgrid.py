@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pytest_jetson.catalogue import NVIDIA_VID, ChipFamily
-from pytest_jetson.drivers.usb import RcmDevice, UsbDevice, rcm_pattern
+from pytest_jetson.drivers.usb import RcmDevice, UsbDevice, UsbLook, poll_for_rcm, rcm_pattern
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded
 from pytest_jetson.host.transport import SshTransport
 from pytest_jetson.remote.spec import LabgridSpec
@@ -547,30 +547,26 @@ class LabgridPlace:
             return None
         return RcmDevice(dev.vid, dev.pid, dev.bus, dev.address, dev.port_path, chip)
 
-    def wait_for_rcm(
+    def look(self, chip: ChipFamily) -> UsbLook:
+        """One look at the USB resource (after checking the place is still ours: a lost
+        place or exporter is a :class:`BenchError` at once)."""
+        self.check()
+        dev = self.usb_device()
+        seen = () if dev is None else (dev,)
+        if dev is None or dev.vid != NVIDIA_VID or not chip.is_rcm_pid(dev.pid):
+            return UsbLook(None, seen)
+        return UsbLook(RcmDevice(dev.vid, dev.pid, dev.bus, dev.address, dev.port_path, chip), seen)
+
+    def not_in_rcm(
         self,
         chip: ChipFamily,
         *,
         timeout: float,
-        poll: float = 0.5,
-        boardctl_output: str | None = None,
-    ) -> RcmDevice:
-        """Poll the USB resource until the DUT is in RCM; DeadlineExceeded listing what was
-        seen, BenchError at once when the place or the exporter is lost."""
-        seen: dict[UsbDevice, None] = {}
-        deadline = time.monotonic() + timeout
-        while True:
-            self.check()
-            dev = self.usb_device()
-            if dev is not None:
-                seen[dev] = None
-            found = self.find_rcm(chip)
-            if found is not None:
-                return found
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(poll, remaining))
+        seen: tuple[UsbDevice, ...],
+        boardctl_output: str | None,
+        manual: bool,
+    ) -> str:
+        """What the USB resource showed, and what boardctl printed."""
         shown = "; ".join(str(d) for d in seen) or "nothing"
         lines = [
             f"DUT {self.dut}: not in recovery ({rcm_pattern(chip)}, {chip.marketing}) on the "
@@ -580,7 +576,28 @@ class LabgridPlace:
         if boardctl_output is not None:
             tail = "\n".join(f"    {line}" for line in boardctl_output.splitlines()[-20:])
             lines.append("boardctl printed:\n" + (tail or "    (nothing)"))
-        raise DeadlineExceeded("\n".join(lines), output=boardctl_output or "")
+        return "\n".join(lines)
+
+    def wait_for_rcm(
+        self,
+        chip: ChipFamily,
+        *,
+        timeout: float,
+        poll: float = 0.5,
+        boardctl_output: str | None = None,
+        manual: bool = False,
+    ) -> RcmDevice:
+        """Poll the USB resource until the DUT is in RCM (:func:`poll_for_rcm`):
+        DeadlineExceeded listing what was seen, BenchError at once when the place or the
+        exporter is lost."""
+        return poll_for_rcm(
+            self,
+            chip,
+            timeout=timeout,
+            poll=poll,
+            boardctl_output=boardctl_output,
+            manual=manual,
+        )
 
     # --- commands ---------------------------------------------------------------------------
 

@@ -4,24 +4,25 @@
 acquired when the session first uses the DUT (:meth:`RemoteBench.acquire`, waiting up to the
 entry's ``lock_wait_s``; a place held by someone else is a :class:`BenchError` naming the
 holder, never a kick) and released when the session ends, whatever happened
-(:meth:`RemoteBench.release`, also registered with :mod:`atexit`). It hands the Dut its seams:
-the SSH transport to the bench host, the local view of the bench host's tree, RCM detection on
-the place's USB resource and the console URL.
+(:meth:`RemoteBench.release`, also registered with :mod:`atexit`). It is the DUT's
+:class:`~pytest_jetson.drivers.side.BenchSide`: the SSH transport to the bench host, the local
+view of the bench host's tree, RCM detection on the place's USB resource and the console URL.
 """
 
 from __future__ import annotations
 
 import atexit
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_jetson.drivers.side import DEFAULT_BAUD
 from pytest_jetson.errors import BenchError
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry
     from pytest_jetson.catalogue import ChipFamily
-    from pytest_jetson.drivers.usb import RcmDevice
+    from pytest_jetson.drivers.usb import RcmDevice, RcmPort
     from pytest_jetson.host.transport import CommandTransport
     from pytest_jetson.remote.labgrid import LabgridPlace
     from pytest_jetson.remote.view import TreeView
@@ -54,9 +55,9 @@ class RemoteBench:
         return self._place
 
     @property
-    def lft(self) -> PurePosixPath:
-        """The Linux_for_Tegra tree on the bench host."""
-        return self.spec.lft
+    def lft(self) -> Path:
+        """The Linux_for_Tegra tree on the bench host (where the tools run)."""
+        return Path(self.spec.lft)
 
     def acquire(self, *, on_wait: Callable[[str], None] | None = None) -> None:
         """Acquire the place (see :meth:`LabgridPlace.acquire`) and note the bench host.
@@ -101,33 +102,52 @@ class RemoteBench:
         """``host:/path/Linux_for_Tegra``: where the image is flashed from."""
         return f"{self.host}:{self.lft}"
 
-    # --- seams ------------------------------------------------------------------------------
+    # --- seams (a BenchSide) ---------------------------------------------------------------
 
     @property
     def transport(self) -> CommandTransport:
         """Commands on the bench host (labgrid's SSH connection)."""
         return self.place.transport()
 
-    def view(self) -> TreeView:
+    def tree_view(self) -> TreeView:
         """The local view of the bench host's tree (fetched once)."""
         if self._view is None:
             from pytest_jetson.remote.view import fetch_view
 
             self.workdir.mkdir(parents=True, exist_ok=True)
-            self._view = fetch_view(self.transport, self.lft, self.workdir / "lft-view")
+            self._view = fetch_view(self.transport, self.spec.lft, self.workdir / "lft-view")
         return self._view
+
+    @property
+    def view(self) -> Path:
+        """The local view of the bench host's tree, which the pytest host reads."""
+        return self.tree_view().local
+
+    def outward(self, text: str) -> str:
+        """``text`` with the view's paths shown as the bench host's."""
+        return self.tree_view().outward(text)
+
+    @property
+    def usb(self) -> RcmPort:
+        """The place's USB resource."""
+        return self.place
 
     def find_rcm(self, chip: ChipFamily) -> RcmDevice | None:
         """The DUT in RCM on the place's USB resource, or None."""
         return self.place.find_rcm(chip)
 
-    def wait_for_rcm(self, chip: ChipFamily, **kwargs: Any) -> RcmDevice:
-        """Poll the place's USB resource until the DUT is in RCM (deadline in ``kwargs``)."""
-        return self.place.wait_for_rcm(chip, **kwargs)
+    def usb_instance(self, seen: RcmDevice | None) -> str | None:
+        """The entry's ``usb_port`` when it names one, else the ``path`` of the place's USB
+        resource as the RCM check saw it (the exporter's host numbers its own buses)."""
+        if self.entry.usb_port is not None:
+            return self.entry.usb_port
+        return seen.port_path if seen is not None and seen.port_path else None
 
-    def console_url(self) -> str:
-        """The place's network serial port as a pyserial ``rfc2217://`` URL."""
-        return self.place.console_url()
+    def console_port(self) -> tuple[str, int]:
+        """The place's network serial port as a pyserial ``rfc2217://`` URL, and the entry's
+        baud rate."""
+        serial = self.entry.serial
+        return self.place.console_url(), serial.baud if serial is not None else DEFAULT_BAUD
 
     def check(self) -> None:
         """Raise :class:`BenchError` when :meth:`problem` reports one."""
@@ -136,16 +156,14 @@ class RemoteBench:
             raise BenchError(f"DUT {self.entry.name}: {reason}")
 
 
-def attach(session: Any, dut: Any) -> None:
-    """Put ``dut`` (a :class:`~pytest_jetson.dut.Dut` of a ``labgrid:`` entry) on its remote
-    bench: acquire the place now, release it when ``session`` (a
+def attach(session: Any, dut: Any, bench: RemoteBench) -> None:
+    """Acquire ``bench``, the remote side of ``dut`` (a :class:`~pytest_jetson.dut.Dut` of a
+    ``labgrid:`` entry), now; release it when ``session`` (a
     :class:`~pytest_jetson.plugin.session.JetsonSession`) closes, whatever happens.
 
     When the place cannot be had (held by someone else past ``lock_wait_s``, coordinator
     unreachable) the DUT is latched broken with the reason and the :class:`BenchError` goes on.
     """
-    bench = RemoteBench(dut.entry, session.workdir / dut.name / "remote")
-    dut.remote = bench
 
     def close() -> None:
         dut.close()  # the console first, while the place is still ours

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pytest_jetson.errors import BenchError
+from pytest_jetson.host.command import Command
 from pytest_jetson.host.transport import CommandTransport
 
 VIEW_TIMEOUT = 60.0
@@ -104,11 +105,13 @@ def fetch_view(
     remote = PurePosixPath(lft)
     host = transport.host or "localhost"
     result = transport.run(
-        ["sh", "-c", _SCRIPT, "jetson-view", str(remote)],
-        cwd="/",
-        timeout=VIEW_TIMEOUT,
-        what=f"reading the Linux_for_Tegra tree {remote}",
-        log=log,
+        Command(
+            ["sh", "-c", _SCRIPT, "jetson-view", str(remote)],
+            cwd="/",
+            timeout=VIEW_TIMEOUT,
+            what=f"reading the Linux_for_Tegra tree {remote}",
+            log=log,
+        )
     )
     if not result.ok:
         raise BenchError(

@@ -11,6 +11,7 @@ import pytest
 from pytest_jetson.catalogue import T234, T264
 from pytest_jetson.drivers.boardctl import Boardctl
 from pytest_jetson.drivers.eeprom import read_boardid
+from pytest_jetson.drivers.side import LocalSide
 from pytest_jetson.drivers.usb import default_backend, find_rcm, list_nvidia, wait_for_rcm
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded
 from pytest_jetson.sim.host import SimDut, SimHost
@@ -50,14 +51,14 @@ def test_targets_per_release(
     host: SimHost, board: str, release: str, targets: tuple[str, ...]
 ) -> None:
     dut = host.add_dut("dut", board, release=release, speed=FAST)
-    assert set(Boardctl(dut.lft, "topo").targets()) == set(targets)
+    assert set(Boardctl(LocalSide(dut.lft), "topo").targets()) == set(targets)
 
 
 def test_recovery_puts_the_dut_in_rcm_on_its_port(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", speed=FAST)
     backend = host.usb_backend()
     assert find_rcm(T234, usb_port=dut.usb_port, backend=backend) is None
-    result = Boardctl(dut.lft, dut.boardctl_target, timeout=30).recovery()
+    result = Boardctl(LocalSide(dut.lft), dut.boardctl_target, timeout=30).recovery()
     assert "Recovery mode done." in result.output
     device = wait_for_rcm(T234, usb_port=dut.usb_port, timeout=10, poll=0.05, backend=backend)
     assert (device.vid, device.pid, device.port_path) == (0x0955, 0x7023, dut.usb_port)
@@ -69,7 +70,7 @@ def test_unlisted_target_is_refused_before_touching_the_board(host: SimHost) -> 
     dut = host.add_dut("orin", "orin-agx", release="R36.2.0", speed=FAST)
     before = dut.state().mode
     with pytest.raises(ConfigError) as info:
-        Boardctl(dut.lft, "orin-jetson").recovery()
+        Boardctl(LocalSide(dut.lft), "orin-jetson").recovery()
     assert "'orin-jetson'" in str(info.value)
     assert "topo, orin-slt, concord" in str(info.value)
     assert dut.state().mode == before
@@ -82,7 +83,7 @@ def test_only_the_in_tree_boardctl_is_used(host: SimHost, tmp_path: Path) -> Non
     marker = tmp_path / "path-boardctl-ran"
     (fake_bin / "boardctl").write_text(f"#!/bin/sh\ntouch {marker}\n")
     (fake_bin / "boardctl").chmod(0o755)
-    ctl = Boardctl(dut.lft, "topo", env={"PATH": f"{fake_bin}:{os.environ['PATH']}"})
+    ctl = Boardctl(LocalSide(dut.lft), "topo", env={"PATH": f"{fake_bin}:{os.environ['PATH']}"})
     assert ctl.path == dut.lft / "tools" / "board_automation" / "boardctl"
     ctl.status()
     assert not marker.exists()
@@ -91,7 +92,7 @@ def test_only_the_in_tree_boardctl_is_used(host: SimHost, tmp_path: Path) -> Non
 def test_failing_boardctl_raises_a_bench_error_with_its_output(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", release="R36.2.0", speed=FAST)
     with pytest.raises(BenchError) as info:
-        Boardctl(dut.lft, "orin-slt", timeout=30).power_on()
+        Boardctl(LocalSide(dut.lft), "orin-slt", timeout=30).power_on()
     assert "exit 1" in str(info.value)
     assert "No debugger found!" in str(info.value)
     assert "No debugger found!" in info.value.output
@@ -100,7 +101,7 @@ def test_failing_boardctl_raises_a_bench_error_with_its_output(host: SimHost) ->
 def test_hung_boardctl_is_killed_with_its_process_group(host: SimHost, tmp_path: Path) -> None:
     dut = host.add_dut("orin", "orin-agx", faults=("boardctl_hang",), speed=FAST)
     log = tmp_path / "boardctl.log"
-    ctl = Boardctl(dut.lft, "topo", timeout=0.5, grace=0.3, log=log)
+    ctl = Boardctl(LocalSide(dut.lft), "topo", timeout=0.5, grace=0.3, log=log)
     with pytest.raises(DeadlineExceeded) as info:
         ctl.recovery()
     message = str(info.value)
@@ -115,11 +116,11 @@ def test_two_duts_on_one_host_are_never_confused(host: SimHost) -> None:
     second = host.add_dut("orin-b", "orin-agx", speed=FAST)
     assert first.usb_port != second.usb_port
     backend = host.usb_backend()
-    Boardctl(second.lft, "topo", timeout=30).recovery()
+    Boardctl(LocalSide(second.lft), "topo", timeout=30).recovery()
     assert find_rcm(T234, usb_port=first.usb_port, backend=backend) is None
     found = find_rcm(T234, usb_port=second.usb_port, backend=backend)
     assert found is not None and found.port_path == second.usb_port
-    Boardctl(first.lft, "topo", timeout=30).recovery()
+    Boardctl(LocalSide(first.lft), "topo", timeout=30).recovery()
     found = find_rcm(T234, usb_port=first.usb_port, backend=backend)
     assert found is not None and found.port_path == first.usb_port
     with pytest.raises(BenchError) as info:
@@ -130,7 +131,7 @@ def test_two_duts_on_one_host_are_never_confused(host: SimHost) -> None:
 
 def test_no_rcm_lists_devices_seen_and_the_boardctl_output(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", faults=("no_rcm",), speed=FAST)
-    result = Boardctl(dut.lft, "topo", timeout=30).recovery()
+    result = Boardctl(LocalSide(dut.lft), "topo", timeout=30).recovery()
     with pytest.raises(DeadlineExceeded) as info:
         wait_for_rcm(
             T234,
@@ -164,7 +165,7 @@ def test_manual_recovery_failure_says_which_buttons(host: SimHost) -> None:
 
 def test_rcm_on_another_port_is_pointed_out(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", speed=FAST)
-    Boardctl(dut.lft, "topo", timeout=30).recovery()
+    Boardctl(LocalSide(dut.lft), "topo", timeout=30).recovery()
     with pytest.raises(DeadlineExceeded) as info:
         wait_for_rcm(T234, usb_port="2-1", timeout=0.1, poll=0.05, backend=host.usb_backend())
     assert f"on another port ({dut.usb_port})" in str(info.value)
@@ -183,14 +184,14 @@ def test_default_backend_is_libusb_or_a_clear_error() -> None:
 
 
 def in_recovery(dut: SimDut) -> SimDut:
-    Boardctl(dut.lft, dut.boardctl_target, timeout=30).recovery()
+    Boardctl(LocalSide(dut.lft), dut.boardctl_target, timeout=30).recovery()
     return dut
 
 
 def test_eeprom_read_parses_the_simulated_thor(host: SimHost, tmp_path: Path) -> None:
     dut = in_recovery(host.add_dut("thor", "thor-agx", release="R39.2.0", speed=FAST))
     log = tmp_path / "eeprom.log"
-    reading = read_boardid(dut.lft, timeout=60, log=log)
+    reading = read_boardid(LocalSide(dut.lft), timeout=60, log=log)
     board = reading.board_id
     assert (board.board_id, board.sku, board.baseboard_id) == ("3834", "0008", "4071")
     assert board.board == "jetson-agx-thor-devkit"
@@ -202,7 +203,7 @@ def test_eeprom_read_parses_the_simulated_thor(host: SimHost, tmp_path: Path) ->
 def test_eeprom_read_without_rcm_names_nvidias_error(host: SimHost) -> None:
     dut = host.add_dut("orin", "orin-agx", speed=FAST)
     with pytest.raises(BenchError) as info:
-        read_boardid(dut.lft, timeout=60)
+        read_boardid(LocalSide(dut.lft), timeout=60)
     message = str(info.value)
     assert "exit 5" in message
     assert "*** Error: No Jetson device found." in message
@@ -213,6 +214,6 @@ def test_eeprom_read_with_two_duts_in_rcm_explains_the_limit(host: SimHost) -> N
     first = in_recovery(host.add_dut("orin-a", "orin-agx", speed=FAST))
     in_recovery(host.add_dut("orin-b", "orin-agx", speed=FAST))
     with pytest.raises(BenchError) as info:
-        read_boardid(first.lft, timeout=60)
+        read_boardid(LocalSide(first.lft), timeout=60)
     assert "exit 6" in str(info.value)
     assert "leave only the DUT in recovery" in str(info.value)

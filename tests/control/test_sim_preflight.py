@@ -9,6 +9,9 @@ import pytest
 
 from pytest_jetson.bench import BenchEntry, DefaultUser
 from pytest_jetson.drivers.boardctl import Boardctl
+from pytest_jetson.drivers.side import LocalSide
+from pytest_jetson.drivers.usb import LocalUsb
+from pytest_jetson.dut import Deadlines, Dut
 from pytest_jetson.errors import ConfigError
 from pytest_jetson.preflight.checks import (
     check_bsp_image,
@@ -44,6 +47,22 @@ def entry(dut: SimDut, user: DefaultUser | None = None, **kw: object) -> BenchEn
         usb_port=dut.usb_port,
         default_user=user,
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def side_of(profile: Profile) -> LocalSide:
+    assert profile.bsp_image is not None
+    return LocalSide(profile.bsp_image.lft)
+
+
+def subject(host: SimHost, bench: BenchEntry, logs: Path, **deadlines: float) -> Dut:
+    """The DUT the standard checks run for: this host's side, the simulated USB bus."""
+    return Dut(
+        entry=bench,
+        side=LocalSide.for_entry(bench, backend=host.usb_backend()),
+        artifacts=logs,
+        deadlines=Deadlines(**deadlines),
+        env={},
     )
 
 
@@ -113,11 +132,10 @@ def test_rcm_check_outcomes(host: SimHost) -> None:
     good = add(host)
     outcome = check_rcm(
         good.board.chip,
-        usb_port=good.usb_port,
+        LocalUsb(good.usb_port, backend=host.usb_backend()),
         timeout=5,
         poll=0.05,
-        backend=host.usb_backend(),
-        boardctl=Boardctl(good.lft, "topo", timeout=30),
+        boardctl=Boardctl(LocalSide(good.lft), "topo", timeout=30),
     )
     assert outcome.passed and good.usb_port in outcome.message
 
@@ -126,11 +144,10 @@ def test_no_rcm_leaves_the_bench_unavailable(host: SimHost) -> None:
     dut = add(host, "orin-agx", "no_rcm")
     outcome = check_rcm(
         dut.board.chip,
-        usb_port=dut.usb_port,
+        LocalUsb(dut.usb_port, backend=host.usb_backend()),
         timeout=0.3,
         poll=0.05,
-        backend=host.usb_backend(),
-        boardctl=Boardctl(dut.lft, "topo", timeout=30),
+        boardctl=Boardctl(LocalSide(dut.lft), "topo", timeout=30),
     )
     assert outcome.status == "unavailable"
     assert "booted Jetson (7020)" in outcome.message
@@ -141,10 +158,9 @@ def test_boardctl_hang_leaves_the_bench_unavailable(host: SimHost) -> None:
     dut = add(host, "orin-agx", "boardctl_hang")
     outcome = check_rcm(
         dut.board.chip,
-        usb_port=dut.usb_port,
+        LocalUsb(dut.usb_port, backend=host.usb_backend()),
         timeout=5,
-        backend=host.usb_backend(),
-        boardctl=Boardctl(dut.lft, "topo", timeout=0.5, grace=0.3),
+        boardctl=Boardctl(LocalSide(dut.lft), "topo", timeout=0.5, grace=0.3),
     )
     assert outcome.status == "unavailable"
     assert "timed out after 0.5 s waiting for boardctl -t topo recovery" in outcome.message
@@ -154,22 +170,21 @@ def test_unlisted_target_is_a_defect(host: SimHost) -> None:
     dut = add(host, "orin-agx", release="R36.2.0")
     outcome = check_rcm(
         dut.board.chip,
-        usb_port=dut.usb_port,
+        LocalUsb(dut.usb_port, backend=host.usb_backend()),
         timeout=1,
-        backend=host.usb_backend(),
-        boardctl=Boardctl(dut.lft, "thor-jetson-module"),
+        boardctl=Boardctl(LocalSide(dut.lft), "thor-jetson-module"),
     )
     assert outcome.status == "defect" and "topo, orin-slt, concord" in outcome.message
 
 
 def recovered_profile(dut: SimDut) -> Profile:
-    Boardctl(dut.lft, "topo", timeout=30).recovery()
+    Boardctl(LocalSide(dut.lft), "topo", timeout=30).recovery()
     return load_profile(dut.profile_path)
 
 
 def test_eeprom_sku_mismatch_is_a_defect_naming_both_values(host: SimHost) -> None:
     profile = recovered_profile(add(host, "orin-agx", "eeprom_sku_mismatch"))
-    outcome = check_eeprom(profile, timeout=60)
+    outcome = check_eeprom(profile, side_of(profile), timeout=60)
     assert outcome.status == "defect"
     assert "reference_devkit.module.sku is '0000' in the profile" in outcome.message
     assert "board_sku '0005'" in outcome.message
@@ -179,14 +194,15 @@ def test_eeprom_sku_mismatch_is_a_defect_naming_both_values(host: SimHost) -> No
 
 def test_empty_eeprom_values_do_not_conflict(host: SimHost) -> None:
     profile = recovered_profile(add(host, "orin-agx", "eeprom_empty"))
-    outcome = check_eeprom(profile, timeout=60)
+    outcome = check_eeprom(profile, side_of(profile), timeout=60)
     assert outcome.passed, outcome
     assert "sku (empty) FAB (empty)" in outcome.message
     assert outcome.details["plan"][0] == "DUT EEPROM → board_sku=(empty) board_FAB=(empty)"
 
 
 def test_eeprom_without_rcm_is_unavailable(host: SimHost) -> None:
-    outcome = check_eeprom(load_profile(add(host).profile_path), timeout=60)
+    profile = load_profile(add(host).profile_path)
+    outcome = check_eeprom(profile, side_of(profile), timeout=60)
     assert outcome.status == "unavailable" and "No Jetson device found" in outcome.message
 
 
@@ -195,12 +211,8 @@ def test_standard_checks_run_in_order_and_pass_on_a_healthy_dut(
 ) -> None:
     dut = add(host, "thor-agx")
     checks = standard_checks(
-        entry(dut, DefaultUser("nvidia")),
+        subject(host, entry(dut, DefaultUser("nvidia")), tmp_path / "logs", rcm=10),
         flow_tool="l4t_initrd_flash.sh",
-        env={},
-        backend=host.usb_backend(),
-        rcm_timeout=10,
-        log_dir=tmp_path / "logs",
     )
     outcomes = run_preflight(["default_user", "eeprom", "bsp_image", "rcm"], checks)
     assert [o.name for o in outcomes] == ["bsp_image", "rcm", "eeprom", "default_user"]
@@ -213,7 +225,7 @@ def test_standard_checks_run_in_order_and_pass_on_a_healthy_dut(
 def test_standard_checks_stop_at_a_host_defect(host: SimHost, tmp_path: Path) -> None:
     dut = add(host, "orin-agx", "image_drift")
     checks = standard_checks(
-        entry(dut, DefaultUser("ubuntu")), flow_tool="flash.sh", env={}, backend=host.usb_backend()
+        subject(host, entry(dut, DefaultUser("ubuntu")), tmp_path / "logs"), flow_tool="flash.sh"
     )
     outcomes = run_preflight(["eeprom", "default_user"], checks)
     assert [(o.name, o.status) for o in outcomes] == [
@@ -233,12 +245,12 @@ def test_custom_user_is_staged_then_kept_and_the_password_is_never_written(
     profile = load_profile(dut.profile_path)
     choice = DefaultUser("custom", username="qa", password_env="QA_PW")
     log = tmp_path / "logs" / "user.log"
-    staged = check_default_user(profile, choice, env={"QA_PW": PASSWORD}, log=log)
+    staged = check_default_user(profile, choice, side_of(profile), env={"QA_PW": PASSWORD}, log=log)
     assert staged.passed and staged.message == "Default user: qa (autologin)"
     staging = staged.details["staging"]
     assert staging.resolution == "staged" and PASSWORD not in staging.command
     assert "Password - ***" in log.read_text()
-    kept = check_default_user(profile, choice, env={"QA_PW": PASSWORD})
+    kept = check_default_user(profile, choice, side_of(profile), env={"QA_PW": PASSWORD})
     assert kept.passed and kept.details["staging"].resolution == "kept"
     assert "etc/passwd: qa" in kept.message or "home/qa" in kept.message
     assert PASSWORD not in repr(staged) + repr(kept)
@@ -255,15 +267,15 @@ def test_custom_user_without_its_variable_names_the_variable(host: SimHost) -> N
     profile = load_profile(add(host).profile_path)
     choice = DefaultUser("custom", username="qa", password_env="QA_PW_MISSING")
     with pytest.raises(ConfigError) as info:
-        check_default_user(profile, choice, env={})
+        check_default_user(profile, choice, side_of(profile), env={})
     assert "QA_PW_MISSING" in str(info.value)
 
 
 def test_skip_and_unset_choice(host: SimHost) -> None:
     profile = load_profile(add(host).profile_path)
-    skipped = check_default_user(profile, DefaultUser("skip"), env={})
+    skipped = check_default_user(profile, DefaultUser("skip"), side_of(profile), env={})
     assert skipped.passed and "OEM config wizard on first boot" in skipped.message
-    unset = check_default_user(profile, None, env={})
+    unset = check_default_user(profile, None, side_of(profile), env={})
     assert unset.status == "defect" and "default_user" in unset.fix
 
 
@@ -271,7 +283,8 @@ def test_staging_tool_failure_is_scrubbed(host: SimHost) -> None:
     dut = add(host)
     (dut.lft / "rootfs" / "etc" / "passwd").unlink()
     choice = DefaultUser("custom", username="qa", password_env="QA_PW")
-    outcome = check_default_user(load_profile(dut.profile_path), choice, env={"QA_PW": PASSWORD})
+    profile = load_profile(dut.profile_path)
+    outcome = check_default_user(profile, choice, side_of(profile), env={"QA_PW": PASSWORD})
     assert outcome.status == "unavailable"
     assert "ERROR: not a valid rootfs directory" in outcome.message
     assert PASSWORD not in repr(outcome)

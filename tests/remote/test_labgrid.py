@@ -13,6 +13,7 @@ import pytest
 
 from pytest_jetson.catalogue import T234, T264
 from pytest_jetson.errors import BenchError, DeadlineExceeded
+from pytest_jetson.host.command import Command
 from pytest_jetson.remote.labgrid import LabgridPlace, lock_identity
 
 from .conftest import DUT, Rig, wait_gone
@@ -48,7 +49,12 @@ def test_smoke_tool_over_ssh_rcm_and_console_boot(
     transport = place.transport()
     boardctl = str(rig.dut.lft / "tools/board_automation/boardctl")
     result = transport.run(
-        [boardctl, "-t", "topo", "recovery"], cwd=rig.dut.lft, timeout=60, what="boardctl recovery"
+        Command(
+            [boardctl, "-t", "topo", "recovery"],
+            cwd=rig.dut.lft,
+            timeout=60,
+            what="boardctl recovery",
+        )
     )
     assert result.ok, result.output
     device = place.wait_for_rcm(T234, timeout=10, poll=0.1)
@@ -59,7 +65,12 @@ def test_smoke_tool_over_ssh_rcm_and_console_boot(
     assert url.startswith("rfc2217://127.0.0.1:")
     with SerialConsole.open(url, log=tmp_path / "console.log") as console:
         transport.run(
-            [boardctl, "-t", "topo", "reset"], cwd=rig.dut.lft, timeout=60, what="boardctl reset"
+            Command(
+                [boardctl, "-t", "topo", "reset"],
+                cwd=rig.dut.lft,
+                timeout=60,
+                what="boardctl reset",
+            )
         )
         console.expect(r"MB1 \(version", timeout=15)
     assert "MB1 (version" in (tmp_path / "console.log").read_text()
@@ -113,7 +124,9 @@ def test_exporter_killed_mid_command_is_a_bench_error(rig: Rig, place: LabgridPl
     try:
         with pytest.raises(BenchError, match="exporter loopback serving place orin-03 disappeared"):
             transport.run(
-                ["sh", "-c", "echo flashing; sleep 41.42"], cwd="/", timeout=60, what="flash"
+                Command(
+                    ["sh", "-c", "echo flashing; sleep 41.42"], cwd="/", timeout=60, what="flash"
+                )
             )
         assert wait_gone("sleep 41.42") == []
         with pytest.raises(BenchError, match="disappeared"):
@@ -128,7 +141,7 @@ def test_exporter_killed_mid_command_is_a_bench_error(rig: Rig, place: LabgridPl
 def test_rcm_wait_times_out_listing_what_was_seen(rig: Rig, place: LabgridPlace) -> None:
     boardctl = str(rig.dut.lft / "tools/board_automation/boardctl")
     place.transport().run(
-        [boardctl, "-t", "topo", "reset"], cwd=rig.dut.lft, timeout=60, what="reset"
+        Command([boardctl, "-t", "topo", "reset"], cwd=rig.dut.lft, timeout=60, what="reset")
     )
     with pytest.raises(
         DeadlineExceeded, match=r"not in recovery .* within 0.3 s.\nSeen on that port: 0955:7020"

@@ -30,7 +30,7 @@ def test_a_thief_takes_the_place(jetson_dut):
     subprocess.run([*client, "release", "--kick"], env=env, check=True, timeout=30)
     subprocess.run([*client, "acquire"], env=env, check=True, timeout=30)
     deadline = time.monotonic() + 10
-    while jetson_dut.remote.problem() is None and time.monotonic() < deadline:
+    while jetson_dut.side.problem() is None and time.monotonic() < deadline:
         time.sleep(0.05)
 
 def test_after_the_theft(jetson_dut):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
+from pytest_jetson.host.command import Command
 from pytest_jetson.host.transport import CommandTransport, LocalTransport, SshTransport
 
 from .conftest import Rig, processes_with, wait_gone
@@ -20,12 +21,14 @@ def ssh(rig: Rig, **kwargs: object) -> SshTransport:
 def test_local_transport_runs_through_the_runner(tmp_path: Path) -> None:
     transport: CommandTransport = LocalTransport()
     result = transport.run(
-        [sys.executable, "-c", "import os; print(os.getcwd()); print(os.environ['X'])"],
-        cwd=tmp_path,
-        timeout=30,
-        what="probe",
-        env={"X": "from-env"},
-        log=tmp_path / "run.log",
+        Command(
+            [sys.executable, "-c", "import os; print(os.getcwd()); print(os.environ['X'])"],
+            cwd=tmp_path,
+            timeout=30,
+            what="probe",
+            env={"X": "from-env"},
+            log=tmp_path / "run.log",
+        )
     )
     assert result.lines == [str(tmp_path), "from-env"]
     assert transport.host is None
@@ -54,13 +57,15 @@ def test_ssh_runs_in_cwd_with_env_and_streams_lines(rig: Rig, tmp_path: Path) ->
     seen: list[str] = []
     transport = ssh(rig)
     result = transport.run(
-        ["sh", "-c", 'pwd; echo "$GREETING"; printf "%s\\n" "$0"', "$(id) a;b"],
-        cwd=rig.dut.lft,
-        timeout=30,
-        what="probe",
-        env={"GREETING": "hello bench"},
-        log=tmp_path / "ssh.log",
-        on_line=seen.append,
+        Command(
+            ["sh", "-c", 'pwd; echo "$GREETING"; printf "%s\\n" "$0"', "$(id) a;b"],
+            cwd=rig.dut.lft,
+            timeout=30,
+            what="probe",
+            env={"GREETING": "hello bench"},
+            log=tmp_path / "ssh.log",
+            on_line=seen.append,
+        )
     )
     assert result.ok
     assert seen == [str(rig.dut.lft), "hello bench", "$(id) a;b"]
@@ -70,14 +75,16 @@ def test_ssh_runs_in_cwd_with_env_and_streams_lines(rig: Rig, tmp_path: Path) ->
 
 
 def test_ssh_returns_the_remote_exit_status(rig: Rig) -> None:
-    result = ssh(rig).run(["sh", "-c", "echo failing; exit 3"], cwd="/", timeout=30, what="x")
+    result = ssh(rig).run(
+        Command(["sh", "-c", "echo failing; exit 3"], cwd="/", timeout=30, what="x")
+    )
     assert result.returncode == 3
     assert result.lines == ["failing"]
 
 
 def test_ssh_remote_deadline_kills_the_remote_process(rig: Rig) -> None:
     with pytest.raises(DeadlineExceeded) as info:
-        ssh(rig).run(["sleep", "31.4159"], cwd="/", timeout=1, grace=1, what="sleepy tool")
+        ssh(rig).run(Command(["sleep", "31.4159"], cwd="/", timeout=1, grace=1, what="sleepy tool"))
     assert "timed out after 1 s waiting for sleepy tool on 127.0.0.1" in str(info.value)
     assert wait_gone("sleep 31.4159") == []
 
@@ -90,11 +97,13 @@ def test_a_local_kill_reaches_the_remote_process(rig: Rig) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         ssh(rig).run(
-            ["sh", "-c", "echo started; sleep 27.1828"],
-            cwd="/",
-            timeout=60,
-            what="x",
-            on_line=interrupt,
+            Command(
+                ["sh", "-c", "echo started; sleep 27.1828"],
+                cwd="/",
+                timeout=60,
+                what="x",
+                on_line=interrupt,
+            )
         )
     assert wait_gone("sleep 27.1828") == []
 
@@ -109,7 +118,7 @@ def test_ssh_connection_failure_is_a_bench_error(rig: Rig, tmp_path: Path) -> No
     )
     transport = SshTransport("127.0.0.1", options=["-F", str(config)], remote_root=True)
     with pytest.raises(BenchError, match=r"ssh to 127\.0\.0\.1 failed"):
-        transport.run(["true"], cwd="/", timeout=10, what="probe")
+        transport.run(Command(["true"], cwd="/", timeout=10, what="probe"))
 
 
 def test_ssh_reads_files(rig: Rig) -> None:
@@ -131,5 +140,5 @@ def test_watchdog_cuts_off_a_running_command(rig: Rig) -> None:
         hangup=lambda: calls.append("hangup"),
     )
     with pytest.raises(BenchError, match="cut off: the exporter vanished"):
-        transport.run(["sh", "-c", "echo on; sleep 1"], cwd="/", timeout=30, what="x")
+        transport.run(Command(["sh", "-c", "echo on; sleep 1"], cwd="/", timeout=30, what="x"))
     assert calls == ["hangup"]
