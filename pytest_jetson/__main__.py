@@ -31,9 +31,9 @@ def _add_derive_carrier(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         required=True,
-        type=Path,
-        metavar="PATH",
-        help="target-platform profile with a custom_carrier block",
+        metavar="PATH|NAME",
+        help="target-platform profile with a custom_carrier block: a file, a name in "
+        "./profiles/, or a provided one (sim-orin-carrier: the simulated custom carrier)",
     )
     parser.add_argument(
         "--accept-commits",
@@ -51,7 +51,7 @@ def _add_derive_carrier(parser: argparse.ArgumentParser) -> None:
 def _run_derive_carrier(args: argparse.Namespace) -> int:
     from pytest_jetson.carrier import CommitDecision, accept_all, cancel_all, derive_carrier
     from pytest_jetson.carrier.decision import CommitGate, ask_on_terminal, format_preview
-    from pytest_jetson.profile import load_profile
+    from pytest_jetson.profile import find_profile, load_profile
 
     gate: CommitGate
     if args.accept_commits:
@@ -65,7 +65,8 @@ def _run_derive_carrier(args: argparse.Namespace) -> int:
             print("not a terminal and no --accept-commits: cancelled", file=sys.stderr)
             return cancel_all(repo, staged, message)
 
-    profile = load_profile(args.profile)
+    cwd = Path.cwd()
+    profile = load_profile(find_profile(args.profile, folders=[cwd / "profiles"], base=cwd))
     derive_carrier(profile, gate, bpmp=args.bpmp, echo=print)
     return 0
 

@@ -21,8 +21,10 @@ SIM_BOARDS: dict[str, str] = {
     "sim-orin": "orin-agx",
     "sim-orin-nano": "orin-nano",
     "sim-thor": "thor-agx",
+    "sim-orin-carrier": "orin-agx",
 }
-"""Built-in simulated DUT name → simulated board."""
+"""Built-in simulated DUT name → simulated board (``sim-orin-carrier``: an AGX Orin with a
+custom carrier declared and a source workspace to derive it in)."""
 SIM_DUTS: tuple[str, ...] = tuple(SIM_BOARDS)
 """DUT names reserved for the built-in simulated DUTs."""
 

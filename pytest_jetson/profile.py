@@ -6,11 +6,12 @@ custom carrier, the promoted ``bsp_image``, the ``source`` workspace and the boo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_jetson.catalogue import ChipFamily, chip_for_module
-from pytest_jetson.errors import ProfileError
+from pytest_jetson.errors import ProfileError, UsageError
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
 
@@ -193,4 +194,34 @@ def load_profile(path: str | Path) -> Profile:
         bsp_image=bsp_image,
         source=source,
         boot_device=doc.opt_text("boot_device"),
+    )
+
+
+PROFILE_ENTRY_POINTS = "pytest_jetson.profiles"
+"""Entry-point group of profiles that installed packages provide by name: each is a callable
+taking the working folder and returning the profile file (set up on first use)."""
+
+
+def find_profile(ref: str, *, folders: Sequence[Path], base: Path) -> Path:
+    """The profile file ``ref`` names: a path to a file; else ``<folder>/<ref>.yaml`` in one of
+    ``folders``; else a profile an installed package provides under that name
+    (:data:`PROFILE_ENTRY_POINTS`, given ``base``). A usage error says where it looked."""
+    path = Path(ref).expanduser()
+    if path.is_file() or ref.endswith((".yaml", ".yml")) or "/" in ref:
+        return path  # the loader names a missing or bad file
+    for folder in folders:
+        candidate = folder / f"{ref}.yaml"
+        if candidate.is_file():
+            return candidate
+    from importlib.metadata import entry_points
+
+    provided = {ep.name: ep for ep in entry_points(group=PROFILE_ENTRY_POINTS)}
+    if ref in provided:
+        made: Path = provided[ref].load()(base)
+        return made
+    looked = ", ".join(str(f) for f in folders) or "(no profile folder)"
+    names = ", ".join(sorted(provided)) or "none"
+    raise UsageError(
+        f"profile {ref!r}: no such file, no {ref}.yaml in {looked}, and no installed "
+        f"package provides it (provided profiles: {names})"
     )

@@ -38,7 +38,8 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         return None
     if name in SIM_BOARDS:
         spec = SimSpec(board=SIM_BOARDS[name])
-        return start_simulated(config, state, name, spec, DefaultUser("ubuntu"), workdir)
+        entry = start_simulated(config, state, name, spec, DefaultUser("ubuntu"), workdir)
+        return _with_carrier(config, entry)
     if state.inventory is None or name not in state.inventory.duts:
         return None
     dut = state.inventory.duts[name]
@@ -55,6 +56,22 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
             entry = replace(entry, profile=profile)
         return entry
     return state.inventory.entry(name)
+
+
+def _with_carrier(config: pytest.Config, entry: BenchEntry) -> BenchEntry:
+    """A built-in simulated DUT with a custom carrier: its profile declares the carrier and
+    names the source workspace kept under the rootdir (its own image stays the session's)."""
+    from dataclasses import replace
+
+    from pytest_jetson.profile import load_profile
+    from pytest_jetson.sim.carrier import CARRIER_DUTS, carrier_bench
+
+    if entry.name not in CARRIER_DUTS:
+        return entry
+    bench = carrier_bench(config.rootpath, entry.name)
+    carrier = load_profile(bench.profile_path)
+    profile = replace(entry.profile, custom_carrier=carrier.custom_carrier, source=carrier.source)
+    return replace(entry, profile=profile)
 
 
 def start_simulated(
@@ -81,6 +98,8 @@ def start_simulated(
         faults=faults,
         speed=speed,
         default_boot_device=boot_device,
+        start=config.getoption("jetson_sim_start"),
+        user=_credentials(default_user),
     )
     return BenchEntry(
         name=name,
@@ -92,6 +111,20 @@ def start_simulated(
         recovery="boardctl",
         sim=SimSpec(board=spec.board, release=dut.release, faults=faults),
     )
+
+
+def _credentials(user: DefaultUser | None) -> tuple[str, str] | None:
+    """The user a simulated board that the bench flashed before has: ubuntu/ubuntu and
+    nvidia/nvidia are NVIDIA's documented defaults; a custom user's password is read from
+    its environment variable; ``skip`` (or no answer) staged nobody."""
+    import os
+
+    if user is None or user.name is None:
+        return None
+    if user.kind == "custom":
+        password = os.environ.get(user.password_env or "")
+        return None if password is None else (user.name, password)
+    return (user.name, user.kind)
 
 
 @pytest.hookimpl(trylast=True)

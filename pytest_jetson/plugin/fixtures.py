@@ -5,11 +5,12 @@ Heavy modules are imported inside the fixtures, so the plugin costs nothing with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from pytest_jetson.plugin.session import NO_DUT_REASON, JetsonSession, get_session
+from pytest_jetson.plugin.session import NO_DUT_REASON, JetsonSession, get_session, inspect_only
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from pytest_jetson.preflight.checks import CheckOutcome
     from pytest_jetson.profile import Profile
 
+T = TypeVar("T")
+
 
 def require_session(config: pytest.Config) -> JetsonSession:
     """The session state; skips (or fails under ``--jetson-strict``) without ``--dut``."""
@@ -27,6 +30,16 @@ def require_session(config: pytest.Config) -> JetsonSession:
         if config.getoption("jetson_strict"):
             pytest.fail(f"{NO_DUT_REASON} [--jetson-strict]", pytrace=False)
         pytest.skip(NO_DUT_REASON)
+    return state
+
+
+def require_bench(config: pytest.Config, name: str) -> JetsonSession:
+    """The session state for a fixture that touches the bench; skips under ``--setup-only``
+    and ``--setup-plan``, which only show the fixtures."""
+    state = require_session(config)
+    flag = inspect_only(config)
+    if flag is not None:
+        pytest.skip(f"{flag}: DUT {name} not touched (no bench fixture is set up)")
     return state
 
 
@@ -42,7 +55,7 @@ def jetson_dut_name(request: pytest.FixtureRequest, pytestconfig: pytest.Config)
 @pytest.fixture(scope="session")
 def jetson_entry(pytestconfig: pytest.Config, jetson_dut_name: str) -> BenchEntry:
     """The DUT's resolved bench entry (profile plus wiring); simulated DUTs start here."""
-    state = require_session(pytestconfig)
+    state = require_bench(pytestconfig, jetson_dut_name)
     from pytest_jetson.errors import ConfigError
 
     try:
@@ -109,25 +122,35 @@ def jetson_eeprom(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
 @pytest.fixture
 def jetson_console(pytestconfig: pytest.Config, jetson_dut: Dut) -> SerialConsole:
     """The DUT's serial console (after ``--jetson-flash``: the freshly booted board)."""
-    from pytest_jetson.errors import JetsonError
-
-    try:
-        return jetson_dut.console()
-    except JetsonError as exc:
-        from pytest_jetson.plugin.outcomes import skip_or_fail
-
-        skip_or_fail(pytestconfig, f"console of DUT {jetson_dut.name} unavailable: {exc}")
+    return _on_console(
+        pytestconfig, jetson_dut, "console of DUT {name} unavailable", jetson_dut.console
+    )
 
 
 @pytest.fixture
 def jetson_shell(pytestconfig: pytest.Config, jetson_dut: Dut) -> Shell:
-    """A logged-in shell on the DUT's console (as the bench's default user)."""
-    from pytest_jetson.errors import JetsonError
+    """A logged-in shell on the DUT's console (as the bench's default user).
 
+    A console that does not answer (no login prompt within the ``login`` deadline) latches
+    the DUT broken: this test skips after the deadline, later ones at once with its reason.
+    """
     state = require_session(pytestconfig)
-    try:
-        return state.flow(jetson_dut.name).shell()
-    except JetsonError as exc:
-        from pytest_jetson.plugin.outcomes import skip_or_fail
+    return _on_console(
+        pytestconfig, jetson_dut, "no shell on DUT {name}", state.flow(jetson_dut.name).shell
+    )
 
-        skip_or_fail(pytestconfig, f"no shell on DUT {jetson_dut.name}: {exc}")
+
+def _on_console(config: pytest.Config, dut: Dut, what: str, get: Callable[[], T]) -> T:
+    """``get()`` on a usable DUT; a bench failure (a silent or lost console) latches it
+    broken, any failure skips (or fails under ``--jetson-strict``) saying ``what``."""
+    from pytest_jetson.errors import BenchError, JetsonError
+    from pytest_jetson.plugin.outcomes import require_usable, skip_or_fail
+
+    require_usable(config, dut)
+    try:
+        return get()
+    except JetsonError as exc:
+        reason = f"{what.format(name=dut.name)}: {exc}"
+        if isinstance(exc, BenchError):
+            dut.latch_broken(reason.splitlines()[0])
+        skip_or_fail(config, reason)

@@ -61,19 +61,17 @@ def pytest_jetson_commit_preview(
 
 
 def _profile(request: pytest.FixtureRequest) -> Profile:
-    from pytest_jetson.errors import UsageError
-    from pytest_jetson.profile import load_profile
+    from pytest_jetson.profile import find_profile, load_profile
 
     ref = request.config.getoption("jetson_profile", None)
     if not ref:
         profile: Profile = request.getfixturevalue("jetson_profile")
+        if profile.custom_carrier is None:
+            name = request.getfixturevalue("jetson_dut_name")
+            pytest.skip(f"DUT {name}: its profile declares no custom_carrier, nothing to derive")
         return profile
-    path = Path(ref).expanduser()
-    if not path.is_file():
-        path = request.config.rootpath / "profiles" / f"{ref}.yaml"
-    if not path.is_file():
-        raise UsageError(f"--jetson-profile {ref!r}: no such file, and no {path}")
-    return load_profile(path)
+    root = request.config.rootpath
+    return load_profile(find_profile(ref, folders=[root / "profiles"], base=root))
 
 
 def commit_gate(config: pytest.Config) -> CommitGate:
@@ -109,6 +107,11 @@ def jetson_derived_carrier(
     from pytest_jetson.errors import JetsonError
 
     config = request.config
+    from pytest_jetson.plugin.session import inspect_only
+
+    flag = inspect_only(config)
+    if flag is not None:
+        pytest.skip(f"{flag}: derive-carrier not run")
     try:
         profile = _profile(request)
         result = derive_carrier(
@@ -123,9 +126,19 @@ def jetson_derived_carrier(
     for role in ("overlay-tracker", "hardware"):
         for index, sha in enumerate(result.shas(role)):
             record(f"jetson_carrier_{role.replace('-', '_')}_{index}", sha)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in result.summary().splitlines():
-            reporter.write_line(line)
+    _show(config, result.summary())
     return result
+
+
+def _show(config: pytest.Config, text: str) -> None:
+    """Write ``text`` on the terminal, also while the test's output is captured."""
+    import contextlib
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.write_line("")
+        for line in text.splitlines():
+            reporter.write_line(line)

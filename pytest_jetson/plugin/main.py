@@ -122,6 +122,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="time factor of the simulated bench (2 = twice as fast; default 1).",
     )
     group.addoption(
+        "--jetson-sim-start",
+        dest="jetson_sim_start",
+        choices=("booted", "factory", "blank", "off"),
+        default="booted",
+        help="how the simulated DUTs are found: booted (default: flashed with their tree, "
+        "at a login prompt), factory (an older image, first-boot wizard), blank (nothing "
+        "flashed, silent console) or off (powered off).",
+    )
+    group.addoption(
         "--jetson-flash",
         dest="jetson_flash",
         action="store_true",

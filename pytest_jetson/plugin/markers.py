@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pytest_jetson.plugin.session import NO_DUT_REASON, get_session
+from pytest_jetson.plugin.session import NO_DUT_REASON, get_session, inspect_only
 
 BUILTIN_CHECKS = ("bsp_image", "rcm", "eeprom", "default_user")
 CHIP_IDS = ("t234", "t264")
@@ -127,6 +127,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     state = get_session(item.config)
     if state is None:
         skip_or_fail(item.config, NO_DUT_REASON)
+    if inspect_only(item.config) is not None:
+        return  # --setup-only/--setup-plan: the chip and the preflights need the bench
     from pytest_jetson.errors import ConfigError
 
     try:

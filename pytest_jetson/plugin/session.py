@@ -102,18 +102,15 @@ class JetsonSession:
         return entry
 
     def load_profile_ref(self, ref: str) -> Profile:
-        """Load a profile given as a path, or as a bare name found in the profile folders."""
-        from pytest_jetson.profile import load_profile
+        """Load a profile given as a path, a name in the profile folders, or a provided
+        name (``pytest_jetson.profiles`` entry points, set up under the rootdir)."""
+        from pytest_jetson.profile import find_profile, load_profile
 
-        path = Path(ref).expanduser()
-        if path.is_file():
-            return load_profile(path)
-        for folder in self.profile_dirs:
-            candidate = folder / f"{ref}.yaml"
-            if candidate.is_file():
-                return load_profile(candidate)
-        looked = ", ".join(str(d) for d in self.profile_dirs)
-        raise UsageError(f"--jetson-profile {ref!r}: no such file, and no {ref}.yaml in {looked}")
+        try:
+            path = find_profile(ref, folders=self.profile_dirs, base=self.config.rootpath)
+        except UsageError as exc:
+            raise UsageError(f"--jetson-profile {ref!r}: {exc}") from None
+        return load_profile(path)
 
     def get_sim_host(self) -> SimHost:
         """The session's simulated host, started on first use."""
@@ -338,6 +335,23 @@ STATE_KEY = pytest.StashKey[JetsonSession]()
 def get_session(config: pytest.Config) -> JetsonSession | None:
     """The session state, or None when no DUT was selected (the plugin is inert)."""
     return config.stash.get(STATE_KEY, None)
+
+
+INSPECT_OPTIONS = (
+    ("setupplan", "--setup-plan"),
+    ("setuponly", "--setup-only"),
+    ("collectonly", "--collect-only"),
+)
+
+
+def inspect_only(config: pytest.Config) -> str | None:
+    """The option (``--setup-plan``, ``--setup-only``, ``--collect-only``) under which the
+    run only shows tests and fixtures, or None. Such a run never touches the bench: no
+    simulated DUT is started, no lock taken, no port opened."""
+    for dest, flag in INSPECT_OPTIONS:
+        if config.getoption(dest, False):
+            return flag
+    return None
 
 
 def selected_duts(config: pytest.Config) -> tuple[str, ...]:

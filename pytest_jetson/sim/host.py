@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import yaml
 
@@ -31,8 +32,8 @@ from pytest_jetson.errors import BenchError, UsageError
 from pytest_jetson.sim import console
 from pytest_jetson.sim.boards import RELEASES, SimBoard, board_by_key
 from pytest_jetson.sim.faults import apply_tree_faults, check_faults, faulty_eeprom
-from pytest_jetson.sim.image import factory_image
-from pytest_jetson.sim.state import DUTS_DIR, DutState, StateStore
+from pytest_jetson.sim.image import bench_image, factory_image
+from pytest_jetson.sim.state import DUTS_DIR, DutState, Flashed, Mode, StateStore
 from pytest_jetson.sim.tools import install_tools
 from pytest_jetson.sim.tree import SimTree, make_tree
 from pytest_jetson.sim.usb import SimUsbBackend
@@ -42,6 +43,15 @@ FIRST_PORT = 4
 USB_BUS = 1
 CONSOLE_START_SECONDS = 10.0
 CONSOLE_STOP_SECONDS = 3.0
+
+Start = Literal["booted", "factory", "blank", "off"]
+STARTS: dict[str, str] = {
+    "booted": "flashed with its tree and booted to a login prompt (as a bench board usually is)",
+    "factory": "running an older factory image with no user staged (the first-boot wizard)",
+    "blank": "powered on with nothing flashed: the console stays silent",
+    "off": "flashed with its tree but powered off: the console stays silent until power-on",
+}
+"""How a simulated DUT is found when the session starts, and what that means."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,16 @@ class SimHost:
         faults: Iterable[str] = (),
         speed: float = 1.0,
         default_boot_device: str | None = None,
+        start: Start = "factory",
+        user: tuple[str, str] | None = None,
     ) -> SimDut:
-        """Build a DUT: its tree (with tree faults), tools, state, profile and console."""
+        """Build a DUT: its tree (with tree faults), tools, state, profile and console.
+
+        ``start`` is how the DUT is found (:data:`STARTS`); for ``booted`` and ``off`` its
+        image is the tree with ``user`` = ``(name, password)`` staged, as the bench left it.
+        """
+        if start not in STARTS:
+            raise UsageError(f"unknown simulated start {start!r} (valid: {', '.join(STARTS)})")
         if self._closed:
             raise UsageError("this simulated host is closed")
         if name in self._duts:
@@ -122,10 +140,21 @@ class SimHost:
         port = f"{USB_BUS}-{FIRST_PORT + len(self._duts)}"
         link = state_dir / console.port_name(board)
         link.unlink(missing_ok=True)
-        StateStore(state_dir).write(
-            initial_state(name, sim_board, tree.release, port, link, faults=chosen, speed=speed)
-        )
         boot_device = default_boot_device or sim_board.default_boot_device
+        image = _bench_image(tree, boot_device, user) if start in ("booted", "off") else None
+        StateStore(state_dir).write(
+            initial_state(
+                name,
+                sim_board,
+                tree.release,
+                port,
+                link,
+                faults=chosen,
+                speed=speed,
+                start=start,
+                image=image,
+            )
+        )
         dut = SimDut(
             name=name,
             board=sim_board,
@@ -232,8 +261,17 @@ def initial_state(
     *,
     faults: tuple[str, ...] = (),
     speed: float = 1.0,
+    start: Start = "factory",
+    image: Flashed | None = None,
 ) -> DutState:
-    """A powered-on DUT running its factory image, as it arrives on the bench."""
+    """The DUT as the session finds it: by default powered on and running its factory image,
+    as it arrives on the bench; ``booted``/``off`` run ``image``, ``blank`` has nothing."""
+    flashed: Flashed | None = None
+    if start == "factory":
+        flashed = factory_image(RELEASES[_factory_release(board, release)])
+    elif start in ("booted", "off"):
+        flashed = image
+    mode: Mode = "off" if start == "off" else "on"
     return DutState(
         name=name,
         board=board.key,
@@ -242,10 +280,29 @@ def initial_state(
         usb_bus=int(usb_port.split("-")[0]),
         usb_port=usb_port,
         console_port=str(console_port),
-        flashed=factory_image(RELEASES[_factory_release(board, release)]),
+        mode=mode,
+        flashed=flashed,
         faults=faults,
         speed=speed,
         serial_number=f"{sum(name.encode()) * 104729 % 10**12:012d}",
+    )
+
+
+def _bench_image(tree: SimTree, boot_device: str, user: tuple[str, str] | None) -> Flashed:
+    """The tree as the flow tool NVIDIA's matrix picks wrote it (flash.sh for Orin eMMC/SD,
+    l4t_initrd_flash.sh for NVMe/USB and for Thor)."""
+    board = tree.board
+    internal = boot_device == "internal" or boot_device.startswith("mmcblk")
+    tool = "flash.sh" if board.chip.catalogue_id == "t234" and internal else "l4t_initrd_flash.sh"
+    return bench_image(
+        tree.lft,
+        board=board.devkit_conf.removesuffix(".conf"),
+        sku=board.eeprom.sku,
+        fab=board.eeprom.fab,
+        boot_device=boot_device,
+        tool=tool,
+        tree=tree.sim_release,
+        user=user,
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
 
 from pytest_jetson.sim.boards import RELEASES, SimRelease
-from pytest_jetson.sim.state import Flashed, StagedUser
+from pytest_jetson.sim.state import Flashed, StagedUser, hash_password
 
 _RELEASE_RE = re.compile(r"# R(\d+) \(release\), REVISION: (\d+)\.(\d+)")
 FIRST_NORMAL_UID = 1000
@@ -113,3 +114,24 @@ def factory_image(release: SimRelease) -> Flashed:
         kernel=release.kernel,
         ubuntu=release.ubuntu,
     )
+
+
+def bench_image(
+    lft: Path,
+    *,
+    board: str,
+    sku: str,
+    fab: str,
+    boot_device: str,
+    tool: str,
+    tree: SimRelease,
+    user: tuple[str, str] | None,
+) -> Flashed:
+    """What a board that the bench flashed earlier runs: ``lft`` as a flash writes it, with
+    the bench's default user ``(name, password)`` (staged by ``l4t_create_default_user.sh``
+    before that flash; None: nothing staged, so the first-boot wizard runs)."""
+    image = snapshot(
+        lft, board=board, sku=sku, fab=fab, boot_device=boot_device, tool=tool, tree=tree
+    )
+    staged = None if user is None else StagedUser(user[0], hash_password(user[1]))
+    return dataclasses.replace(image, time=0.0, user=staged)

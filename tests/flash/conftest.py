@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 
 SPEED = "--jetson-sim-speed=8"
+FACTORY = "--jetson-sim-start=factory"
+"""The DUT starts on another release than its tree's, so the ``release`` step proves the flash
+took (a board already running the tree would pass it without one)."""
 
 HIL_TEST = """
 def test_on_the_board(jetson_shell):
@@ -148,6 +151,7 @@ def flow_run(pytester: pytest.Pytester) -> Callable[..., FlowRun]:
             f"--dut={dut}",
             "--jetson-flash",
             SPEED,
+            FACTORY,
             f"--jetson-artifacts={artifacts}",
             f"--junitxml={junit}",
             "-rA",

@@ -91,7 +91,7 @@ def test_unknown_dut_is_a_usage_error_listing_known_names(bench: pytest.Pytester
     result.stderr.fnmatch_lines(
         [
             "*unknown DUT 'thor-99' in *bench.yaml; known DUTs: "
-            "orin-01, sim-orin, sim-orin-nano, sim-thor, thor-01*"
+            "orin-01, sim-orin, sim-orin-carrier, sim-orin-nano, sim-thor, thor-01*"
         ]
     )
 
