@@ -10,6 +10,7 @@ import pytest
 
 SECRET = "Qa-pw-7f3a9c1e-Zq"
 BENCH = """
+lock_dir: locks
 duts:
   qa-orin:
     sim: {board: orin-agx}

@@ -9,6 +9,7 @@ import pytest
 
 SPEED = "--jetson-sim-speed=8"
 BENCH = """
+lock_dir: locks
 duts:
   b:
     sim: {board: orin-agx}
