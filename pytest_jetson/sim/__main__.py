@@ -2,8 +2,10 @@
 
 * ``tree DIR --board B [--release R] [--full-size]`` writes ``DIR/Linux_for_Tegra`` with the
   behaving tools, acting on a DUT state in ``DIR/sim-host`` (no console process).
-* ``serve DIR --board B [--release R] [--fault F ...] [--speed S]`` runs one DUT with its
-  console until Ctrl-C, printing where its console, USB port, tree and profile are.
+* ``serve DIR --board B [--release R] [--fault F ...] [--speed S] [--start S]`` runs one DUT
+  with its console until Ctrl-C, printing where its console, USB port, tree and profile are.
+  It starts flashed and booted at a login prompt (user ``ubuntu``, password ``ubuntu``)
+  unless ``--start`` says ``factory``, ``blank`` or ``off``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pytest_jetson.errors import JetsonError
 from pytest_jetson.sim.boards import BOARDS, board_by_key
 from pytest_jetson.sim.console import port_name
 from pytest_jetson.sim.faults import FAULTS, check_faults
-from pytest_jetson.sim.host import FIRST_PORT, USB_BUS, SimHost, initial_state
+from pytest_jetson.sim.host import FIRST_PORT, STARTS, USB_BUS, SimHost, initial_state
 from pytest_jetson.sim.state import DUTS_DIR, StateStore
 from pytest_jetson.sim.tools import install_tools
 from pytest_jetson.sim.tree import make_tree
@@ -38,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--name", help="DUT name (default: the board's sim-* name)")
     serve.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
     serve.add_argument("--speed", type=float, default=1.0, help="speed factor (larger: faster)")
+    serve.add_argument(
+        "--start",
+        choices=list(STARTS),
+        default="booted",
+        help="how the DUT is found: " + "; ".join(f"{k}: {v}" for k, v in STARTS.items()),
+    )
     return parser
 
 
@@ -70,8 +78,10 @@ def _serve(args: argparse.Namespace) -> int:
             release=args.release,
             faults=check_faults(args.fault),
             speed=args.speed,
+            start=args.start,
+            user=("ubuntu", "ubuntu"),
         )
-        print(f"dut: {dut.name} ({board.devkit_name}, {dut.release})")
+        print(f"dut: {dut.name} ({board.devkit_name}, {dut.release}, {args.start})")
         print(f"console: {dut.console_port}")
         print(f"usb_port: {dut.usb_port}")
         print(f"lft: {dut.lft}")

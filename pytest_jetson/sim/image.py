@@ -13,6 +13,8 @@ from pytest_jetson.sim.state import Flashed, StagedUser, hash_password
 _RELEASE_RE = re.compile(r"# R(\d+) \(release\), REVISION: (\d+)\.(\d+)")
 FIRST_NORMAL_UID = 1000
 NOBODY_UID = 65534
+DEFAULT_USER_HOSTNAME = "tegra-ubuntu"
+"""The hostname ``l4t_create_default_user.sh`` sets when not given ``-n``."""
 
 
 def nv_tegra_release_text(release: SimRelease) -> str:
@@ -128,10 +130,13 @@ def bench_image(
     user: tuple[str, str] | None,
 ) -> Flashed:
     """What a board that the bench flashed earlier runs: ``lft`` as a flash writes it, with
-    the bench's default user ``(name, password)`` (staged by ``l4t_create_default_user.sh``
-    before that flash; None: nothing staged, so the first-boot wizard runs)."""
+    the bench's default user ``(name, password)`` staged by ``l4t_create_default_user.sh``
+    before that flash, which also set its default hostname ``tegra-ubuntu`` (None: nothing
+    staged, so the first-boot wizard runs)."""
     image = snapshot(
         lft, board=board, sku=sku, fab=fab, boot_device=boot_device, tool=tool, tree=tree
     )
-    staged = None if user is None else StagedUser(user[0], hash_password(user[1]))
-    return dataclasses.replace(image, time=0.0, user=staged)
+    if user is None:
+        return dataclasses.replace(image, time=0.0)
+    staged = StagedUser(user[0], hash_password(user[1]))
+    return dataclasses.replace(image, time=0.0, user=staged, hostname=DEFAULT_USER_HOSTNAME)

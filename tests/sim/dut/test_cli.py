@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_jetson.console import SerialConsole
+
 
 def test_tree_command_writes_a_tree_with_working_tools(tmp_path: Path) -> None:
     result = subprocess.run(
@@ -51,6 +53,10 @@ def test_serve_prints_ports_and_stops_cleanly(tmp_path: Path) -> None:
             break
     assert info["usb_port"] == "1-4"
     assert os.path.islink(info["console"])
+    assert info["dut"].endswith(", booted)")
+    with SerialConsole.open(info["console"], log=tmp_path / "console.log") as console:
+        console.sendline("")  # a board at its login prompt answers with a fresh one
+        console.expect(rb"tegra-ubuntu login: ?$", timeout=30, stage="login prompt")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     assert not os.path.lexists(info["console"])

@@ -108,3 +108,34 @@ def test_consoles_die_with_a_killed_owner(tmp_path: Path, kit: types.SimpleNames
     owner.wait()
     kit.wait_for(lambda: not _alive(pid), timeout=5.0, what="console process gone")
     kit.wait_for(lambda: not os.path.lexists(port), timeout=5.0, what="console port removed")
+
+
+@pytest.mark.parametrize(
+    ("start", "mode", "release", "user"),
+    [
+        pytest.param("booted", "on", "R36.4.3", "ubuntu", id="booted"),
+        pytest.param("off", "off", "R36.4.3", "ubuntu", id="off"),
+        pytest.param("blank", "on", None, None, id="blank"),
+        pytest.param("factory", "on", "R36.2.0", None, id="factory"),
+    ],
+)
+def test_a_dut_starts_the_way_it_is_asked_to(
+    host: SimHost, start: str, mode: str, release: str | None, user: str | None
+) -> None:
+    dut = host.add_dut("orin", "orin-agx", start=start, user=("ubuntu", "ubuntu"))  # type: ignore[arg-type]
+    state = dut.state()
+    assert state.mode == mode
+    assert (state.flashed.release if state.flashed else None) == release
+    staged = state.flashed.user if state.flashed else None
+    assert (staged.username if staged else None) == user
+    if start == "booted":
+        assert state.flashed is not None and state.flashed.tool == "flash.sh"
+        assert state.flashed.board == "jetson-agx-orin-devkit"
+        assert (
+            state.flashed.nv_tegra_release == (dut.lft / "rootfs/etc/nv_tegra_release").read_text()
+        )
+
+
+def test_an_unknown_start_is_a_usage_error(host: SimHost) -> None:
+    with pytest.raises(UsageError, match=r"unknown simulated start 'flashed'.*booted, factory"):
+        host.add_dut("orin", "orin-agx", start="flashed")  # type: ignore[arg-type]
