@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import time
@@ -11,14 +12,7 @@ from pathlib import Path
 
 import pytest
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.005)
+from tests.helpers import wait_for
 
 
 class PtyDut:
@@ -74,4 +68,5 @@ def dut(tmp_path: Path) -> Iterator[PtyDut]:
 
 @pytest.fixture(name="wait_for")
 def wait_for_fixture() -> Callable[..., None]:
-    return wait_for
+    """:func:`tests.helpers.wait_for` with the console tests' 5 s deadline."""
+    return functools.partial(wait_for, timeout=5.0)

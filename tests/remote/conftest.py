@@ -7,16 +7,15 @@ missing. Everything the rig starts is stopped at teardown.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 
 from pytest_jetson.remote.spec import LabgridSpec
 from pytest_jetson.sim.host import SimDut, SimHost
+from tests.helpers import processes_mentioning, remaining
 
 DUT = "orin-03"
 
@@ -64,29 +63,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
             yield Rig(bench, dut, sim)
 
 
-def processes_with(argv_marker: str) -> list[int]:
-    """Pids of live processes whose command line contains ``argv_marker``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if (
-            argv_marker in text
-            and state not in ("Z", "X")
-            and int(cmdline.parent.name) != os.getpid()
-        ):
-            found.append(int(cmdline.parent.name))
-    return found
-
-
-def wait_gone(argv_marker: str, timeout: float = 10.0) -> list[int]:
+def left_running(argv_marker: str, timeout: float = 10.0) -> list[int]:
     """Wait until no process carries ``argv_marker``; the pids still there after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = processes_with(argv_marker)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.05)
+    return remaining(lambda: processes_mentioning(argv_marker), timeout)

@@ -16,7 +16,7 @@ from pytest_jetson.errors import BenchError, DeadlineExceeded
 from pytest_jetson.host.command import Command
 from pytest_jetson.remote.labgrid import LabgridPlace, lock_identity
 
-from .conftest import DUT, Rig, wait_gone
+from .conftest import DUT, Rig, left_running
 
 
 def test_lock_identity_names_the_ci_job() -> None:
@@ -128,7 +128,7 @@ def test_exporter_killed_mid_command_is_a_bench_error(rig: Rig, place: LabgridPl
                     ["sh", "-c", "echo flashing; sleep 41.42"], cwd="/", timeout=60, what="flash"
                 )
             )
-        assert wait_gone("sleep 41.42") == []
+        assert left_running("sleep 41.42") == []
         with pytest.raises(BenchError, match="disappeared"):
             place.check()
         with pytest.raises(BenchError, match="disappeared"):

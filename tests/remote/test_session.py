@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,13 +12,9 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.remote.labgrid import LabgridPlace
+from tests.helpers import HIL_TEST, processes_in, remaining
 
-from .conftest import DUT, Rig, wait_gone
-
-HIL_TEST = """
-def test_on_the_board(jetson_shell):
-    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
-"""
+from .conftest import DUT, Rig, left_running
 
 STEAL_TESTS = """
 import subprocess, sys, time
@@ -210,21 +205,5 @@ def test_killing_the_exporter_mid_flash_is_a_bench_error(
     assert proc.returncode != 0
     assert "exporter loopback serving place orin-03 disappeared" in out, out
     assert "ERROR test_hil.py::flash" in out or "flash" in out
-    assert wait_gone(f"{rig.dut.lft} ./flash.sh") == []  # ssh, timeout, env on the bench
-    assert running_in(rig.dut.lft) == []  # flash.sh and its children
-
-
-def running_in(folder: Path, timeout: float = 10.0) -> list[int]:
-    """Pids of live processes whose working directory is ``folder`` (after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = []
-        for cwd in Path("/proc").glob("[0-9]*/cwd"):
-            try:
-                if Path(os.readlink(cwd)) == folder:
-                    found.append(int(cwd.parent.name))
-            except OSError:
-                continue
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    assert left_running(f"{rig.dut.lft} ./flash.sh") == []  # ssh, timeout, env on the bench
+    assert remaining(lambda: processes_in(rig.dut.lft)) == []  # flash.sh and its children

@@ -10,8 +10,9 @@ import pytest
 from pytest_jetson.errors import BenchError, DeadlineExceeded
 from pytest_jetson.host.command import Command
 from pytest_jetson.host.transport import CommandTransport, LocalTransport, SshTransport
+from tests.helpers import processes_mentioning
 
-from .conftest import Rig, processes_with, wait_gone
+from .conftest import Rig, left_running
 
 
 def ssh(rig: Rig, **kwargs: object) -> SshTransport:
@@ -86,13 +87,13 @@ def test_ssh_remote_deadline_kills_the_remote_process(rig: Rig) -> None:
     with pytest.raises(DeadlineExceeded) as info:
         ssh(rig).run(Command(["sleep", "31.4159"], cwd="/", timeout=1, grace=1, what="sleepy tool"))
     assert "timed out after 1 s waiting for sleepy tool on 127.0.0.1" in str(info.value)
-    assert wait_gone("sleep 31.4159") == []
+    assert left_running("sleep 31.4159") == []
 
 
 def test_a_local_kill_reaches_the_remote_process(rig: Rig) -> None:
     def interrupt(line: str) -> None:
         if line == "started":
-            assert processes_with("sleep 27.1828")
+            assert processes_mentioning("sleep 27.1828")
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -105,7 +106,7 @@ def test_a_local_kill_reaches_the_remote_process(rig: Rig) -> None:
                 on_line=interrupt,
             )
         )
-    assert wait_gone("sleep 27.1828") == []
+    assert left_running("sleep 27.1828") == []
 
 
 def test_ssh_connection_failure_is_a_bench_error(rig: Rig, tmp_path: Path) -> None:

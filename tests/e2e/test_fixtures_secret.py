@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SPEED
+
 SECRET = "Qa-pw-7f3a9c1e-Zq"
 BENCH = """
 lock_dir: locks
@@ -63,7 +65,7 @@ def test_logged_in_as_qa(jetson_shell):
     result = pytester.runpytest(
         "--dut=qa-orin",
         "--jetson-flash",
-        "--jetson-sim-speed=8",
+        SPEED,
         f"--jetson-artifacts={artifacts}",
         f"--junitxml={pytester.path / 'junit.xml'}",
         "-o",

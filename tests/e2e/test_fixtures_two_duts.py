@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-SPEED = "--jetson-sim-speed=8"
+from tests.helpers import SPEED
+
 BENCH = """
 lock_dir: locks
 duts:

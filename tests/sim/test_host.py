@@ -15,6 +15,7 @@ from pytest_jetson.errors import UsageError
 from pytest_jetson.profile import load_profile
 from pytest_jetson.sim.faults import FAULTS
 from pytest_jetson.sim.host import SimHost
+from tests.helpers import alive
 
 OWNER = """
 import sys
@@ -25,15 +26,6 @@ dut = host.add_dut("orin", "orin-agx")
 print(host.console_pids()["orin"], dut.console_port, flush=True)
 sys.stdin.read()
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split()[2] != "Z"
 
 
 def test_profile_points_at_the_tree_and_matches_the_eeprom(host: SimHost) -> None:
@@ -84,10 +76,10 @@ def test_close_stops_consoles_and_removes_ports(tmp_path: Path) -> None:
     host = SimHost(tmp_path)
     dut = host.add_dut("orin", "orin-agx")
     pid = host.console_pids()["orin"]
-    assert _alive(pid)
+    assert alive(pid)
     host.close()
     host.close()
-    assert not _alive(pid)
+    assert not alive(pid)
     assert not os.path.lexists(dut.console_port)
     with pytest.raises(UsageError):
         host.add_dut("again", "orin-agx")
@@ -103,10 +95,10 @@ def test_consoles_die_with_a_killed_owner(tmp_path: Path, kit: types.SimpleNames
     assert owner.stdout is not None
     pid_text, port = owner.stdout.readline().split()
     pid = int(pid_text)
-    assert _alive(pid) and os.path.islink(port)
+    assert alive(pid) and os.path.islink(port)
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    kit.wait_for(lambda: not _alive(pid), timeout=5.0, what="console process gone")
+    kit.wait_for(lambda: not alive(pid), timeout=5.0, what="console process gone")
     kit.wait_for(lambda: not os.path.lexists(port), timeout=5.0, what="console port removed")
 
 

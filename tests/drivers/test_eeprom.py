@@ -1,4 +1,5 @@
-"""EEPROM: parsing nvautoflash.sh --print_boardid output and the 5.3 cross-check table."""
+"""EEPROM: parsing nvautoflash.sh --print_boardid output, the cross-check table, and the read
+against the simulated bench's in-tree tool."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.drivers.eeprom import BoardId, cross_check, flash_identity, parse_boardid
+from pytest_jetson.drivers.boardctl import Boardctl
+from pytest_jetson.drivers.eeprom import (
+    BoardId,
+    cross_check,
+    flash_identity,
+    parse_boardid,
+    read_boardid,
+)
+from pytest_jetson.drivers.side import LocalSide
 from pytest_jetson.errors import BenchError
 from pytest_jetson.profile import (
     BspImage,
@@ -16,6 +25,8 @@ from pytest_jetson.profile import (
     Profile,
     ReferenceDevkit,
 )
+from pytest_jetson.sim.host import SimDut, SimHost
+from tests.helpers import FAST
 
 ORIN_OUTPUT = """\
 *** Checking ONLINE mode ... OK.
@@ -203,3 +214,39 @@ def test_empty_eeprom_fields_are_given_to_flash_sh_from_the_profile(
     board: BoardId, prof: Profile, given: dict[str, str]
 ) -> None:
     assert flash_identity(board, prof) == given
+
+
+def in_recovery(dut: SimDut) -> SimDut:
+    Boardctl(LocalSide(dut.lft), dut.boardctl_target, timeout=30).recovery()
+    return dut
+
+
+def test_eeprom_read_parses_the_simulated_thor(host: SimHost, tmp_path: Path) -> None:
+    dut = in_recovery(host.add_dut("thor", "thor-agx", release="R39.2.0", speed=FAST))
+    log = tmp_path / "eeprom.log"
+    reading = read_boardid(LocalSide(dut.lft), timeout=60, log=log)
+    board = reading.board_id
+    assert (board.board_id, board.sku, board.baseboard_id) == ("3834", "0008", "4071")
+    assert board.board == "jetson-agx-thor-devkit"
+    assert board.hwchipid == "0x26"
+    assert "--- Parsing board ID (3834) succeeded." in reading.output
+    assert reading.log_path == log and "Parsing baseboard EEPROM:" in log.read_text()
+
+
+def test_eeprom_read_without_rcm_names_nvidias_error(host: SimHost) -> None:
+    dut = host.add_dut("orin", "orin-agx", speed=FAST)
+    with pytest.raises(BenchError) as info:
+        read_boardid(LocalSide(dut.lft), timeout=60)
+    message = str(info.value)
+    assert "exit 5" in message
+    assert "*** Error: No Jetson device found." in message
+    assert "not in recovery" in message
+
+
+def test_eeprom_read_with_two_duts_in_rcm_explains_the_limit(host: SimHost) -> None:
+    first = in_recovery(host.add_dut("orin-a", "orin-agx", speed=FAST))
+    in_recovery(host.add_dut("orin-b", "orin-agx", speed=FAST))
+    with pytest.raises(BenchError) as info:
+        read_boardid(LocalSide(first.lft), timeout=60)
+    assert "exit 6" in str(info.value)
+    assert "leave only the DUT in recovery" in str(info.value)

@@ -13,15 +13,9 @@ import pytest
 
 from pytest_jetson.errors import BenchError
 from pytest_jetson.host.lock import DutLock, HolderRecord, LockTimeout
+from tests.helpers import proc_state
 
 StartHolder = Any  # the start_holder fixture: start(mode, name, *, env=None) -> Holder
-
-
-def proc_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "gone"
 
 
 def wait_state(pid: int, wanted: str, within: float = 10.0) -> str:

@@ -5,11 +5,10 @@ outcome a user meets, each simulator fault of the preflight, ordering, caching a
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-SPEED = "--jetson-sim-speed=8"
+from tests.helpers import SPEED, processes_under
 
 
 @pytest.fixture(autouse=True)
@@ -35,19 +34,6 @@ def _run(pytester: pytest.Pytester, dut: str, *options: str) -> pytest.RunResult
 
 def _log(pytester: pytest.Pytester, dut: str, name: str) -> str:
     return (pytester.path / "artifacts" / dut / name).read_text()
-
-
-def _processes_under(prefix: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if prefix in cmdline and state not in ("Z", "X"):
-            found.append(f"{entry.name}: {cmdline}")
-    return found
 
 
 def _sim_root(log: str) -> str:
@@ -209,7 +195,7 @@ def test_boardctl_hang_is_killed_and_strict_turns_the_skips_into_failures(
     assert out.count("DUT sim-orin is broken: preflight rcm: recovery request failed") == 2
     assert "Traceback" not in out
     log = _log(pytester, "sim-orin", "boardctl.log")
-    assert _processes_under(_sim_root(log)) == []
+    assert processes_under(_sim_root(log)) == []
 
 
 ORDER_CONFTEST = """

@@ -14,24 +14,7 @@ import pytest
 
 from pytest_jetson.errors import BenchError, DeadlineExceeded
 from pytest_jetson.host.runner import privileged_argv, run, sudo_refused
-
-
-def alive(pid: int) -> bool:
-    """A process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def wait_gone(pid: int, within: float = 5.0) -> bool:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if not alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
+from tests.helpers import wait_gone
 
 
 def script(tmp_path: Path, name: str, body: str) -> Path:

@@ -8,12 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import SPEED, processes_under, wait_for
 
 
 def _assert_domain_failure(
@@ -68,9 +69,7 @@ def test_usb_drop_mid_flash_fails_the_flash_naming_usb(flow_run: Callable[..., A
     assert run.summary["outcome"] == "failed"
 
 
-def test_flash_hang_is_killed_at_its_deadline(
-    flow_run: Callable[..., Any], processes_under: Callable[[str], list[str]]
-) -> None:
+def test_flash_hang_is_killed_at_its_deadline(flow_run: Callable[..., Any]) -> None:
     run = flow_run("sim-orin", "--jetson-sim-fault=flash_hang", "--jetson-deadline=flash=1")
     failure = _assert_domain_failure(
         run, "flash", "flash.sh to finish flashing", "1 s", failure_class="infra"
@@ -103,14 +102,6 @@ def test_oem_wizard_fails_the_login_naming_the_wizard(flow_run: Callable[..., An
     assert "Please complete system configuration setup" in failure
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize(
     ("sig", "status", "shown"),
     [
@@ -121,7 +112,6 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 )
 def test_an_interrupted_flash_records_interrupted_and_leaves_nothing(
     pytester: pytest.Pytester,
-    processes_under: Callable[[str], list[str]],
     sig: signal.Signals,
     status: int,
     shown: str,
@@ -139,7 +129,7 @@ def test_an_interrupted_flash_records_interrupted_and_leaves_nothing(
             "no:cacheprovider",
             "--dut=sim-orin",
             "--jetson-flash",
-            "--jetson-sim-speed=8",
+            SPEED,
             "--jetson-sim-fault=flash_hang",
             f"--jetson-artifacts={artifacts}",
             "--jetson-accept-plan",
@@ -151,7 +141,7 @@ def test_an_interrupted_flash_records_interrupted_and_leaves_nothing(
         start_new_session=True,
     )
     try:
-        _wait_for(
+        wait_for(
             lambda: flash_log.is_file() and "Sending mb2" in flash_log.read_text(),
             60,
             "the flash to start",

@@ -11,7 +11,7 @@ from pytest_jetson.catalogue import UnknownModuleWarning
 from pytest_jetson.errors import ProfileError
 from pytest_jetson.profile import load_profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 GOOD = """\
 reference_devkit:

@@ -10,7 +10,7 @@ import pytest
 from pytest_jetson.bench import DefaultUser, SerialSpec, load_inventory
 from pytest_jetson.errors import InventoryError, ProfileError, UsageError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from pytest_jetson.preflight.checks import (
 )
 from pytest_jetson.profile import Profile, load_profile
 from pytest_jetson.sim.host import SimDut, SimHost
+from tests.helpers import FAST
 
-FAST = 20.0
 PASSWORD = "Qa-pw-7f3a1c9e"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-SPEED = "--jetson-sim-speed=8"
+from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, summary, write_bench
 
 # Both flash steps must be running at once: each waits at the flash step for the other.
 BARRIER = """
@@ -32,9 +32,9 @@ VERBOSE_LINE = re.compile(r"^(?:\[(gw\d+)\] )?\[\s*\d+%\] (PASSED|SKIPPED|FAILED
 VERBOSE_LINE_LOCAL = re.compile(r"^(\S+) (PASSED|SKIPPED|FAILED|ERROR)\b")
 
 
-def run_pair(pytester: pytest.Pytester, ops: Any, *options: str) -> tuple[pytest.RunResult, Any]:
-    ops.write_bench(pytester)
-    pytester.makepyfile(test_hil=ops.HIL_TEST)
+def run_pair(pytester: pytest.Pytester, *options: str) -> tuple[pytest.RunResult, Any]:
+    write_bench(pytester)
+    pytester.makepyfile(test_hil=HIL_TEST)
     artifacts = pytester.path / "art"
     result = pytester.runpytest(
         "--dut=pair-a,pair-b",
@@ -56,24 +56,24 @@ def dut_in(nodeid: str) -> str:
     return str(found[0])
 
 
-def check_junit(pytester: pytest.Pytester, ops: Any) -> None:
+def check_junit(pytester: pytest.Pytester) -> None:
     """Every JUnit testcase carries the ``dut`` property of the DUT its name shows."""
-    cases = ops.junit_cases(pytester.path / "junit.xml")
+    cases = junit_cases(pytester.path / "junit.xml")
     assert len(cases) == 30
     for case in cases:
         shown = dut_in(f"{case.get('classname')}::{case.get('name')}")
-        assert ops.properties(case).get("dut") == shown, (case.attrib, ops.properties(case))
+        assert properties(case).get("dut") == shown, (case.attrib, properties(case))
 
 
-def check_summaries(artifacts: Any, ops: Any) -> None:
+def check_summaries(artifacts: Any) -> None:
     for dut in ("pair-a", "pair-b"):
-        data = ops.summary(artifacts, dut)
+        data = summary(artifacts, dut)
         assert (data["dut"], data["outcome"]) == (dut, "booted")
 
 
-def test_two_duts_flash_in_parallel_one_worker_each(pytester: pytest.Pytester, ops: Any) -> None:
+def test_two_duts_flash_in_parallel_one_worker_each(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(BARRIER)
-    result, artifacts = run_pair(pytester, ops, "-n", "2")
+    result, artifacts = run_pair(pytester, "-n", "2")
 
     result.assert_outcomes(passed=29, skipped=1)  # Orin needs no post-flash reset
     workers: dict[str, set[str]] = {"pair-a": set(), "pair-b": set()}
@@ -94,12 +94,12 @@ def test_two_duts_flash_in_parallel_one_worker_each(pytester: pytest.Pytester, o
         "flashing-pair-a",
         "flashing-pair-b",
     ]
-    check_junit(pytester, ops)
-    check_summaries(artifacts, ops)
+    check_junit(pytester)
+    check_summaries(artifacts)
 
 
-def test_without_xdist_duts_run_one_after_the_other(pytester: pytest.Pytester, ops: Any) -> None:
-    result, artifacts = run_pair(pytester, ops)
+def test_without_xdist_duts_run_one_after_the_other(pytester: pytest.Pytester) -> None:
+    result, artifacts = run_pair(pytester)
 
     result.assert_outcomes(passed=29, skipped=1)
     order = []
@@ -115,8 +115,8 @@ def test_without_xdist_duts_run_one_after_the_other(pytester: pytest.Pytester, o
         "test_hil.py::test_on_the_board[pair-a]",
         "jetson-flash[pair-b]::01-preflight-bsp_image",
     ]
-    check_junit(pytester, ops)
-    check_summaries(artifacts, ops)
+    check_junit(pytester)
+    check_summaries(artifacts)
 
 
 POOL = """
@@ -128,8 +128,8 @@ duts:
 """
 
 
-def test_a_pool_selects_every_dut_of_a_profile(pytester: pytest.Pytester, ops: Any) -> None:
-    ops.write_bench(pytester, POOL)
+def test_a_pool_selects_every_dut_of_a_profile(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, POOL)
     profile = pytester.path / "profiles" / "jetson-agx-orin-devkit.yaml"
     profile.parent.mkdir()
     profile.write_text(

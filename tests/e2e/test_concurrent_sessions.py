@@ -16,8 +16,17 @@ from typing import Any
 import pytest
 
 from pytest_jetson.host.lock import HolderRecord
+from tests.helpers import (
+    SPEED,
+    consoles_of,
+    junit_cases,
+    outcome,
+    properties,
+    remove_sim_workdirs,
+    wait_for,
+    write_bench,
+)
 
-SPEED = "--jetson-sim-speed=8"
 RECORD = Path("hil", "locks", "pair-a.holder.json")
 
 HOLD = """
@@ -49,17 +58,17 @@ def test_second(jetson_dut):
 
 
 @pytest.fixture
-def holder(pytester: pytest.Pytester, start_session: Callable[..., Any], ops: Any) -> Any:
+def holder(pytester: pytest.Pytester, start_session: Callable[..., Any]) -> Any:
     """Session 1, holding DUT pair-a (its holder record written) until ``release`` exists."""
-    ops.write_bench(pytester)
+    write_bench(pytester)
     pytester.makepyfile(test_hold=HOLD, test_second=SECOND)
     session = start_session("--dut=pair-a", SPEED, "--junitxml=junit-1.xml", "test_hold.py")
     record = pytester.path / RECORD
-    ops.wait_for(
-        "session 1 holding pair-a",
+    wait_for(
         lambda: (pytester.path / "holding").exists() and record.exists(),
         60,
-        session,
+        "session 1 holding pair-a",
+        proc=session,
     )
     return session
 
@@ -71,7 +80,7 @@ def run_second(pytester: pytest.Pytester, *options: str) -> pytest.RunResult:
 
 
 def test_second_session_waits_then_fails_naming_the_holder_as_infra(
-    pytester: pytest.Pytester, holder: Any, ops: Any
+    pytester: pytest.Pytester, holder: Any
 ) -> None:
     result = run_second(pytester, "--jetson-lock-timeout=1")
 
@@ -86,9 +95,9 @@ def test_second_session_waits_then_fails_naming_the_holder_as_infra(
             "command: * -m pytest * test_hold.py*Waited 1.? s (timeout 1 s)*",
         ]
     )
-    [case] = ops.junit_cases(pytester.path / "junit-2.xml")
-    assert ops.outcome(case) == "error"
-    assert ops.properties(case) == {"failure_class": "infra", "dut": "pair-a"}
+    [case] = junit_cases(pytester.path / "junit-2.xml")
+    assert outcome(case) == "error"
+    assert properties(case) == {"failure_class": "infra", "dut": "pair-a"}
 
     # Flashing a held DUT: the first step waits and errors, the rest skip without waiting.
     flash = run_second(
@@ -108,25 +117,21 @@ def test_second_session_waits_then_fails_naming_the_holder_as_infra(
     assert record is not None and record.pid == holder.pid
     (pytester.path / "release").write_text("")
     assert holder.wait() == 0, holder.text()
-    [case] = ops.junit_cases(pytester.path / "junit-1.xml")
-    assert ops.outcome(case) == "passed"
-    assert "failure_class" not in ops.properties(case)
+    [case] = junit_cases(pytester.path / "junit-1.xml")
+    assert outcome(case) == "passed"
+    assert "failure_class" not in properties(case)
     assert not (pytester.path / RECORD).exists()
 
 
-def test_a_killed_holder_frees_the_dut_at_once(
-    pytester: pytest.Pytester, holder: Any, ops: Any
-) -> None:
-    consoles = ops.consoles_of(holder.pid)
+def test_a_killed_holder_frees_the_dut_at_once(pytester: pytest.Pytester, holder: Any) -> None:
+    consoles = consoles_of(holder.pid)
     assert len(consoles) == 1, consoles  # pair-a's simulated console, owned by session 1
     try:
         holder.signal(signal.SIGKILL)
         assert holder.wait() == -signal.SIGKILL
-        ops.wait_for(
-            "session 1's console to die with it", lambda: not ops.consoles_of(holder.pid), 10
-        )
+        wait_for(lambda: not consoles_of(holder.pid), 10, "session 1's console to die with it")
     finally:
-        ops.remove_sim_workdirs(consoles)
+        remove_sim_workdirs(consoles)
     record_path = pytester.path / RECORD
     stale = HolderRecord.read(record_path)
     assert stale is not None and stale.pid == holder.pid  # the dead holder left its record
@@ -139,10 +144,8 @@ def test_a_killed_holder_frees_the_dut_at_once(
     assert not record_path.exists()  # session 2 released it at its end
 
 
-def test_sigterm_to_a_holder_releases_the_dut(
-    pytester: pytest.Pytester, holder: Any, ops: Any
-) -> None:
-    consoles = ops.consoles_of(holder.pid)
+def test_sigterm_to_a_holder_releases_the_dut(pytester: pytest.Pytester, holder: Any) -> None:
+    consoles = consoles_of(holder.pid)
     [argv] = consoles.values()
     workdir = Path(argv[-2].split("/sim-host/", 1)[0])
     record_path = pytester.path / RECORD
@@ -150,11 +153,11 @@ def test_sigterm_to_a_holder_releases_the_dut(
         holder.signal(signal.SIGTERM)
         assert holder.wait() == -signal.SIGTERM, holder.text()  # it still dies of the signal
     finally:
-        ops.remove_sim_workdirs(consoles)
+        remove_sim_workdirs(consoles)
     # Before dying it ended as after Ctrl-C: interrupted, reported, cleaned up and unlocked.
     assert "SIGTERM received: stopping as after Ctrl-C" in holder.text()
     assert (pytester.path / "junit-1.xml").is_file()
-    assert not ops.consoles_of(holder.pid) and not workdir.exists()
+    assert not consoles_of(holder.pid) and not workdir.exists()
     assert not record_path.exists()  # released by the session itself, not left to the kernel
 
     result = run_second(pytester, "--jetson-lock-timeout=0")
@@ -164,9 +167,9 @@ def test_sigterm_to_a_holder_releases_the_dut(
 
 
 def test_ctrl_c_ends_the_holder_cleanly_and_releases_the_dut(
-    pytester: pytest.Pytester, holder: Any, ops: Any
+    pytester: pytest.Pytester, holder: Any
 ) -> None:
-    consoles = ops.consoles_of(holder.pid)
+    consoles = consoles_of(holder.pid)
     [argv] = consoles.values()
     workdir = Path(argv[-2].split("/sim-host/", 1)[0])
     assert workdir.is_dir()
@@ -176,7 +179,7 @@ def test_ctrl_c_ends_the_holder_cleanly_and_releases_the_dut(
     assert holder.wait() == pytest.ExitCode.INTERRUPTED, holder.text()
     assert "KeyboardInterrupt" in holder.text()
     assert not (pytester.path / RECORD).exists()
-    assert not ops.consoles_of(holder.pid) and not workdir.exists()  # the session closed
+    assert not consoles_of(holder.pid) and not workdir.exists()  # the session closed
     run_second(pytester, "--jetson-lock-timeout=0").assert_outcomes(passed=1)
 
 

@@ -4,12 +4,11 @@ with ``failure_class=infra``; the image or a test assertion is a failure with
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 
-SPEED = "--jetson-sim-speed=8"
+from tests.helpers import SPEED, junit_cases, junit_suite, outcome, properties, summary, write_bench
 
 FAULTY = """
 lock_dir: locks
@@ -45,14 +44,12 @@ def test_plain_assertion():
 """
 
 
-def by_name(ops: Any, junit: Any) -> dict[str, Any]:
-    return {f"{c.get('classname')}::{c.get('name')}": c for c in ops.junit_cases(junit)}
+def by_name(junit: Any) -> dict[str, Any]:
+    return {f"{c.get('classname')}::{c.get('name')}": c for c in junit_cases(junit)}
 
 
-def test_flash_flow_infra_and_product_failures_are_told_apart(
-    pytester: pytest.Pytester, ops: Any
-) -> None:
-    ops.write_bench(pytester, FAULTY)
+def test_flash_flow_infra_and_product_failures_are_told_apart(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, FAULTY)
     pytester.makepyfile(test_hil=TESTS)
     result = pytester.runpytest(
         "--dut=pair-a,pair-b",
@@ -74,31 +71,29 @@ def test_flash_flow_infra_and_product_failures_are_told_apart(
             "FAILED jetson-flash[[]pair-b[]]::12-kernel - *",
         ]
     )
-    cases = by_name(ops, pytester.path / "junit.xml")
+    cases = by_name(pytester.path / "junit.xml")
     rcm = cases["jetson-flash[pair-a]::02-preflight-rcm"]
-    assert ops.properties(rcm) == {"dut": "pair-a", "failure_class": "infra"}
+    assert properties(rcm) == {"dut": "pair-a", "failure_class": "infra"}
     kernel = cases["jetson-flash[pair-b]::12-kernel"]
-    assert ops.properties(kernel)["failure_class"] == "product"
-    assert ops.properties(kernel)["dut"] == "pair-b"
+    assert properties(kernel)["failure_class"] == "product"
+    assert properties(kernel)["dut"] == "pair-b"
     # JUnit says what the terminal says: the bench's failure is an <error>, the image's a
     # <failure>, and the suite's counts agree.
-    assert ops.outcome(rcm) == "error" and ops.outcome(kernel) == "failure"
+    assert outcome(rcm) == "error" and outcome(kernel) == "failure"
     assert "within 1 s" in rcm.find("error").get("message", "")  # the bench's rcm deadline
-    suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
+    suite = junit_suite(pytester.path / "junit.xml")
     assert (suite.get("errors"), suite.get("failures")) == ("1", "1")
     classes = {
-        name: ops.properties(case).get("failure_class")
+        name: properties(case).get("failure_class")
         for name, case in cases.items()
-        if ops.outcome(case) in ("passed", "skipped")
+        if outcome(case) in ("passed", "skipped")
     }
     assert set(classes.values()) == {None}, classes  # only failures are classified
-    assert ops.summary(pytester.path / "art", "pair-b")["outcome"] == "failed"
+    assert summary(pytester.path / "art", "pair-b")["outcome"] == "failed"
 
 
-def test_bench_error_in_a_test_is_infra_an_assertion_is_product(
-    pytester: pytest.Pytester, ops: Any
-) -> None:
-    ops.write_bench(pytester)
+def test_bench_error_in_a_test_is_infra_an_assertion_is_product(pytester: pytest.Pytester) -> None:
+    write_bench(pytester)
     pytester.makepyfile(test_in=IN_TESTS)
     result = pytester.runpytest("--dut=pair-a", SPEED, "--junitxml=junit.xml", "-rA", "test_in.py")
 
@@ -115,11 +110,11 @@ def test_bench_error_in_a_test_is_infra_an_assertion_is_product(
             "FAILED test_in.py::test_plain_assertion - assert (1 + 1) == 3",
         ]
     )
-    cases = by_name(ops, pytester.path / "junit.xml")
+    cases = by_name(pytester.path / "junit.xml")
     infra = cases["test_in::test_bench_breaks_under_the_test[pair-a]"]
     product = cases["test_in::test_product_assertion[pair-a]"]
-    assert ops.properties(infra) == {"dut": "pair-a", "failure_class": "infra"}
-    assert ops.properties(product) == {"dut": "pair-a", "failure_class": "product"}
-    assert (ops.outcome(infra), ops.outcome(product)) == ("error", "failure")
+    assert properties(infra) == {"dut": "pair-a", "failure_class": "infra"}
+    assert properties(product) == {"dut": "pair-a", "failure_class": "product"}
+    assert (outcome(infra), outcome(product)) == ("error", "failure")
     plain = cases["test_in::test_plain_assertion"]
-    assert ops.properties(plain) == {"failure_class": "product"}
+    assert properties(plain) == {"failure_class": "product"}

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-SPEED = "--jetson-sim-speed=8"
+from tests.helpers import (
+    HIL_TEST,
+    SPEED,
+    junit_cases,
+    processes_with,
+    properties,
+    summary,
+    write_bench,
+)
 
 BENCH = """
 lock_dir: locks
@@ -53,12 +60,10 @@ def pytest_collection_finish(session):
 """
 
 
-def test_teardown_leaves_each_dut_as_its_bench_entry_asks(
-    pytester: pytest.Pytester, ops: Any
-) -> None:
-    ops.write_bench(pytester, BENCH)
+def test_teardown_leaves_each_dut_as_its_bench_entry_asks(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, BENCH)
     pytester.makeconftest(OBSERVER)
-    pytester.makepyfile(test_hil=ops.HIL_TEST)
+    pytester.makepyfile(test_hil=HIL_TEST)
     artifacts = pytester.path / "art"
     result = pytester.runpytest(
         "--dut=pair-a,pair-b",
@@ -73,18 +78,16 @@ def test_teardown_leaves_each_dut_as_its_bench_entry_asks(
     after = json.loads((pytester.path / "after.json").read_text())
     assert after["pair-a"]["mode"] == "off"  # teardown: power_off
     assert after["pair-b"]["mode"] == "on"  # no teardown given: left booted
-    done = ops.summary(artifacts, "pair-a")["teardown"]
+    done = summary(artifacts, "pair-a")["teardown"]
     assert done.startswith("power_off: ") and done.endswith("-t topo power_off"), done
-    assert ops.summary(artifacts, "pair-b")["teardown"] == "left as it was"
+    assert summary(artifacts, "pair-b")["teardown"] == "left as it was"
     last = (artifacts / "pair-a" / "boardctl.log").read_text().split("$ ")[-1]
     assert "power_off" in last.splitlines()[0], last
     result.stdout.fnmatch_lines(["jetson teardown pair-a: power_off: *power_off"])
 
 
-def test_the_teardown_option_overrides_the_bench_without_a_flash(
-    pytester: pytest.Pytester, ops: Any
-) -> None:
-    ops.write_bench(pytester, BENCH)
+def test_the_teardown_option_overrides_the_bench_without_a_flash(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, BENCH)
     pytester.makeconftest(OBSERVER)
     pytester.makepyfile(test_uses="def test_uses(jetson_dut):\n    assert jetson_dut.name\n")
     result = pytester.runpytest(
@@ -110,11 +113,11 @@ def test_the_teardown_option_overrides_the_bench_without_a_flash(
 
 
 def test_step_timeouts_derive_from_the_deadlines_shown_in_the_plan(
-    pytester: pytest.Pytester, ops: Any
+    pytester: pytest.Pytester,
 ) -> None:
-    ops.write_bench(pytester, BENCH)
+    write_bench(pytester, BENCH)
     pytester.makeconftest(MARKERS)
-    pytester.makepyfile(test_hil=ops.HIL_TEST)
+    pytester.makepyfile(test_hil=HIL_TEST)
     result = pytester.runpytest(
         "--dut=pair-a",
         "--jetson-flash",
@@ -178,12 +181,10 @@ def pytest_collection_finish(session):
 """
 
 
-def test_the_timeout_backstop_is_infra_and_teardown_still_runs(
-    pytester: pytest.Pytester, ops: Any
-) -> None:
-    ops.write_bench(pytester, HUNG)
+def test_the_timeout_backstop_is_infra_and_teardown_still_runs(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, HUNG)
     pytester.makeconftest(SHORT_BACKSTOP)
-    pytester.makepyfile(test_hil=ops.HIL_TEST)
+    pytester.makepyfile(test_hil=HIL_TEST)
     artifacts = pytester.path / "art"
     result = pytester.runpytest(
         "--dut=pair-a",
@@ -202,11 +203,9 @@ def test_the_timeout_backstop_is_infra_and_teardown_still_runs(
             "deadline should have fired first: *",
         ]
     )
-    [flash] = [
-        c for c in ops.junit_cases(pytester.path / "junit.xml") if c.get("name") == "07-flash"
-    ]
-    assert ops.properties(flash)["failure_class"] == "infra"
-    data = ops.summary(artifacts, "pair-a")
+    [flash] = [c for c in junit_cases(pytester.path / "junit.xml") if c.get("name") == "07-flash"]
+    assert properties(flash)["failure_class"] == "infra"
+    data = summary(artifacts, "pair-a")
     assert data["outcome"] == "interrupted"  # the flash tool was stopped, not left running
     assert data["teardown"].startswith("power_off: ")
-    assert ops.processes_with("./flash.sh") == {}
+    assert processes_with("./flash.sh") == {}
