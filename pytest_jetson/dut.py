@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pytest_jetson.drivers.side import BenchSide
     from pytest_jetson.drivers.usb import RcmDevice
     from pytest_jetson.preflight.checks import CheckOutcome, PreflightCheck
+    from pytest_jetson.preflight.findings import Findings
 
 State = Literal["unknown", "recovery", "flashed", "booted"]
 
@@ -171,6 +172,13 @@ class Dut:
             if outcome.name == "rcm" and outcome.passed:
                 self.state = "recovery"
         return outcomes
+
+    @property
+    def findings(self) -> Findings:
+        """What the preflight found out so far (RCM device, EEPROM, default user), typed."""
+        from pytest_jetson.preflight.findings import Findings
+
+        return Findings.of(outcome.finding for outcome in self.outcomes.values())
 
     def forget(self, *names: str) -> None:
         """Drop cached outcomes so the checks run again (after a flash, RCM is gone)."""

@@ -45,13 +45,18 @@ class UserStaging:
     log_path: Path | None = None
 
     @property
+    def plan_value(self) -> str:
+        """What the plan shows after ``Default user:``."""
+        if self.resolution == "kept":
+            return "already staged in rootfs (kept)"
+        if self.resolution == "skip":
+            return "none — OEM config wizard on first boot"
+        return f"{self.username} (autologin)"
+
+    @property
     def plan_line(self) -> str:
         """``Default user: ...`` as the plan prints it."""
-        if self.resolution == "kept":
-            return "Default user: already staged in rootfs (kept)"
-        if self.resolution == "skip":
-            return "Default user: none — OEM config wizard on first boot"
-        return f"Default user: {self.username} (autologin)"
+        return f"Default user: {self.plan_value}"
 
 
 def staged_user(rootfs: Path) -> str | None:

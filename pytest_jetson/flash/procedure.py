@@ -33,6 +33,7 @@ from pytest_jetson.flash.tool import (
 if TYPE_CHECKING:
     from pytest_jetson.console.boot import BootStage, StageMark
     from pytest_jetson.preflight.checks import CheckOutcome
+    from pytest_jetson.preflight.findings import Findings
 
 PREFLIGHT_STEPS = ("bsp_image", "rcm", "eeprom", "default_user")
 BOOT_STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
@@ -95,8 +96,14 @@ class FlashFlow:
     # --- resolution -----------------------------------------------------------------------
 
     def flow_choice(self) -> FlowChoice:
-        """The flow tool and its argv (boot device from the profile, then the bench)."""
-        key = (self.usb_instance(), tuple(self.flash_identity().items()))
+        """The flow tool and its argv (boot device from the profile, then the bench).
+
+        Chosen from the preflight findings: the tool is known before any of them (the 5.1
+        check needs it); ``--usb-instance`` and the board-identity variables complete the argv
+        once RCM and the EEPROM were read. It is chosen again only when those change.
+        """
+        findings = self.dut.findings
+        key = (self.usb_instance(findings), tuple(self.flash_identity(findings).items()))
         if self.choice is None or self._choice_key != key:
             dut = self.dut
             profile = dut.entry.profile
@@ -113,26 +120,23 @@ class FlashFlow:
             self._choice_key = key
         return self.choice
 
-    def flash_identity(self) -> dict[str, str]:
+    def flash_identity(self, findings: Findings | None = None) -> dict[str, str]:
         """``BOARDSKU``/``FAB``/... for the EEPROM fields the preflight read as empty (from the
         profile), so flash.sh can dispatch the conf; nothing before the EEPROM was read."""
-        reading = self.dut.outcomes.get("eeprom")
-        found = reading.details.get("reading") if reading is not None else None
-        if found is None:
+        board = (findings or self.dut.findings).board_id
+        if board is None:
             return {}
         from pytest_jetson.drivers.eeprom import flash_identity
 
-        return flash_identity(found.board_id, self.dut.entry.profile)
+        return flash_identity(board, self.dut.entry.profile)
 
-    def usb_instance(self) -> str | None:
+    def usb_instance(self, findings: Findings | None = None) -> str | None:
         """The RCM port path the flow tool gets as ``--usb-instance``.
 
         The bench side decides it from the device the RCM check saw (None before that
         check): see :meth:`~pytest_jetson.drivers.side.BenchSide.usb_instance`.
         """
-        rcm = self.dut.outcomes.get("rcm")
-        device = rcm.details.get("device") if rcm is not None else None
-        return self.dut.side.usb_instance(device)
+        return self.dut.side.usb_instance((findings or self.dut.findings).device)
 
     def _conf_vars(self) -> dict[str, str]:
         lft = self.dut.host_lft
@@ -167,8 +171,8 @@ class FlashFlow:
         profile = entry.profile
         choice = self.flow_choice()
         eeprom: dict[str, str] = {}
-        reading = dut.outcomes.get("eeprom")
-        board = getattr(reading.details.get("reading"), "board_id", None) if reading else None
+        findings = dut.findings
+        board = findings.board_id
         if board is not None:
             eeprom = {"board_sku": board.sku, "board_FAB": board.fab}
             if board.rev:
@@ -202,13 +206,8 @@ class FlashFlow:
             )
         else:
             post = f"not required — flash tool resets internally ({profile.chip.catalogue_id})"
-        user = dut.outcomes.get("default_user")
-        staging = user.details.get("staging") if user is not None else None
-        default_user = (
-            staging.plan_line.removeprefix("Default user: ")
-            if staging is not None
-            else "(not resolved)"
-        )
+        staging = findings.staging
+        default_user = staging.plan_value if staging is not None else "(not resolved)"
         version = lft_release(dut.host_lft) or (
             profile.bsp_image.version if profile.bsp_image else None
         )
@@ -498,15 +497,13 @@ class FlashFlow:
         return self._shell
 
     def _user_staged(self) -> bool:
-        outcome = self.dut.outcomes.get("default_user")
-        staging = outcome.details.get("staging") if outcome is not None else None
-        return staging is not None and staging.resolution != "skip"
+        return self.dut.findings.user_staged
 
     def _credentials(self) -> tuple[str, str | None]:
-        outcome = self.dut.outcomes.get("default_user")
-        staging = outcome.details.get("staging") if outcome is not None else None
+        staging = self.dut.findings.staging
         choice = self.dut.entry.default_user
-        username = getattr(staging, "username", None) or (choice.name if choice else None)
+        staged = staging.username if staging is not None else None
+        username = staged or (choice.name if choice else None)
         if not username:
             raise ConfigError(
                 f"DUT {self.dut.name}: no default user to log in with "

@@ -109,14 +109,15 @@ def jetson_rcm(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
 
     Skips when the bench cannot put the board in recovery (and latches the DUT broken).
     """
-    return _preflight(pytestconfig, jetson_dut, "rcm").details.get("device")
+    _preflight(pytestconfig, jetson_dut, "rcm")
+    return jetson_dut.findings.device
 
 
 @pytest.fixture
 def jetson_eeprom(pytestconfig: pytest.Config, jetson_dut: Dut) -> Any:
     """The DUT's EEPROM board id (read in recovery, cross-checked, cached for the session)."""
-    outcome = _preflight(pytestconfig, jetson_dut, "eeprom")
-    return outcome.details["reading"].board_id
+    _preflight(pytestconfig, jetson_dut, "eeprom")
+    return jetson_dut.findings.board_id
 
 
 @pytest.fixture

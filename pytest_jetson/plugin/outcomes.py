@@ -51,6 +51,6 @@ def apply_outcome(
         if on_fail == "skip":
             pytest.skip(text)
         raise DefectFailed(text, pytrace=False)
-    if outcome.name in LATCHING_CHECKS and not outcome.message.startswith("not run:"):
+    if outcome.name in LATCHING_CHECKS and outcome.ran:
         dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
     skip_or_fail(config, text)

@@ -210,7 +210,7 @@ def _unavailable_is_infra(flow: FlashFlow, outcome: Any) -> None:
     """In the flash flow an unavailable bench is an infrastructure failure, not a skip:
     the job asked to flash and could not (a marker on a test would skip instead)."""
     if outcome.status == "unavailable":
-        if outcome.name in ("rcm", "eeprom") and not outcome.message.startswith("not run:"):
+        if outcome.name in ("rcm", "eeprom") and outcome.ran:
             flow.dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
         raise StepFailed(flow.dut.redactor(str(outcome)), infra=True)
 

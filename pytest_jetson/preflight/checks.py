@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pytest_jetson.bench import BenchEntry, DefaultUser
 from pytest_jetson.catalogue import ChipFamily
@@ -23,6 +23,7 @@ from pytest_jetson.drivers.eeprom import EepromReading, cross_check, read_boardi
 from pytest_jetson.drivers.side import BenchSide
 from pytest_jetson.drivers.usb import RcmPort, poll_for_rcm
 from pytest_jetson.errors import BenchError, ConfigError, UsageError
+from pytest_jetson.preflight.findings import EepromChecked, Finding, ImageChecked, InRecovery
 from pytest_jetson.profile import Profile
 
 Status = Literal["pass", "defect", "unavailable"]
@@ -45,7 +46,12 @@ class CheckOutcome:
     status: Status
     message: str
     fix: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    finding: Finding | None = field(default=None, compare=False)
+    """What the check found (see :mod:`pytest_jetson.preflight.findings`)."""
+    output: str = field(default="", compare=False)
+    """The output of the tool that failed (scrubbed), for a report."""
+    ran: bool = True
+    """False when the check was not run (what it needs did not pass, or a defect came first)."""
 
     @property
     def passed(self) -> bool:
@@ -106,17 +112,17 @@ def check_bsp_image(
     initrd = flow_tool is not None and "initrd" in Path(flow_tool).name
     if initrd:
         problems += _initrd_problems(lft)
-    details: dict[str, Any] = {"lft": str(lft), "flow_tool": flow_tool, "initrd_checked": initrd}
+    checked = ImageChecked(lft, flow_tool, initrd)
     if problems:
         return CheckOutcome(
             BSP_IMAGE,
             "defect",
             "; ".join(message for message, _ in problems),
             " ".join(dict.fromkeys(fix for _, fix in problems)),
-            details,
+            finding=checked,
         )
     note = "" if flow_tool is not None else " (boot device unknown: initrd files not checked)"
-    return CheckOutcome(BSP_IMAGE, "pass", f"{lft} is ready to flash{note}", details=details)
+    return CheckOutcome(BSP_IMAGE, "pass", f"{lft} is ready to flash{note}", finding=checked)
 
 
 def images_identical(a: Path, b: Path) -> bool:
@@ -272,7 +278,7 @@ def check_rcm(
                 "unavailable",
                 f"recovery request failed: {exc}",
                 "check the board automation wiring, or use recovery: manual",
-                {"boardctl_output": exc.output},
+                output=exc.output,
             )
     try:
         device = poll_for_rcm(
@@ -284,14 +290,9 @@ def check_rcm(
             manual=manual,
         )
     except BenchError as exc:
-        return CheckOutcome(
-            RCM, "unavailable", str(exc), details={"boardctl_output": boardctl_output}
-        )
+        return CheckOutcome(RCM, "unavailable", str(exc), output=boardctl_output or "")
     return CheckOutcome(
-        RCM,
-        "pass",
-        f"DUT in recovery: {device}",
-        details={"device": device, "boardctl_output": boardctl_output},
+        RCM, "pass", f"DUT in recovery: {device}", finding=InRecovery(device, boardctl_output)
     )
 
 
@@ -310,9 +311,9 @@ def check_eeprom(
 ) -> CheckOutcome:
     """5.3: read the EEPROM (unless ``reading`` is given) and cross-check it with ``profile``.
 
-    ``details["reading"]`` holds the :class:`EepromReading` (cache it for the session) and
-    ``details["cross_check"]`` the reconciliation; a disagreement is a defect whose fix is
-    the profile. The tool runs through ``side``, in its tree.
+    The outcome's finding is an :class:`EepromChecked`: the :class:`EepromReading` (cache it
+    for the session) and the reconciliation; a disagreement is a defect whose fix is the
+    profile. The tool runs through ``side``, in its tree.
     """
     if reading is None:
         if profile.bsp_image is None:
@@ -320,11 +321,11 @@ def check_eeprom(
         try:
             reading = read_boardid(side, timeout=timeout, sudo=sudo, log=log)
         except BenchError as exc:
-            return CheckOutcome(EEPROM, "unavailable", str(exc), details={"output": exc.output})
+            return CheckOutcome(EEPROM, "unavailable", str(exc), output=exc.output)
     result = cross_check(reading.board_id, profile)
-    details = {"reading": reading, "cross_check": result, "plan": result.plan_lines()}
+    checked = EepromChecked(reading, result)
     if not result.ok:
-        return CheckOutcome(EEPROM, "defect", result.refusal(), result.fix(), details)
+        return CheckOutcome(EEPROM, "defect", result.refusal(), result.fix(), finding=checked)
     board = reading.board_id
     return CheckOutcome(
         EEPROM,
@@ -332,7 +333,7 @@ def check_eeprom(
         f"EEPROM agrees with the profile: board {board.board_id or '(empty)'} "
         f"sku {board.sku or '(empty)'} FAB {board.fab or '(empty)'} "
         f"REV {board.rev or '(empty)'}",
-        details=details,
+        finding=checked,
     )
 
 
@@ -353,7 +354,7 @@ def check_default_user(
     """5.4: keep an already-staged user, else stage the bench's choice, or record ``skip``.
 
     ``choice`` None (the bench does not say) is a defect unless a user is already staged.
-    Not a refusal gate otherwise: it passes with ``details["staging"]`` (a
+    Not a refusal gate otherwise: it passes with the decision as its finding (a
     :class:`pytest_jetson.drivers.defaultuser.UserStaging`). A missing password variable raises
     :class:`ConfigError`; a failing staging tool leaves the bench unavailable. No password
     ever appears in the outcome. The tool runs through ``side`` in its tree; the evidence is
@@ -384,11 +385,11 @@ def check_default_user(
     except ConfigError:
         raise
     except BenchError as exc:
-        return CheckOutcome(DEFAULT_USER, "unavailable", str(exc), details={"output": exc.output})
+        return CheckOutcome(DEFAULT_USER, "unavailable", str(exc), output=exc.output)
     message = staging.plan_line
     if staging.evidence:
         message += f" [{staging.evidence}]"
-    return CheckOutcome(DEFAULT_USER, "pass", message, details={"staging": staging})
+    return CheckOutcome(DEFAULT_USER, "pass", message, finding=staging)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,10 +430,14 @@ def run_preflight(
                 name,
                 "unavailable",
                 f"not run: {blocked[0]} did not pass ({outcomes[blocked[0]].message})",
+                ran=False,
             )
         elif first_defect is not None and check.stage > checks[first_defect.name].stage:
             outcome = CheckOutcome(
-                name, "unavailable", f"not run: {first_defect.name} found a defect first"
+                name,
+                "unavailable",
+                f"not run: {first_defect.name} found a defect first",
+                ran=False,
             )
         else:
             outcome = check.run()

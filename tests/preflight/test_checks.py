@@ -189,7 +189,7 @@ def test_eeprom_sku_mismatch_is_a_defect_naming_both_values(host: SimHost) -> No
     assert "reference_devkit.module.sku is '0000' in the profile" in outcome.message
     assert "board_sku '0005'" in outcome.message
     assert "EEPROM is authoritative: fix the profile" in outcome.fix
-    assert outcome.details["reading"].board_id.sku == "0005"
+    assert outcome.finding.reading.board_id.sku == "0005"
 
 
 def test_empty_eeprom_values_do_not_conflict(host: SimHost) -> None:
@@ -197,7 +197,7 @@ def test_empty_eeprom_values_do_not_conflict(host: SimHost) -> None:
     outcome = check_eeprom(profile, side_of(profile), timeout=60)
     assert outcome.passed, outcome
     assert "sku (empty) FAB (empty)" in outcome.message
-    assert outcome.details["plan"][0] == "DUT EEPROM → board_sku=(empty) board_FAB=(empty)"
+    assert outcome.finding.plan[0] == "DUT EEPROM → board_sku=(empty) board_FAB=(empty)"
 
 
 def test_eeprom_without_rcm_is_unavailable(host: SimHost) -> None:
@@ -247,11 +247,11 @@ def test_custom_user_is_staged_then_kept_and_the_password_is_never_written(
     log = tmp_path / "logs" / "user.log"
     staged = check_default_user(profile, choice, side_of(profile), env={"QA_PW": PASSWORD}, log=log)
     assert staged.passed and staged.message == "Default user: qa (autologin)"
-    staging = staged.details["staging"]
+    staging = staged.finding
     assert staging.resolution == "staged" and PASSWORD not in staging.command
     assert "Password - ***" in log.read_text()
     kept = check_default_user(profile, choice, side_of(profile), env={"QA_PW": PASSWORD})
-    assert kept.passed and kept.details["staging"].resolution == "kept"
+    assert kept.passed and kept.finding.resolution == "kept"
     assert "etc/passwd: qa" in kept.message or "home/qa" in kept.message
     assert PASSWORD not in repr(staged) + repr(kept)
     leaks = [
@@ -288,4 +288,4 @@ def test_staging_tool_failure_is_scrubbed(host: SimHost) -> None:
     assert outcome.status == "unavailable"
     assert "ERROR: not a valid rootfs directory" in outcome.message
     assert PASSWORD not in repr(outcome)
-    assert PASSWORD not in outcome.details["output"]
+    assert PASSWORD not in outcome.output

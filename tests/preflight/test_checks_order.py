@@ -58,6 +58,7 @@ def test_missing_input_is_never_a_silent_pass() -> None:
     assert rec.ran == ["rcm"]
     assert outcomes["eeprom"].status == "unavailable"
     assert "not run: rcm did not pass" in outcomes["eeprom"].message
+    assert (outcomes["rcm"].ran, outcomes["eeprom"].ran) == (True, False)
 
 
 def test_host_defect_stops_before_touching_the_board() -> None:
@@ -66,6 +67,7 @@ def test_host_defect_stops_before_touching_the_board() -> None:
     assert rec.ran == ["bsp_image"]
     assert [o.status for o in outcomes] == ["defect", "unavailable", "unavailable"]
     assert "bsp_image found a defect" in outcomes[1].message
+    assert [o.ran for o in outcomes] == [True, False, False]
 
 
 def test_cached_outcomes_are_reused() -> None:
