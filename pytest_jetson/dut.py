@@ -1,10 +1,12 @@
 """One DUT on a bench: the bench entry, its tools, its state and the broken latch.
 
 A :class:`Dut` ties the profile and bench wiring to the tools (boardctl, RCM detection, EEPROM,
-preflight, console). It keeps a small state machine (``unknown`` → ``recovery`` → ``flashed`` →
-``booted``) and latches *broken* on the first bench failure, after which everything that needs
-the board refuses with the original reason instead of hammering it (labgrid's strategy idea).
-It never imports pytest: the plugin layer maps its errors to skips and failures.
+preflight, console). Its state (``unknown`` → ``recovery`` → ``flashed`` → ``booted``, back to
+``recovery`` whenever the board is seen in RCM again) changes only through
+:meth:`Dut.transition`. The first bench failure latches it *broken*, keeping the exception;
+after that every transition refuses with a :class:`~pytest_jetson.errors.BenchError` chained to
+that original exception instead of hammering the board (labgrid's ``never_retry`` strategy).
+It never imports pytest: the plugin layer turns the latch into skips and failures.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_jetson.bench import BenchEntry
-from pytest_jetson.errors import BenchError
+from pytest_jetson.errors import BenchError, JetsonError
 from pytest_jetson.host.redact import Redactor
 
 if TYPE_CHECKING:
@@ -29,6 +31,19 @@ if TYPE_CHECKING:
     from pytest_jetson.preflight.findings import Findings
 
 State = Literal["unknown", "recovery", "flashed", "booted"]
+
+TRANSITIONS: Mapping[State, frozenset[State]] = {
+    "unknown": frozenset({"recovery"}),
+    "recovery": frozenset({"recovery", "flashed"}),
+    "flashed": frozenset({"recovery", "booted"}),
+    "booted": frozenset({"recovery"}),
+}
+"""The states each state may change to: a board seen in RCM is in recovery whatever it did
+before; only a board in recovery is flashed; only a flashed board boots the new image."""
+
+
+class StateError(JetsonError):
+    """A transition the state machine does not have (a bug in the caller, not the bench)."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +64,6 @@ class Deadlines:
         return dict(self.__dict__)
 
 
-class DutBroken(BenchError):
-    """The DUT was latched broken by an earlier bench failure."""
-
-
 @dataclass
 class Dut:
     """A DUT of the bench, as the flow and the fixtures drive it.
@@ -69,7 +80,11 @@ class Dut:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     extra_checks: Mapping[str, PreflightCheck] = field(default_factory=dict)
     state: State = "unknown"
+    """Change it with :meth:`transition` only."""
     broken: str | None = None
+    """Why the DUT was latched broken (the first bench failure), or None."""
+    broken_by: BaseException | None = None
+    """The exception that latched it, chained to every later refusal."""
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
     _console: SerialConsole | None = None
@@ -119,17 +134,33 @@ class Dut:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         return self.artifacts / name
 
-    # --- broken latch -------------------------------------------------------------------
+    # --- states and the broken latch ----------------------------------------------------
 
-    def latch_broken(self, reason: str) -> None:
-        """Remember the first bench failure; later work on this DUT refuses with it."""
+    def transition(self, to: State) -> None:
+        """Move to state ``to``.
+
+        Raises :class:`BenchError` from the latching exception when the DUT is broken, and
+        :class:`StateError` naming the DUT and both states for a transition that does not
+        exist (see :data:`TRANSITIONS`).
+        """
+        if self.broken is not None:
+            raise BenchError(
+                f"DUT {self.name} is broken: {self.broken} (not moving to {to})"
+            ) from self.broken_by
+        if to not in TRANSITIONS[self.state]:
+            allowed = ", ".join(sorted(TRANSITIONS[self.state]))
+            raise StateError(
+                f"DUT {self.name}: cannot go from {self.state} to {to} (from {self.state} "
+                f"only to: {allowed})"
+            )
+        self.state = to
+
+    def latch_broken(self, reason: str, cause: BaseException | None = None) -> None:
+        """Remember the first bench failure (``reason``, and the exception ``cause`` when
+        there is one); later transitions refuse with it."""
         if self.broken is None:
             self.broken = reason
-
-    def require_usable(self) -> None:
-        """Raise :class:`DutBroken` when the DUT was latched broken."""
-        if self.broken is not None:
-            raise DutBroken(f"DUT {self.name} is broken: {self.broken}")
+            self.broken_by = cause
 
     # --- tools --------------------------------------------------------------------------
 
@@ -170,7 +201,7 @@ class Dut:
         for outcome in outcomes:
             self.outcomes.setdefault(outcome.name, outcome)
             if outcome.name == "rcm" and outcome.passed:
-                self.state = "recovery"
+                self.transition("recovery")
         return outcomes
 
     @property

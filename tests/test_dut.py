@@ -1,4 +1,5 @@
-"""The Dut: its bench side, boardctl built in one place with one privilege rule."""
+"""The Dut: its bench side, boardctl built in one place with one privilege rule, its states
+and the broken latch."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from pytest_jetson.bench import BenchEntry
 from pytest_jetson.drivers.side import LocalSide
-from pytest_jetson.dut import Dut
+from pytest_jetson.dut import TRANSITIONS, Dut, StateError
+from pytest_jetson.errors import BenchError
 from pytest_jetson.host.transport import LocalTransport
 from pytest_jetson.profile import load_profile
 from pytest_jetson.sim.host import SimDut, SimHost
@@ -80,3 +82,32 @@ def test_find_rcm_and_the_usb_instance_come_from_the_side(host: SimHost, tmp_pat
     assert dut.side.usb_instance(found) == sim.usb_port
     assert LocalSide(sim.lft).usb_instance(found) is None, "no usb_port: any single Jetson"
     assert (dut.lft, dut.host_lft, dut.bench_host) == (sim.lft, sim.lft, "local")
+
+
+def test_states_change_through_transition_only_along_the_known_edges(
+    host: SimHost, tmp_path: Path
+) -> None:
+    dut = dut_of(host, host.add_dut("orin", "orin-agx", speed=FAST), tmp_path / "art")
+    assert dut.state == "unknown"
+    with pytest.raises(StateError, match="DUT orin: cannot go from unknown to flashed"):
+        dut.transition("flashed")
+    (rcm,) = dut.preflight(["rcm"], flow_tool=None)
+    assert rcm.passed and dut.state == "recovery"
+    for state in ("flashed", "booted", "recovery", "recovery", "flashed"):
+        dut.transition(state)
+        assert dut.state == state
+    with pytest.raises(StateError, match="from flashed only to: booted, recovery"):
+        dut.transition("unknown")
+    assert set(TRANSITIONS) == {"unknown", "recovery", "flashed", "booted"}
+
+
+def test_the_broken_latch_keeps_the_first_failure_chained(host: SimHost, tmp_path: Path) -> None:
+    dut = dut_of(host, host.add_dut("orin", "orin-agx", speed=FAST), tmp_path / "art")
+    first = BenchError("boardctl -t topo recovery failed with exit 1")
+    dut.latch_broken("recovery: boardctl failed", first)
+    dut.latch_broken("later: something else", BenchError("later"))
+    assert (dut.broken, dut.broken_by) == ("recovery: boardctl failed", first)
+    with pytest.raises(BenchError, match="DUT orin is broken: recovery: boardctl failed") as info:
+        dut.transition("recovery")
+    assert info.value.__cause__ is first
+    assert dut.state == "unknown"

@@ -332,7 +332,7 @@ class FlashFlow:
                 )
                 self.summary.message = "" if outcome == "flashed" else f"flash {outcome}"
                 self._persist()
-        dut.state = "flashed"
+        dut.transition("flashed")
         dut.forget("rcm", "eeprom")
         if not dut.entry.profile.chip.post_flash_reset:
             # The board boots while the tool prints its last lines: count from its reset line.
@@ -406,7 +406,7 @@ class FlashFlow:
         elapsed = round(mark.seconds, 3)
         self.timeline[stage] = elapsed
         if stage == BOOT_STAGES[-1]:
-            dut.state = "booted"
+            dut.transition("booted")
         if self.summary is not None:
             self.summary.boot_timeline = dict(self.timeline)
         if stage == "kernel":

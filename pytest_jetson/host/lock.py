@@ -17,8 +17,7 @@ How the plugin uses it:
   :meth:`DutLock.release` from ``pytest_unconfigure`` (normal end, failures, and Ctrl-C, which
   pytest turns into ``KeyboardInterrupt`` and still unconfigures);
 * SIGTERM: the plugin turns it into an interrupt (:mod:`pytest_jetson.plugin.terminate`), so
-  the locks are released by the same path as after Ctrl-C; :func:`install_signal_release` is the
-  building block for a program that wants the locks released and the default death;
+  the locks are released by the same path as after Ctrl-C;
 * pass a redacted ``command`` when the command line may carry a secret.
 
 A lock is bound to the process that took it: a forked child (``os.fork``, multiprocessing's
@@ -37,16 +36,14 @@ import math
 import os
 import re
 import shlex
-import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Literal, Self
 
 import filelock
@@ -413,50 +410,6 @@ def lock_file_stem(name: str) -> str:
     return f"{cleaned}-{digest}" if cleaned else f"dut-{digest}"
 
 
-def install_signal_release(
-    locks: Iterable[DutLock],
-    signals: Sequence[signal.Signals] = (signal.SIGTERM,),
-) -> Callable[[], None]:
-    """Release ``locks`` when one of ``signals`` arrives, then let the signal go on.
-
-    ``locks`` is read when the signal arrives, so the session may pass a list it fills later.
-    After releasing, the previous handler runs: a Python handler is called, the default action
-    is restored and the signal re-raised (the process ends with it, as it would have). A signal
-    that was ignored is left alone. Returns a function that restores the previous handlers.
-    Only the main thread can install handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous: dict[signal.Signals, Any] = {}
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        for lock in list(locks):
-            with contextlib.suppress(Exception):
-                lock.release()
-        sig = signal.Signals(signum)
-        before = previous.get(sig, signal.SIG_DFL)
-        if callable(before):
-            before(signum, frame)
-        elif before == signal.SIG_DFL:
-            signal.signal(sig, signal.SIG_DFL)
-            signal.raise_signal(sig)
-
-    for sig in signals:
-        current = signal.getsignal(sig)
-        if current == signal.SIG_IGN:
-            continue
-        previous[sig] = current
-        signal.signal(sig, handler)
-
-    def uninstall() -> None:
-        for sig, before in previous.items():
-            if signal.getsignal(sig) is handler:
-                signal.signal(sig, before if before is not None else signal.SIG_DFL)
-        previous.clear()
-
-    return uninstall
-
-
 def _show_command(command: Sequence[str], limit: int = 300) -> str:
     text = shlex.join(command) if command else "(unknown)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -575,6 +528,5 @@ __all__ = [
     "HolderRecord",
     "LockError",
     "LockTimeout",
-    "install_signal_release",
     "lock_file_stem",
 ]

@@ -2,7 +2,8 @@
 
 A defect fails the test; an unavailable bench skips it (``--jetson-strict`` makes that a
 failure, so a dead bench is never green in CI) and latches the DUT broken when it was the board
-automation or the RCM channel that failed.
+automation or the RCM channel that failed. The latch and the states live in
+:class:`~pytest_jetson.dut.Dut`; this module only turns them into skips and failures.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+from pytest_jetson.errors import BenchError
 
 if TYPE_CHECKING:
     from pytest_jetson.dut import Dut
@@ -52,5 +55,6 @@ def apply_outcome(
             pytest.skip(text)
         raise DefectFailed(text, pytrace=False)
     if outcome.name in LATCHING_CHECKS and outcome.ran:
-        dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
+        reason = f"preflight {outcome.name}: {outcome.message.splitlines()[0]}"
+        dut.latch_broken(reason, BenchError(text, output=outcome.output))
     skip_or_fail(config, text)

@@ -26,10 +26,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             continue
         reason = dut.side.problem()
         if reason is not None:
-            dut.latch_broken(f"labgrid: {reason}")
-            message = f"DUT {name}: remote bench lost: {reason}"
-            item.session.shouldstop = message
-            raise BenchError(message)
+            lost = BenchError(f"DUT {name}: remote bench lost: {reason}")
+            dut.latch_broken(f"labgrid: {reason}", lost)
+            item.session.shouldstop = str(lost)
+            raise lost
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:

@@ -1,5 +1,5 @@
-"""Per-session state of the plugin: the selected DUTs, their resolved bench entries, the
-simulated host (when any DUT is simulated) and the broken latch.
+"""Per-session state of the plugin: the selected DUTs, their resolved bench entries and the
+simulated host (when any DUT is simulated); each DUT keeps its own broken latch.
 
 One :class:`JetsonSession` lives in ``config.stash`` for a run with ``--dut``; without ``--dut``
 none exists and the plugin is inert.
@@ -40,8 +40,6 @@ class JetsonSession:
     inventory: Inventory | None
     profile_dirs: tuple[Path, ...]
     entries: dict[str, BenchEntry] = field(default_factory=dict)
-    broken: dict[str, str] = field(default_factory=dict)
-    """DUT name → the reason it was latched broken (later tests skip with it)."""
     sim_host: SimHost | None = None
     duts: dict[str, Dut] = field(default_factory=dict)
     locks: dict[str, Any] = field(default_factory=dict)

@@ -116,7 +116,7 @@ class JetsonStep(pytest.Item):
                 "flash",
                 "post-flash-reset",
             ):
-                flow.dut.latch_broken(f"{self.step}: {message.splitlines()[0]}")
+                flow.dut.latch_broken(f"{self.step}: {message.splitlines()[0]}", exc)
             raise StepFailed(message, infra=isinstance(exc, BenchError) or _infra(exc)) from None
         except BaseException as exc:
             flow.fail(self.step, f"{type(exc).__name__}: {exc}")
@@ -210,9 +210,11 @@ def _unavailable_is_infra(flow: FlashFlow, outcome: Any) -> None:
     """In the flash flow an unavailable bench is an infrastructure failure, not a skip:
     the job asked to flash and could not (a marker on a test would skip instead)."""
     if outcome.status == "unavailable":
+        failed = StepFailed(flow.dut.redactor(str(outcome)), infra=True)
         if outcome.name in ("rcm", "eeprom") and outcome.ran:
-            flow.dut.latch_broken(f"preflight {outcome.name}: {outcome.message.splitlines()[0]}")
-        raise StepFailed(flow.dut.redactor(str(outcome)), infra=True)
+            reason = f"preflight {outcome.name}: {outcome.message.splitlines()[0]}"
+            flow.dut.latch_broken(reason, failed)
+        raise failed
 
 
 def step_timeout(step: str, deadlines: Deadlines) -> float:

@@ -173,5 +173,5 @@ def attach(session: Any, dut: Any, bench: RemoteBench) -> None:
     try:
         bench.acquire(on_wait=session.emit)
     except BenchError as exc:
-        dut.latch_broken(f"labgrid: {str(exc).splitlines()[0]}")
+        dut.latch_broken(f"labgrid: {str(exc).splitlines()[0]}", exc)
         raise

@@ -1,7 +1,9 @@
 """A real process that holds a DUT lock: ``python holder_proc.py MODE NAME LOCK_DIR``.
 
 Modes:
-* ``dut``  — DutLock.acquire + install_signal_release; "release" on stdin releases it.
+* ``dut``  — DutLock.acquire and the plugin's SIGTERM handling (:class:`Termination`: SIGTERM
+  interrupts, the lock is released as a session's close does, then the process dies of the
+  signal); "release" on stdin releases it.
 * ``with`` — ``with DutLock(...):`` around a blocking read (Ctrl-C leaves the block).
 * ``runner`` — as ``dut``, then waits in runner.run on a child (whose SIGTERM handling chains).
 * ``raw``  — a bare filelock on the lock file, no holder record (a foreign holder).
@@ -13,12 +15,14 @@ holder never outlives the test that started it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import filelock
 
-from pytest_jetson.host.lock import DutLock, install_signal_release
+from pytest_jetson.host.lock import DutLock
 from pytest_jetson.host.runner import run
+from pytest_jetson.plugin.terminate import Terminated, Termination
 
 
 def wait_for_commands(lock: DutLock | None) -> None:
@@ -28,24 +32,41 @@ def wait_for_commands(lock: DutLock | None) -> None:
             print("released", flush=True)
 
 
+def as_a_session(lock: DutLock, work: Callable[[], None]) -> None:
+    """Run ``work`` holding ``lock`` as a pytest-jetson session does: SIGTERM interrupts it,
+    the lock is released, then the process dies of the signal."""
+    termination = Termination(lambda: [lock])
+    termination.install()
+    try:
+        work()
+    except Terminated:
+        lock.release()
+    termination.redeliver()
+
+
 def main(mode: str, name: str, lock_dir: Path) -> None:
     if mode == "dut":
         lock = DutLock(name, lock_dir)
         lock.acquire(0)
-        install_signal_release([lock])
-        print("locked", flush=True)
-        wait_for_commands(lock)
+
+        def hold() -> None:
+            print("locked", flush=True)
+            wait_for_commands(lock)
+
+        as_a_session(lock, hold)
     elif mode == "runner":
         lock = DutLock(name, lock_dir)
         lock.acquire(0)
-        install_signal_release([lock])
 
         def on_line(line: str) -> None:
             if line == "child started":
                 print("locked", flush=True)
 
-        argv = ["sh", "-c", "echo child started; exec sleep 60"]
-        run(argv, cwd=lock_dir, timeout=60, what="a long child", on_line=on_line, grace=1)
+        def child() -> None:
+            argv = ["sh", "-c", "echo child started; exec sleep 60"]
+            run(argv, cwd=lock_dir, timeout=60, what="a long child", on_line=on_line, grace=1)
+
+        as_a_session(lock, child)
     elif mode == "with":
         with DutLock(name, lock_dir):
             print("locked", flush=True)

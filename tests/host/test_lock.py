@@ -1,14 +1,12 @@
-"""DutLock in one process: files and modes, names, records, messages, release, signals."""
+"""DutLock in one process: files and modes, names, records, messages, release."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import filelock
 import pytest
@@ -19,7 +17,6 @@ from pytest_jetson.host.lock import (
     HolderRecord,
     LockError,
     LockTimeout,
-    install_signal_release,
     lock_file_stem,
 )
 
@@ -190,41 +187,3 @@ def test_an_unusable_lock_dir_is_a_bench_error(tmp_path: Path) -> None:
     with pytest.raises(LockError, match="lock directory") as caught:
         DutLock("orin-01", not_a_dir).acquire(0)
     assert isinstance(caught.value, BenchError)
-
-
-def test_signal_release_frees_the_locks_then_runs_the_previous_handler(lock_dir: Path) -> None:
-    calls: list[int] = []
-
-    def previous(signum: int, frame: FrameType | None) -> None:
-        calls.append(signum)
-
-    locks: list[DutLock] = []
-    old = signal.signal(signal.SIGTERM, previous)
-    try:
-        uninstall = install_signal_release(locks)
-        lock = DutLock("orin-01", lock_dir)
-        lock.acquire(0)
-        locks.append(lock)  # read when the signal arrives, not at install time
-
-        signal.raise_signal(signal.SIGTERM)
-
-        assert calls == [signal.SIGTERM]
-        assert not lock.held and not lock.record_path.exists()
-        uninstall()
-        assert signal.getsignal(signal.SIGTERM) is previous
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-def test_an_ignored_signal_stays_ignored(lock_dir: Path) -> None:
-    old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        lock = DutLock("orin-01", lock_dir)
-        lock.acquire(0)
-        uninstall = install_signal_release([lock])
-        signal.raise_signal(signal.SIGTERM)
-        assert lock.held
-        uninstall()
-        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGTERM, old)
