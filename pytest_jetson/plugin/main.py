@@ -78,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="NAME",
         help="DUT(s) to run against, by bench-inventory name (comma-separated); "
-        "sim-orin, sim-orin-nano and sim-thor are built-in simulated DUTs. "
+        "sim-orin, sim-orin-nano, sim-thor and sim-orin-carrier are built-in simulated DUTs. "
         "Default: $JETSON_DUT. Without it the plugin does nothing.",
     )
     group.addoption(
