@@ -44,6 +44,19 @@ def test_serve_prints_ports_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    try:
+        info = _served(proc, tmp_path)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave the DUT served
+            proc.kill()
+            proc.wait()
+    assert not os.path.lexists(info["console"])
+
+
+def _served(proc: subprocess.Popen[str], tmp_path: Path) -> dict[str, str]:
+    """What ``serve`` printed, checked; the served DUT answers at its login prompt."""
     assert proc.stdout is not None
     info = {}
     for line in proc.stdout:
@@ -57,6 +70,4 @@ def test_serve_prints_ports_and_stops_cleanly(tmp_path: Path) -> None:
     with SerialConsole.open(info["console"], log=tmp_path / "console.log") as console:
         console.sendline("")  # a board at its login prompt answers with a fresh one
         console.expect(rb"tegra-ubuntu login: ?$", timeout=30, stage="login prompt")
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=10) == 0
-    assert not os.path.lexists(info["console"])
+    return info
