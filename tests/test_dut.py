@@ -15,8 +15,7 @@ from pytest_jetson.errors import BenchError
 from pytest_jetson.host.transport import LocalTransport
 from pytest_jetson.profile import load_profile
 from pytest_jetson.sim.host import SimDut, SimHost
-
-FAST = 20.0
+from tests.helpers import FAST
 
 
 @pytest.fixture
