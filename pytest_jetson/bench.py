@@ -74,6 +74,10 @@ class BenchEntry:
     name: str
     profile: Profile
     boardctl_target: str | None = None
+    boardctl_serial: str | None = None
+    """The USB serial of the DUT's TOPO debugger: boardctl's ``-s``."""
+    boardctl_index: int | None = None
+    """boardctl's ``-i`` (the N-th debugger found), used when no serial is known."""
     serial: SerialSpec | None = None
     usb_port: str | None = None
     boot_device: str | None = None
@@ -101,6 +105,8 @@ _DUT_KEYS = (
     "deadlines",
     "profile",
     "boardctl_target",
+    "boardctl_serial",
+    "boardctl_index",
     "serial",
     "usb_port",
     "boot_device",
@@ -112,6 +118,11 @@ _DUT_KEYS = (
 DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
 """Steps whose deadline a bench entry may set (``deadlines: {flash: 5400}``)."""
 _USB_PORT = re.compile(r"[0-9]+-[0-9]+(\.[0-9]+)*")
+TOPO_BY_ID = re.compile(
+    r"/dev/serial/by-id/usb-NVIDIA_Tegra_On-Platform_Operator_(?P<serial>[A-Za-z0-9_.]+)"
+    r"-if[0-9]+(?:-port[0-9]+)?"
+)
+"""A TOPO console's udev name; its ``<serial>`` is the USB serial boardctl's ``-s`` compares."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,29 @@ class InventoryDut:
     teardown: Literal["leave", "power_off", "recovery"] = "leave"
     deadlines: tuple[tuple[str, float], ...] = ()
     labgrid: LabgridSpec | None = None
+    boardctl_serial: str | None = None
+    """boardctl's ``-s``: the key, else the ``<serial>`` of a TOPO by-id console path."""
+    boardctl_index: int | None = None
+    line: int = 0
+    """The line of the entry in the inventory file."""
+
+    @property
+    def shares_debuggers(self) -> bool:
+        """Driven through boardctl on this host (so its TOPO sits among the host's others).
+
+        A simulated entry is given its debugger's serial by the simulator; a remote one runs
+        boardctl on its own bench host."""
+        return (
+            self.recovery == "boardctl"
+            and self.boardctl_target is not None
+            and self.sim is None
+            and self.labgrid is None
+        )
+
+    @property
+    def names_debugger(self) -> bool:
+        """Whether boardctl is told which debugger (``-s`` or ``-i``)."""
+        return self.boardctl_serial is not None or self.boardctl_index is not None
 
 
 @dataclass(frozen=True)
@@ -194,6 +228,8 @@ class Inventory:
             name=dut.name,
             profile=profile,
             boardctl_target=dut.boardctl_target,
+            boardctl_serial=dut.boardctl_serial,
+            boardctl_index=dut.boardctl_index,
             serial=dut.serial,
             usb_port=dut.usb_port,
             boot_device=dut.boot_device,
@@ -248,6 +284,56 @@ def _sim(entry: MapReader) -> SimSpec | None:
     )
 
 
+def _boardctl_serial(entry: MapReader, serial: SerialSpec | None) -> str | None:
+    given = entry.opt_text("boardctl_serial")
+    if given is not None:
+        return given
+    match = TOPO_BY_ID.fullmatch(serial.port) if serial is not None else None
+    return match.group("serial") if match else None
+
+
+def check_debuggers(path: Path, duts: Sequence[InventoryDut]) -> None:
+    """Refuse an inventory whose boardctl calls could drive the wrong board.
+
+    With several TOPO debuggers on one host, boardctl needs ``-s SERIAL`` or ``-i INDEX``:
+    without them R36.2 silently drives the first TOPO it finds (another DUT, maybe another
+    team's) and R38+ stops with "Multiple (N) debuggers detected!". Two entries naming the same
+    debugger would drive one board for both.
+    """
+    sharing = [d for d in duts if d.shares_debuggers]
+    unnamed = [d for d in sharing if not d.names_debugger]
+    if len(sharing) > 1 and unnamed:
+        listed = ", ".join(f"{d.name} (line {d.line})" for d in unnamed)
+        verb = "does" if len(unnamed) == 1 else "do"
+        raise InventoryError(
+            f"{len(sharing)} DUTs are driven by boardctl on this host but {listed} "
+            f"{verb} not say which debugger: boardctl would drive the first TOPO it finds (R36) "
+            "or refuse (R38+). Fix: give each DUT `boardctl_serial: <serial>` (the TOPO's USB "
+            "serial, the <serial> in /dev/serial/by-id/usb-NVIDIA_Tegra_On-Platform_Operator_"
+            "<serial>-if01; taken from serial.port when it has that form) or "
+            "`boardctl_index: N`",
+            path=str(path),
+            line=unnamed[0].line,
+            key=f"duts.{unnamed[0].name}",
+        )
+    seen: dict[tuple[str, str | int], InventoryDut] = {}
+    for dut in sharing:
+        which: tuple[str, str | int] = (
+            ("serial", dut.boardctl_serial)
+            if dut.boardctl_serial is not None
+            else ("index", dut.boardctl_index if dut.boardctl_index is not None else 0)
+        )
+        if which in seen:
+            raise InventoryError(
+                f"DUTs {seen[which].name} and {dut.name} name the same debugger "
+                f"(boardctl {which[0]} {which[1]}): each DUT needs its own",
+                path=str(path),
+                line=dut.line,
+                key=f"duts.{dut.name}.boardctl_{which[0]}",
+            )
+        seen[which] = dut
+
+
 def _dut(name: str, entry: MapReader) -> InventoryDut:
     from pytest_jetson.remote.spec import parse_labgrid
 
@@ -279,14 +365,18 @@ def _dut(name: str, entry: MapReader) -> InventoryDut:
             value = block.opt_float(step)
             if value is not None:
                 deadlines.append((step, value))
+    serial = _serial(entry)
     return InventoryDut(
+        boardctl_serial=_boardctl_serial(entry, serial),
+        boardctl_index=entry.opt_int("boardctl_index", minimum=0),
+        line=entry.line,
         teardown=teardown,  # type: ignore[arg-type]
         deadlines=tuple(deadlines),
         name=name,
         profile_ref=profile_ref,
         profile_line=entry.line_of("profile"),
         boardctl_target=entry.opt_text("boardctl_target"),
-        serial=_serial(entry),
+        serial=serial,
         usb_port=usb_port,
         boot_device=entry.opt_text("boot_device"),
         default_user=_default_user(entry),
@@ -318,6 +408,7 @@ def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> In
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise duts_block.error(f"invalid DUT name {name!r}", key=name)
         duts[name] = _dut(name, duts_block.map(name))
+    check_debuggers(file, list(duts.values()))
     return Inventory(
         path=file.resolve(),
         duts=duts,

@@ -177,6 +177,8 @@ class Dut:
         return Boardctl(
             self.side,
             self.entry.boardctl_target,
+            serial=self.entry.boardctl_serial,
+            index=self.entry.boardctl_index,
             timeout=self.deadlines.boardctl,
             log=self.log("boardctl.log"),
             sudo=self.sudo,

@@ -34,7 +34,9 @@ def test_shipped_example_inventory_resolves_every_entry() -> None:
     assert "thor-01" in inv.names
     thor = inv.entry("thor-01")
     assert thor.profile.chip.catalogue_id == "t264"
-    assert thor.boardctl_target == "topo"
+    assert thor.boardctl_target == "thor-jetson-module"
+    assert thor.boardctl_serial == "TOPO1A2B3C4D"
+    assert inv.entry("orin-01").boardctl_serial == "TOPO0C5FB339"
     nano = inv.entry("nano-01")
     assert nano.recovery == "manual"
     assert nano.boot_device_resolved == "nvme0n1p1"
@@ -43,6 +45,85 @@ def test_shipped_example_inventory_resolves_every_entry() -> None:
     )
     sim = inv.duts["sim-pair-b"].sim
     assert sim is not None and sim.faults == ("flash_fail",)
+
+
+BY_ID = "/dev/serial/by-id/usb-NVIDIA_Tegra_On-Platform_Operator_{}-if01"
+
+
+def test_debugger_serial_from_the_key_or_the_by_id_console_path(bench_dir: Path) -> None:
+    path = write_bench(
+        bench_dir,
+        f"""\
+        duts:
+          a:
+            profile: orin
+            boardctl_target: topo
+            serial: {{port: "{BY_ID.format("TOPO0C5FB339")}"}}
+          b:
+            profile: orin
+            boardctl_target: topo
+            boardctl_serial: TOPO99
+            serial: {{port: "{BY_ID.format("TOPO0C5FB339")}"}}
+          c:
+            profile: orin
+            boardctl_target: topo
+            boardctl_index: 2
+            serial: {{port: /dev/ttyACM3}}
+        """,
+    )
+    inv = load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+    assert inv.entry("a").boardctl_serial == "TOPO0C5FB339"
+    assert inv.entry("b").boardctl_serial == "TOPO99"
+    c = inv.entry("c")
+    assert (c.boardctl_serial, c.boardctl_index) == (None, 2)
+
+
+def test_several_boardctl_duts_without_a_named_debugger_are_refused(bench_dir: Path) -> None:
+    path = write_bench(
+        bench_dir,
+        f"""\
+        duts:
+          named: {{profile: orin, boardctl_target: topo, serial: {{port: "{BY_ID.format("T1")}"}}}}
+          thor-x: {{profile: orin, boardctl_target: thor-jetson-module}}
+          manual: {{profile: orin, boardctl_target: topo, recovery: manual}}
+          orin-y: {{profile: orin, boardctl_target: topo, serial: {{port: /dev/ttyACM0}}}}
+        """,
+    )
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: duts.thor-x:")
+    assert "3 DUTs are driven by boardctl on this host but thor-x (line 3), orin-y (line 5)" in (
+        message
+    )
+    assert "boardctl_serial: <serial>" in message and "boardctl_index: N" in message
+    assert "manual (line" not in message
+
+
+def test_two_duts_naming_one_debugger_are_refused(bench_dir: Path) -> None:
+    path = write_bench(
+        bench_dir,
+        f"""\
+        duts:
+          a: {{profile: orin, boardctl_target: topo, serial: {{port: "{BY_ID.format("T1")}"}}}}
+          b: {{profile: orin, boardctl_target: topo, boardctl_serial: T1}}
+        """,
+    )
+    with pytest.raises(InventoryError, match=r"DUTs a and b name the same debugger"):
+        load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+
+
+def test_one_debugger_needs_no_serial(bench_dir: Path) -> None:
+    path = write_bench(
+        bench_dir,
+        """\
+        duts:
+          only: {profile: orin, boardctl_target: topo}
+          by-hand: {profile: orin, recovery: manual}
+        """,
+    )
+    entry = load_inventory(path, profile_dirs=[bench_dir / "profiles"]).entry("only")
+    assert (entry.boardctl_serial, entry.boardctl_index) == (None, None)
 
 
 def test_profile_by_name_and_by_relative_path(bench_dir: Path) -> None:

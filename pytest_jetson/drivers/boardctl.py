@@ -70,7 +70,9 @@ class Boardctl:
     ``side`` is the DUT's bench side: boardctl runs through it, in its Linux_for_Tegra;
     ``target`` the bench's ``-t`` target; ``timeout`` bounds each verb, ``help_timeout`` the
     ``-h`` call; a killed boardctl gets ``grace`` seconds between SIGTERM and SIGKILL.
-    ``serial`` picks one of several debuggers; ``sudo`` runs it privileged (as root).
+    ``serial`` (``-s``, the TOPO's USB serial) or else ``index`` (``-i``) picks one of several
+    debuggers: without them R36.2 drives the first TOPO it finds and R38+ refuses "Multiple (N)
+    debuggers detected!". ``sudo`` runs it privileged (as root).
     Each verb raises :class:`ConfigError` when the target is not listed by ``-h``,
     :class:`pytest_jetson.errors.DeadlineExceeded` when boardctl hangs (its process group is
     killed) and :class:`BenchError` carrying the output when boardctl exits non-zero.
@@ -85,6 +87,7 @@ class Boardctl:
         help_timeout: float = 30.0,
         grace: float = 5.0,
         serial: str | None = None,
+        index: int | None = None,
         sudo: bool = False,
         log: Path | None = None,
         on_line: Callable[[str], None] | None = None,
@@ -97,6 +100,7 @@ class Boardctl:
         self.help_timeout = help_timeout
         self.grace = grace
         self.serial = serial
+        self.index = index
         self.sudo = sudo
         self.log = log
         self.on_line = on_line
@@ -116,6 +120,8 @@ class Boardctl:
         argv = [str(self.path), "-t", self.target]
         if self.serial is not None:
             argv += ["-s", self.serial]
+        elif self.index is not None:
+            argv += ["-i", str(self.index)]
         return [*argv, verb]
 
     def targets(self) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from pytest_jetson.drivers.side import BenchSide
 
 NVAUTOFLASH = "nvautoflash.sh"
+RC_NOT_IN_TABLE = 10
+"""nvautoflash's ``Error: Target board not found.``: no conf row for the board id + SKU."""
 
 _FIELDS: dict[str, re.Pattern[str]] = {
     "board_id": re.compile(r"Parsing board ID \(([^)]*)\)"),
@@ -37,11 +39,11 @@ _ERROR = re.compile(r"^\s*(?:\*\*\* |--- )?Error:.*$", re.IGNORECASE | re.MULTIL
 _HINTS: dict[int, str] = {
     4: "nvautoflash.sh must run in ONLINE mode (a DUT attached over USB)",
     5: "the DUT is not in recovery: check RCM first",
-    6: "more than one Jetson is in recovery on this host and nvautoflash cannot tell them "
-    "apart: leave only the DUT in recovery while its EEPROM is read",
+    6: "more than one Jetson is in recovery on this host and the read was not given the DUT's "
+    "RCM port: set usb_port in the bench entry (the read then gets --usb-instance)",
     7: "the ECID read failed: re-enter recovery and retry",
     8: "the Jetson in recovery is not a chip this BSP supports",
-    10: "the BSP has no configuration for this board id/SKU (wrong image for the board?)",
+    10: "nvautoflash printed no board ID before giving up (no EEPROM reading)",
     11: "the BSP knows no boot device for this board id/SKU",
     14: "a step of the EEPROM read failed (see the output)",
 }
@@ -88,6 +90,10 @@ class EepromReading:
     output: str
     command: str
     log_path: Path | None
+    in_table: bool = True
+    """False when nvautoflash has no conf row for this board id + SKU (R38.4 Thor: also the
+    baseboard): it prints the EEPROM fields, then ``Error: Target board not found.`` and exits
+    10. Expected for an empty SKU and for custom carriers; the reading is still the EEPROM."""
 
 
 def parse_boardid(output: str) -> BoardId:
@@ -124,6 +130,7 @@ def parse_boardid(output: str) -> BoardId:
 def read_boardid(
     side: BenchSide,
     *,
+    usb_instance: str | None = None,
     timeout: float = 180.0,
     sudo: bool = True,
     log: Path | None = None,
@@ -131,24 +138,31 @@ def read_boardid(
 ) -> EepromReading:
     """Read the DUT's EEPROM with ``./nvautoflash.sh --print_boardid`` in the side's tree.
 
-    Runs through ``sudo -n`` when ``sudo`` and not root. The DUT must be in recovery. NVIDIA's
-    error lines and exit codes become a :class:`BenchError` quoting the line with a hint.
+    Runs through ``sudo -n`` when ``sudo`` and not root. The DUT must be in recovery.
+    ``usb_instance`` (the DUT's RCM port path) is given as ``--usb-instance``, so the read
+    works with other Jetsons in recovery on the host. The reading is what the tool printed:
+    exit 10 after the board ID lines is a reading not in NVIDIA's table (``in_table`` False).
+    Other failures become a :class:`BenchError` quoting NVIDIA's error line with a hint.
     """
+    args = ["--print_boardid", *(("--usb-instance", usb_instance) if usb_instance else ())]
     if not (side.view / NVAUTOFLASH).is_file():
         raise BenchError(
             f"{side.lft / NVAUTOFLASH} not found: the image is not a Linux_for_Tegra tree"
         )
     result = side.transport.run(
         Command(
-            [f"./{NVAUTOFLASH}", "--print_boardid"],
+            [f"./{NVAUTOFLASH}", *args],
             cwd=side.lft,
             timeout=timeout,
-            what="the EEPROM read (nvautoflash.sh --print_boardid)",
+            what=f"the EEPROM read (nvautoflash.sh {' '.join(args)})",
             log=log,
             on_line=on_line,
             sudo=sudo,
         )
     )
+    if result.returncode == RC_NOT_IN_TABLE and _FIELDS["board_id"].search(result.output):
+        board = parse_boardid(result.output)
+        return EepromReading(board, result.output, result.command, log, in_table=False)
     if not result.ok:
         errors = _ERROR.findall(result.output)
         said = errors[-1].strip() if errors else result.tail(5)

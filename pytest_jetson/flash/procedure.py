@@ -32,6 +32,7 @@ from pytest_jetson.flash.tool import (
 
 if TYPE_CHECKING:
     from pytest_jetson.console.boot import BootStage, StageMark
+    from pytest_jetson.host.lock import DutLock
     from pytest_jetson.preflight.checks import CheckOutcome
     from pytest_jetson.preflight.findings import Findings
 
@@ -75,6 +76,9 @@ class FlashFlow:
     dut: Dut
     emit: Callable[[str], None] = print
     """Where progress lines go (the terminal)."""
+    lock_dir: Path | None = None
+    """Where the tree lock lives (the bench's lock folder); None: the tree is not locked (a
+    remote bench's tree lives on its own host, where its place is the lock)."""
     summary: FlashSummary | None = None
     choice: FlowChoice | None = None
     plan_: Plan | None = None
@@ -293,14 +297,19 @@ class FlashFlow:
         outcome = "failed"
         returncode: int | None = None
         try:
-            result = run_flash(
-                dut.side,
-                choice,
-                timeout=dut.deadlines.flash,
-                log=log,
-                on_line=on_line,
-                sudo=dut.sudo,
-            )
+            tree = self._hold_tree()
+            try:
+                result = run_flash(
+                    dut.side,
+                    choice,
+                    timeout=max(1.0, dut.deadlines.flash - (time.monotonic() - start)),
+                    log=log,
+                    on_line=on_line,
+                    sudo=dut.sudo,
+                )
+            finally:
+                if tree is not None:
+                    tree.release()
             returncode = result.returncode
             outcome = "flashed"
         except DeadlineExceeded:
@@ -337,6 +346,27 @@ class FlashFlow:
         if not dut.entry.profile.chip.post_flash_reset:
             # The board boots while the tool prints its last lines: count from its reset line.
             self.boot_started = reset_at[0] if reset_at else time.monotonic()
+
+    def _hold_tree(self) -> DutLock | None:
+        """Wait (within the flash deadline) until no other flow tool runs in this tree."""
+        if self.lock_dir is None:
+            return None
+        from pytest_jetson.flash.treelock import hold_tree
+
+        lock, wait = hold_tree(
+            self.dut.lft,
+            self.lock_dir,
+            timeout=self.dut.deadlines.flash,
+            on_wait=lambda line: self.emit(f"jetson flash {self.dut.name}: {line}"),
+        )
+        if self.summary is not None:
+            self.summary.tree_lock = {
+                "tree": wait.tree,
+                "lock": wait.lock,
+                "waited_s": wait.waited_s,
+                "held_by": wait.held_by,
+            }
+        return lock
 
     def post_flash_reset(self) -> str | None:
         """T264: ``boardctl reset`` (manual: ask the operator). Returns None when not needed."""

@@ -236,6 +236,8 @@ class FlashSummary:
     finished: float | None = None
     bench_host: str = "local"
     """Where the image was flashed from (``local`` or ``host:/path/Linux_for_Tegra``)."""
+    tree_lock: dict[str, Any] = field(default_factory=dict)
+    """The tree lock the flow tool ran under: tree, lock file, seconds waited, who held it."""
 
     def add_step(
         self,

@@ -105,6 +105,7 @@ def start_simulated(
         name=name,
         profile=load_profile(dut.profile_path),
         boardctl_target=dut.boardctl_target,
+        boardctl_serial=dut.boardctl_serial,
         serial=SerialSpec(port=str(dut.console_port)),
         usb_port=dut.usb_port,
         default_user=default_user,

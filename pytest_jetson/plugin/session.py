@@ -236,7 +236,9 @@ class JetsonSession:
         if flow is None:
             from pytest_jetson.flash.procedure import FlashFlow
 
-            flow = FlashFlow(self.dut(name), emit=self.emit)
+            dut = self.dut(name)
+            local = dut.entry.labgrid is None
+            flow = FlashFlow(dut, emit=self.emit, lock_dir=self.lock_dir() if local else None)
             self.flows[name] = flow
         return flow
 

@@ -300,6 +300,11 @@ def check_rcm(
 # 5.3 EEPROM cross-check
 
 
+NOT_IN_TABLE = (
+    " (not in nvautoflash's board table, exit 10: expected for an empty SKU or a custom carrier)"
+)
+
+
 def check_eeprom(
     profile: Profile,
     side: BenchSide,
@@ -308,18 +313,23 @@ def check_eeprom(
     sudo: bool = True,
     log: Path | None = None,
     reading: EepromReading | None = None,
+    usb_instance: str | None = None,
 ) -> CheckOutcome:
     """5.3: read the EEPROM (unless ``reading`` is given) and cross-check it with ``profile``.
 
     The outcome's finding is an :class:`EepromChecked`: the :class:`EepromReading` (cache it
     for the session) and the reconciliation; a disagreement is a defect whose fix is the
     profile. The tool runs through ``side``, in its tree.
+    ``usb_instance`` (the DUT's RCM port) is given to the read as ``--usb-instance``. A reading
+    NVIDIA's table does not know (exit 10 after the fields) is cross-checked like any other.
     """
     if reading is None:
         if profile.bsp_image is None:
             return _defect(EEPROM, f"profile {profile.path} has no bsp_image", "add bsp_image")
         try:
-            reading = read_boardid(side, timeout=timeout, sudo=sudo, log=log)
+            reading = read_boardid(
+                side, usb_instance=usb_instance, timeout=timeout, sudo=sudo, log=log
+            )
         except BenchError as exc:
             return CheckOutcome(EEPROM, "unavailable", str(exc), output=exc.output)
     result = cross_check(reading.board_id, profile)
@@ -332,7 +342,7 @@ def check_eeprom(
         "pass",
         f"EEPROM agrees with the profile: board {board.board_id or '(empty)'} "
         f"sku {board.sku or '(empty)'} FAB {board.fab or '(empty)'} "
-        f"REV {board.rev or '(empty)'}",
+        f"REV {board.rev or '(empty)'}" + ("" if reading.in_table else NOT_IN_TABLE),
         finding=checked,
     )
 
@@ -528,6 +538,11 @@ class CheckSubject(Protocol):
         """The DUT's boardctl, built in one place with one privilege rule (None: manual)."""
         ...
 
+    @property
+    def outcomes(self) -> Mapping[str, CheckOutcome]:
+        """The checks already run (the RCM check's device gives the EEPROM read its port)."""
+        ...
+
     def log(self, name: str) -> Path:
         """Where log ``name`` goes."""
         ...
@@ -558,7 +573,8 @@ def standard_checks(dut: CheckSubject, *, flow_tool: str | None) -> dict[str, Pr
                 return _defect(
                     RCM,
                     f"bench entry {entry.name} uses recovery: boardctl but has no boardctl_target",
-                    "set boardctl_target (usually topo) or recovery: manual",
+                    "set boardctl_target (topo for an Orin, thor-jetson-module for a Thor) "
+                    "or recovery: manual",
                 )
             boardctl = dut.boardctl()
         return check_rcm(
@@ -566,8 +582,17 @@ def standard_checks(dut: CheckSubject, *, flow_tool: str | None) -> dict[str, Pr
         )
 
     def eeprom() -> CheckOutcome:
+        rcm = dut.outcomes.get(RCM)
+        seen = (
+            rcm.finding.device if rcm is not None and isinstance(rcm.finding, InRecovery) else None
+        )
         return check_eeprom(
-            profile, side, timeout=dut.deadlines.eeprom, sudo=dut.sudo, log=dut.log("eeprom.log")
+            profile,
+            side,
+            timeout=dut.deadlines.eeprom,
+            sudo=dut.sudo,
+            log=dut.log("eeprom.log"),
+            usb_instance=side.usb_instance(seen),
         )
 
     def default_user() -> CheckOutcome:

@@ -33,7 +33,7 @@ from pytest_jetson.sim import console
 from pytest_jetson.sim.boards import RELEASES, SimBoard, board_by_key
 from pytest_jetson.sim.faults import apply_tree_faults, check_faults, faulty_eeprom
 from pytest_jetson.sim.image import bench_image, factory_image
-from pytest_jetson.sim.state import DUTS_DIR, DutState, Flashed, Mode, StateStore
+from pytest_jetson.sim.state import DUTS_DIR, DutState, Flashed, Mode, StateStore, topo_serial
 from pytest_jetson.sim.tools import install_tools
 from pytest_jetson.sim.tree import SimTree, make_tree
 from pytest_jetson.sim.usb import SimUsbBackend
@@ -41,6 +41,8 @@ from pytest_jetson.sim.usb import SimUsbBackend
 FIRST_PORT = 4
 """The first DUT sits on ``1-4``, the next on ``1-5``, ..."""
 USB_BUS = 1
+BOARDCTL_TARGETS = {"t234": "topo", "t264": "thor-jetson-module"}
+"""The boardctl target of each chip's devkit (R38+: ``topo`` is the Orin TOPO driver)."""
 CONSOLE_START_SECONDS = 10.0
 CONSOLE_STOP_SECONDS = 3.0
 
@@ -67,6 +69,9 @@ class SimDut:
     console_port: str
     usb_port: str
     boardctl_target: str
+    """``thor-jetson-module`` for a Thor, ``topo`` (the Orin TOPO driver) for an Orin."""
+    boardctl_serial: str
+    """The USB serial of the DUT's TOPO (what boardctl's ``-s`` takes)."""
     profile_path: Path
 
     @property
@@ -142,19 +147,18 @@ class SimHost:
         link.unlink(missing_ok=True)
         boot_device = default_boot_device or sim_board.default_boot_device
         image = _bench_image(tree, boot_device, user) if start in ("booted", "off") else None
-        StateStore(state_dir).write(
-            initial_state(
-                name,
-                sim_board,
-                tree.release,
-                port,
-                link,
-                faults=chosen,
-                speed=speed,
-                start=start,
-                image=image,
-            )
+        state = initial_state(
+            name,
+            sim_board,
+            tree.release,
+            port,
+            link,
+            faults=chosen,
+            speed=speed,
+            start=start,
+            image=image,
         )
+        StateStore(state_dir).write(state)
         dut = SimDut(
             name=name,
             board=sim_board,
@@ -164,7 +168,8 @@ class SimHost:
             state_dir=state_dir,
             console_port=str(link),
             usb_port=port,
-            boardctl_target="topo",
+            boardctl_target=BOARDCTL_TARGETS[sim_board.chip.catalogue_id],
+            boardctl_serial=topo_serial(state),
             profile_path=self._write_profile(name, sim_board, tree, boot_device),
         )
         self._start_console(dut)

@@ -222,6 +222,12 @@ class StateStore:
             raise
 
 
+def topo_serial(state: DutState) -> str:
+    """The USB serial of the DUT's TOPO, as boardctl's ``-s`` compares it and as udev puts it
+    in ``/dev/serial/by-id/usb-NVIDIA_Tegra_On-Platform_Operator_<serial>-if01``."""
+    return f"TOPO{state.serial_number}"
+
+
 def host_state_dirs(host_dir: Path) -> list[Path]:
     """The state dirs of every DUT on the simulated host ``host_dir``, by name."""
     duts = host_dir / DUTS_DIR

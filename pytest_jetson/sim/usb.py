@@ -18,7 +18,7 @@ import usb.backend
 import usb.core
 
 from pytest_jetson.catalogue import NVIDIA_VID
-from pytest_jetson.sim.state import DutState, StateStore, host_state_dirs
+from pytest_jetson.sim.state import DutState, StateStore, host_state_dirs, topo_serial
 
 PID_INITRD_GADGET = 0x7035
 PID_BOOTED = 0x7020
@@ -92,7 +92,7 @@ def devices_of(state: DutState) -> list[SimUsbDevice]:
         state.port_numbers,
         "NVIDIA",
         PRODUCT_STRINGS[PID_TOPO],
-        f"TOPO{state.serial_number}",
+        topo_serial(state),
     )
     found = [topo]
     pid: int | None = None

@@ -80,7 +80,7 @@ def test_bad_target_error_list_is_understood_and_garbage_gives_nothing() -> None
     ("board", "release", "targets"),
     [
         ("orin-agx", "R36.2.0", ("topo", "orin-slt", "concord")),
-        ("thor-agx", "R38.4.0", ("topo", "thor-jetson-module")),
+        ("thor-agx", "R38.4.0", ("topo", "orin-jetson", "thor-jetson-module")),
         ("thor-agx", "R39.2.0", ("topo", "orin-jetson", "thor-jetson-module")),
     ],
 )
@@ -146,3 +146,39 @@ def test_hung_boardctl_is_killed_with_its_process_group(host: SimHost, tmp_path:
     assert "Powering off the board." in message
     assert str(log) in message
     assert processes_mentioning(str(dut.lft)) == []
+
+
+def test_without_its_serial_r36_boardctl_drives_another_board(host: SimHost) -> None:
+    """R36.2's ``-i`` defaults to 0: the second DUT's boardctl power-cycles the first board."""
+    first = host.add_dut("orin-a", "orin-agx", release="R36.2.0", speed=FAST)
+    second = host.add_dut("orin-b", "orin-agx", release="R36.2.0", speed=FAST)
+    ctl = Boardctl(LocalSide(second.lft), "topo", timeout=30)
+    assert ctl.command("recovery")[1:] == ["-t", "topo", "recovery"]
+    ctl.recovery()
+    assert first.state().in_rcm and not second.state().in_rcm
+    named = Boardctl(LocalSide(second.lft), "topo", timeout=30, serial=second.boardctl_serial)
+    assert named.command("power_off")[1:] == [
+        "-t",
+        "topo",
+        "-s",
+        second.boardctl_serial,
+        "power_off",
+    ]
+    assert Boardctl(LocalSide(second.lft), "topo", index=1).command("reset")[1:] == [
+        "-t",
+        "topo",
+        "-i",
+        "1",
+        "reset",
+    ]
+    named.recovery()
+    assert second.state().in_rcm
+
+
+def test_r38_boardctl_refuses_several_debuggers_without_serial(host: SimHost) -> None:
+    first = host.add_dut("thor-a", "thor-agx", release="R38.4.0", speed=FAST)
+    host.add_dut("thor-b", "thor-agx", release="R38.4.0", speed=FAST)
+    with pytest.raises(BenchError) as info:
+        Boardctl(LocalSide(first.lft), "thor-jetson-module", timeout=30).recovery()
+    assert "Multiple (2) debuggers detected! Serial number or index is required." in str(info.value)
+    assert first.state().mode == "on"

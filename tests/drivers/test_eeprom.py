@@ -3,6 +3,7 @@ against the simulated bench's in-tree tool."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -217,7 +218,9 @@ def test_empty_eeprom_fields_are_given_to_flash_sh_from_the_profile(
 
 
 def in_recovery(dut: SimDut) -> SimDut:
-    Boardctl(LocalSide(dut.lft), dut.boardctl_target, timeout=30).recovery()
+    Boardctl(
+        LocalSide(dut.lft), dut.boardctl_target, timeout=30, serial=dut.boardctl_serial
+    ).recovery()
     return dut
 
 
@@ -243,10 +246,53 @@ def test_eeprom_read_without_rcm_names_nvidias_error(host: SimHost) -> None:
     assert "not in recovery" in message
 
 
-def test_eeprom_read_with_two_duts_in_rcm_explains_the_limit(host: SimHost) -> None:
+def test_two_duts_in_rcm_are_each_read_with_their_usb_instance(host: SimHost) -> None:
+    """nvautoflash refuses two Jetsons in recovery only without ``--usb-instance``."""
     first = in_recovery(host.add_dut("orin-a", "orin-agx", speed=FAST))
-    in_recovery(host.add_dut("orin-b", "orin-agx", speed=FAST))
+    second = in_recovery(
+        host.add_dut("orin-b", "orin-agx", faults=("eeprom_sku_mismatch",), speed=FAST)
+    )
     with pytest.raises(BenchError) as info:
         read_boardid(LocalSide(first.lft), timeout=60)
     assert "exit 6" in str(info.value)
-    assert "leave only the DUT in recovery" in str(info.value)
+    assert "*** Error: Too many Jetson devices found." in str(info.value)
+    assert "set usb_port in the bench entry" in str(info.value)
+    mine = read_boardid(LocalSide(first.lft), usb_instance=first.usb_port, timeout=60)
+    theirs = read_boardid(LocalSide(first.lft), usb_instance=second.usb_port, timeout=60)
+    assert mine.command.endswith(f"--print_boardid --usb-instance {first.usb_port}")
+    assert "2 connections found." in mine.output
+    assert (mine.board_id.sku, theirs.board_id.sku) == (
+        first.state().eeprom.sku,
+        second.state().eeprom.sku,
+    )
+    assert mine.board_id.sku != theirs.board_id.sku
+    with pytest.raises(BenchError, match=r"exit 7: \*\*\* Error: ECID read failed\."):
+        read_boardid(LocalSide(first.lft), usb_instance="1-9", timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("board", "release", "eeprom"),
+    [
+        pytest.param("orin-agx", None, {"sku": "", "fab": ""}, id="orin-empty-sku"),
+        pytest.param("thor-agx", "R38.4.0", {"baseboard_id": "5678"}, id="thor-custom-carrier"),
+    ],
+)
+def test_a_board_not_in_nvidias_table_is_still_read(
+    host: SimHost, board: str, release: str | None, eeprom: dict[str, str]
+) -> None:
+    """nvautoflash prints the EEPROM fields, then exits 10: that is the reading."""
+    dut = host.add_dut("dut", board, release=release, speed=FAST)
+    dut.store.update(
+        lambda s: dataclasses.replace(s, eeprom=dataclasses.replace(s.eeprom, **eeprom))
+    )
+    in_recovery(dut)
+    reading = read_boardid(LocalSide(dut.lft), usb_instance=dut.usb_port, timeout=60)
+    assert not reading.in_table
+    assert "Error: Target board not found." in reading.output
+    expected = dataclasses.replace(dut.state().eeprom)
+    assert (reading.board_id.board_id, reading.board_id.sku, reading.board_id.fab) == (
+        expected.board_id,
+        expected.sku,
+        expected.fab,
+    )
+    assert reading.board_id.baseboard_id == (expected.baseboard_id or "")

@@ -18,11 +18,11 @@ def test_two_duts_on_one_host_are_never_confused(host: SimHost) -> None:
     second = host.add_dut("orin-b", "orin-agx", speed=FAST)
     assert first.usb_port != second.usb_port
     backend = host.usb_backend()
-    Boardctl(LocalSide(second.lft), "topo", timeout=30).recovery()
+    Boardctl(LocalSide(second.lft), "topo", timeout=30, serial=second.boardctl_serial).recovery()
     assert find_rcm(T234, usb_port=first.usb_port, backend=backend) is None
     found = find_rcm(T234, usb_port=second.usb_port, backend=backend)
     assert found is not None and found.port_path == second.usb_port
-    Boardctl(LocalSide(first.lft), "topo", timeout=30).recovery()
+    Boardctl(LocalSide(first.lft), "topo", timeout=30, index=0).recovery()
     found = find_rcm(T234, usb_port=first.usb_port, backend=backend)
     assert found is not None and found.port_path == first.usb_port
     with pytest.raises(BenchError) as info:

@@ -67,7 +67,7 @@ def _bench(pytester: pytest.Pytester, when: str) -> None:
     pytester.makeconftest(NEIGHBOUR.format(when=when))
 
 
-def test_rcm_sees_only_the_duts_port_and_eeprom_reports_the_ambiguity(
+def test_rcm_sees_only_the_duts_port_and_eeprom_reads_it_with_its_usb_instance(
     pytester: pytest.Pytester,
 ) -> None:
     _bench(pytester, "collection")
@@ -86,17 +86,15 @@ def test_eeprom():
     result = pytester.runpytest(
         "--dut=a", SPEED, f"--jetson-artifacts={pytester.path / 'art'}", "-rA", "-s"
     )
-    result.assert_outcomes(passed=1, skipped=1)
+    result.assert_outcomes(passed=2)
     facts = json.loads((pytester.path / "neighbour.json").read_text())
     assert facts["b_port"] == "1-4" and facts["a_port"] == "1-5" and facts["b_in_rcm"]
     result.stdout.fnmatch_lines(["*RCM 0955:7023 @ 1-5 (*) OURS 1-5*"])
-    # nvautoflash.sh cannot pick a port: the read is refused with what to do, not guessed
-    result.stdout.fnmatch_lines(
-        [
-            "SKIPPED *preflight eeprom: unavailable: *more than one Jetson is in recovery on "
-            "this host and nvautoflash cannot tell them apart*"
-        ]
-    )
+    # two Jetsons in recovery: nvautoflash saw both and read the DUT's own port
+    log = (pytester.path / "art" / "a" / "eeprom.log").read_text()
+    assert "nvautoflash.sh --print_boardid --usb-instance 1-5" in log
+    assert "*** Checking target board connection ... 2 connections found." in log
+    assert "Too many Jetson devices" not in log
 
 
 def test_the_flash_tool_is_pinned_to_the_duts_port(pytester: pytest.Pytester) -> None:

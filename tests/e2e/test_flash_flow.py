@@ -117,15 +117,24 @@ def test_an_empty_eeprom_is_flashed_with_the_profile_values(flow_run: Callable[.
     assert flash["command"][:3] == ["BOARDSKU=0000", "FAB=500", "./flash.sh"]
     assert "BOARDSKU=0000 FAB=500 ./flash.sh" in run.log("flash.log")
     assert "Unrecognized module SKU" not in run.log("flash.log")
+    # nvautoflash has no row for an empty SKU: it printed the fields, then exited 10
+    eeprom_log = run.log("eeprom.log")
+    assert "--print_boardid --usb-instance 1-4" in eeprom_log
+    assert "Error: Target board not found." in eeprom_log
 
 
 def test_thor_flashes_then_resets_with_boardctl(flow_run: Callable[..., Any]) -> None:
     run = flow_run("sim-thor")
     summary = _check_booted(run, passed=15, skipped=0)
     reset = next(s for s in summary["steps"] if s["step"] == "post-flash-reset")
-    assert reset["command"][-3:] == ["-t", "topo", "reset"] and reset["returncode"] == 0
-    assert "-t topo reset" in run.log("boardctl.log")
+    assert reset["command"][-5:-2] == ["-t", "thor-jetson-module", "-s"]
+    assert reset["command"][-2].startswith("TOPO") and reset["command"][-1] == "reset"
+    assert reset["returncode"] == 0
+    assert f"-t thor-jetson-module -s {reset['command'][-2]} reset" in run.log("boardctl.log")
     assert summary["plan"]["argv"][-2:] == ["jetson-agx-thor-devkit", "external"]
+    # the flow tool ran holding its tree's lock, free at once here
+    assert summary["tree_lock"]["tree"].endswith("/Linux_for_Tegra")
+    assert summary["tree_lock"]["held_by"] is None and summary["tree_lock"]["waited_s"] < 5
 
 
 def test_without_acceptance_the_plan_fails_and_everything_after_skips(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from pytest_jetson.preflight.checks import (
     run_preflight,
     standard_checks,
 )
-from pytest_jetson.profile import Profile, load_profile
+from pytest_jetson.profile import CustomCarrier, Profile, load_profile
 from pytest_jetson.sim.host import SimDut, SimHost
 from tests.helpers import FAST
 
@@ -178,7 +179,7 @@ def test_unlisted_target_is_a_defect(host: SimHost) -> None:
 
 
 def recovered_profile(dut: SimDut) -> Profile:
-    Boardctl(LocalSide(dut.lft), "topo", timeout=30).recovery()
+    Boardctl(LocalSide(dut.lft), dut.boardctl_target, timeout=30).recovery()
     return load_profile(dut.profile_path)
 
 
@@ -197,7 +198,31 @@ def test_empty_eeprom_values_do_not_conflict(host: SimHost) -> None:
     outcome = check_eeprom(profile, side_of(profile), timeout=60)
     assert outcome.passed, outcome
     assert "sku (empty) FAB (empty)" in outcome.message
+    # nvautoflash printed the fields, then exited 10: the reading is what it printed
+    assert "not in nvautoflash's board table, exit 10" in outcome.message
+    assert "Error: Target board not found." in outcome.finding.reading.output
     assert outcome.finding.plan[0] == "DUT EEPROM → board_sku=(empty) board_FAB=(empty)"
+
+
+def test_a_custom_thor_carrier_passes_and_a_real_disagreement_still_refuses(
+    host: SimHost,
+) -> None:
+    """R38.4's nvautoflash knows only the devkit baseboards: a custom carrier exits 10."""
+    dut = add(host, "thor-agx", release="R38.4.0")
+    dut.store.update(
+        lambda s: dataclasses.replace(s, eeprom=dataclasses.replace(s.eeprom, baseboard_id="5678"))
+    )
+    devkit = recovered_profile(dut)
+    carrier = dataclasses.replace(
+        devkit,
+        custom_carrier=CustomCarrier(id="p5678", sku=None, flash_config=devkit.flash_config),
+    )
+    outcome = check_eeprom(carrier, side_of(carrier), timeout=60)
+    assert outcome.passed, outcome
+    assert "not in nvautoflash's board table" in outcome.message
+    refused = check_eeprom(devkit, side_of(devkit), reading=outcome.finding.reading)
+    assert refused.status == "defect"
+    assert "baseboard_id '5678'" in refused.message
 
 
 def test_eeprom_without_rcm_is_unavailable(host: SimHost) -> None:

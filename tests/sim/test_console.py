@@ -92,11 +92,11 @@ def test_t264_stays_in_recovery_until_reset(host: SimHost, kit: types.SimpleName
     dut = host.add_dut("thor", "thor-agx", speed=kit.FAST)
     _stage_user(dut, kit)
     with _open(dut) as port:
-        kit.run_tool(dut, BOARDCTL, "-t", "topo", "recovery")
+        kit.run_tool(dut, BOARDCTL, "-t", "thor-jetson-module", "recovery")
         assert kit.run_tool(dut, INITRD, "jetson-agx-thor-devkit", "external").returncode == 0
         assert kit.read_quiet(port, 0.3) == b""
         assert dut.state().in_rcm
-        kit.run_tool(dut, BOARDCTL, "-t", "topo", "reset")
+        kit.run_tool(dut, BOARDCTL, "-t", "thor-jetson-module", "reset")
         log = kit.read_until(port, b"tegra-ubuntu login: ").decode()
         assert "Linux version 6.8.12-tegra" in log
         assert "Machine model: NVIDIA Jetson AGX Thor Developer Kit" in log

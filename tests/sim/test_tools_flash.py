@@ -273,3 +273,30 @@ def test_usb_instance_picks_the_dut_among_several(
     assert result.returncode == 0, result.stderr
     crowded = kit.run_tool(orin, "flash.sh", "--no-flash", "jetson-agx-orin-devkit", "internal")
     assert crowded.returncode == 1
+
+
+def test_two_flow_tool_runs_in_one_tree_break_each_other(
+    orin: SimDut, only: types.SimpleNamespace, kit: types.SimpleNamespace
+) -> None:
+    """flash.sh writes system.img, flashcmd.txt and signed files in place: a run that starts
+    while another builds in the same tree gets a mix of both and fails (so does the other when
+    it is still building once the second has started)."""
+    only.put(orin)
+    argv = ("--no-flash", "--usb-instance", orin.usb_port, "jetson-agx-orin-devkit", "internal")
+    fast = orin.state().speed
+    orin.store.replace(speed=0.5)  # a build of about a second
+    runs = orin.lft / "bootloader" / ".sim-flash-runs"
+    try:
+        first = kit.start_tool(orin, "flash.sh", *argv)
+        kit.wait_for(lambda: runs.is_dir() and any(runs.iterdir()), what="the first build")
+        second = kit.start_tool(orin, "flash.sh", *argv)
+        second_out, _ = second.communicate(timeout=60)
+        first_out, _ = first.communicate(timeout=60)
+    finally:
+        orin.store.replace(speed=fast)
+    assert second.returncode == 1, second_out
+    assert "changed while it was being signed: another flash runs in this" in second_out
+    assert first.returncode in (0, 1), first_out
+    assert not any(runs.iterdir())
+    alone = kit.run_tool(orin, "flash.sh", *argv)
+    assert alone.returncode == 0, alone.stderr

@@ -66,7 +66,7 @@ def _release_extras(lft: Path, major: int) -> None:
         for name in ("__init__.py", "_common.py", "topo.py", "thor-jetson-module.py"):
             if not (targets / name).exists():
                 (targets / name).write_text("# simulated boardctl target\n")
-        if major >= 39 and not (targets / "orin-jetson.py").exists():
+        if not (targets / "orin-jetson.py").exists():
             os.symlink("topo.py", targets / "orin-jetson.py")
     else:
         for name in ("nvtopo.py", "libnvtopo.so"):

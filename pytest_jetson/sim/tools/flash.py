@@ -180,7 +180,54 @@ def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> tuple[StateStore, SimE
     return store, eeprom
 
 
-def _build_images(env: ToolEnv, board: str) -> None:
+RUNS_DIR = "bootloader/.sim-flash-runs"
+"""Where each simulated flow-tool run that builds into the tree leaves its pid while it runs."""
+CLASH = (
+    "Error: {path} changed while it was being signed: another flash runs in this "
+    "Linux_for_Tegra tree"
+)
+
+
+def _others_building(env: ToolEnv) -> list[int]:
+    """Live flow-tool runs (other than this one) building into this tree."""
+    runs = env.lft / RUNS_DIR
+    found = []
+    for entry in runs.iterdir() if runs.is_dir() else ():
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and pid != os.getpid() and _alive(pid):
+            found.append(pid)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _build_images(env: ToolEnv, board: str) -> bool:
+    """Build into the tree (``bootloader/system.img``, ``flashcmd.txt``, signed files); False
+    when another run built into the same tree meanwhile: both runs' files are then a mix, as
+    with NVIDIA's tools, which write them in place."""
+    mine = env.lft / RUNS_DIR / str(os.getpid())
+    mine.parent.mkdir(exist_ok=True)
+    mine.touch()
+    try:
+        clash = bool(_others_building(env))
+        _build_lines(env, board)
+        clash = clash or bool(_others_building(env))
+    finally:
+        mine.unlink(missing_ok=True)
+    if clash:
+        err(CLASH.format(path=env.lft / "bootloader" / "system.img"))
+    return not clash
+
+
+def _build_lines(env: ToolEnv, board: str) -> None:
     steps = (
         "Copying nvdisp-init.bin... done.",
         f"Existing bootloader({env.lft / 'bootloader'}) reused.",
@@ -275,7 +322,8 @@ def flash_main(env: ToolEnv, argv: list[str]) -> int:
     if isinstance(prepared, int):
         return prepared
     store, eeprom = prepared
-    _build_images(env, args.board)
+    if not _build_images(env, args.board):
+        return 1
     if args.no_flash:
         out("*** no-flash flag enabled. Exiting now... ***")
         return 0
@@ -338,7 +386,9 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
     if isinstance(prepared, int):
         return prepared
     store, eeprom = prepared
-    _build_images(env, args.board)
+    if not _build_images(env, args.board):
+        err("Error: generating flash packages failed.")
+        return 1
     out("Success")
     _box("Step 2: Generate rcm boot commandline")
     out("Success")

@@ -1,6 +1,11 @@
 """``nvautoflash.sh``: find the board in RCM, read its EEPROM, pick the conf (facts.md §4).
 
 ``--print_boardid`` stops after printing what was found; without it the matching flow tool runs.
+``--usb-instance <port>`` reads the Jetson on that RCM port (given to tegrarcm as ``--instance``);
+only without it do several Jetsons in recovery stop the tool (``Too many Jetson devices found``,
+exit 6). The board table needs an exact board id + SKU row (R38.4 Thor also the baseboard id 4071
+or 3971): an empty SKU or a custom Thor carrier ends with ``Error: Target board not found.``,
+exit 10, after the EEPROM fields were printed.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from pytest_jetson.sim.tools._env import TegraflashClock, ToolEnv, err, out
 
 RC_NO_DEVICE = 5
 RC_TOO_MANY = 6
+RC_NO_ECID = 7
 RC_NOT_FOUND = 10
 RC_NO_BOOTDEV = 11
 
@@ -25,23 +31,23 @@ def ecid(state: DutState) -> str:
 def cfgtab(eeprom: SimEeprom, release_major: int, release_minor: int) -> tuple[str, str] | None:
     """``(board, boot device)`` for the EEPROM, like nvautoflash's table; None when unknown.
 
-    An empty SKU matches the board id's first (devkit) entry.
+    Rows match the board id and SKU exactly: an empty SKU matches none.
     """
     sku = eeprom.sku
     if eeprom.board_id == "3701":
-        if sku in ("0000", "0001", "0004", "0005", ""):
+        if sku in ("0000", "0001", "0004", "0005"):
             return ("jetson-agx-orin-devkit", "internal")
         if sku == "0008":
             return ("jetson-agx-orin-devkit-industrial", "internal")
         if sku == "0002":
             return ("holoscan-devkit", "internal")
     elif eeprom.board_id == "3767":
-        if sku in ("0000", "0001", "0002", "0003", "0004", "0005", ""):
-            if sku in ("0005", "") and (release_major, release_minor) >= (38, 4):
+        if sku in ("0000", "0001", "0002", "0003", "0004", "0005"):
+            if sku == "0005" and (release_major, release_minor) >= (38, 4):
                 return ("jetson-orin-nano-devkit-super", "internal")
             return ("jetson-orin-nano-devkit", "internal")
-    elif eeprom.board_id == "3834" and eeprom.baseboard_id == "4071":
-        if sku in ("0008", ""):
+    elif eeprom.board_id == "3834" and eeprom.baseboard_id in ("4071", "3971"):
+        if sku == "0008":
             return ("jetson-agx-thor-devkit", "external")
         if sku == "0000":
             return ("jetson-agx-thor-t4000", "external")
@@ -88,9 +94,18 @@ def print_board_info(eeprom: SimEeprom, chip: str) -> None:
         out(f"--- Parsing baseboard ID ({eeprom.baseboard_id or ''}) succeeded.")
 
 
+def _usb_instance(argv: list[str]) -> str | None:
+    """The word after ``--usb-instance`` (nvautoflash scans its whole command line for it)."""
+    if "--usb-instance" in argv:
+        at = argv.index("--usb-instance") + 1
+        return argv[at] if at < len(argv) else ""
+    return None
+
+
 def main(env: ToolEnv, argv: list[str]) -> int:
     """Run nvautoflash.sh with ``argv``; return its exit code."""
     print_only = "--print_boardid" in argv
+    instance = _usb_instance(argv)
     if env.release.major == 38 and env.release.minor >= 4:
         out("Wait 30 seconds for host machine to get Jetson Recovery USB")
         env.sleep(0.5)
@@ -100,14 +115,20 @@ def main(env: ToolEnv, argv: list[str]) -> int:
         out("*** Checking target board connection ... 0 connections found.")
         err("*** Error: No Jetson device found.")
         return RC_NO_DEVICE
-    if len(devices) > 1:
-        out(f"*** Checking target board connection ... {len(devices)} connections found.")
+    out(f"*** Checking target board connection ... {len(devices)} connections found.")
+    if len(devices) > 1 and instance is None:
         err("*** Error: Too many Jetson devices found.")
+        err(f"Connect 1 Jetson in RCM mode and rerun ./nvautoflash.sh {' '.join(argv)}")
         return RC_TOO_MANY
-    out("*** Checking target board connection ... 1 connections found.")
-    store = devices[0]
-    state = store.read()
+    chosen = devices if instance is None else env.rcm_devices(instance)
     env.sleep(0.05)
+    if not chosen:
+        out("*** Reading ECID ... ")
+        err("*** Error: ECID read failed.")
+        err("Put the target board in RCM mode and retry.")
+        return RC_NO_ECID
+    store = chosen[0]
+    state = store.read()
     chip = "0x23" if state.chip == "t234" else "0x26"
     out(f"*** Reading ECID ... FUSELEVEL=fuselevel_production hwchipid={chip} bootauth=NS")
     read_eeprom_lines(env, state)

@@ -1,0 +1,49 @@
+"""One flow-tool run per Linux_for_Tegra tree: the tree lock every worker and session shares."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.flash.treelock import hold_tree, tree_lock_name
+from pytest_jetson.host.lock import LockTimeout
+
+
+def test_the_lock_is_named_after_the_trees_real_path(tmp_path: Path) -> None:
+    lft = tmp_path / "Linux_for_Tegra"
+    lft.mkdir()
+    (tmp_path / "link").symlink_to(lft)
+    assert tree_lock_name(tmp_path / "link") == tree_lock_name(lft)
+    assert tree_lock_name(lft) != tree_lock_name(tmp_path)
+
+
+def test_a_second_flash_waits_for_the_tree_and_says_who_holds_it(tmp_path: Path) -> None:
+    lft, locks = tmp_path / "Linux_for_Tegra", tmp_path / "locks"
+    lft.mkdir()
+    first, free = hold_tree(lft, locks, timeout=1)
+    assert free.waited_s < 1 and free.held_by is None
+    lines: list[str] = []
+    with pytest.raises(LockTimeout):
+        hold_tree(lft, locks, timeout=0.2, on_wait=lines.append)
+    assert len(lines) == 1 and lines[0].startswith(f"the tree {lft} is being flashed by ")
+    assert "waiting up to 0.2s" in lines[0]
+
+    waited = threading.Event()
+    got: list[object] = []
+
+    def second() -> None:
+        lock, wait = hold_tree(lft, locks, timeout=30, on_wait=lambda _: waited.set())
+        got.append(wait)
+        lock.release()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert waited.wait(30), "the second flash did not start waiting"
+    first.release()
+    thread.join(30)
+    (wait,) = got
+    assert wait.held_by is not None and f"pid {os.getpid()}" in wait.held_by
+    assert wait.waited_s > 0
