@@ -146,11 +146,9 @@ class LocalSide:
         return text
 
     def usb_instance(self, seen: RcmDevice | None) -> str | None:
-        """The bench entry's ``usb_port``; without one, the port the RCM check saw the DUT on
-        (the single Jetson in RCM on this host then), or None before that check."""
-        if self._usb.usb_port is not None:
-            return self._usb.usb_port
-        return seen.port_path if seen is not None else None
+        """The bench entry's ``usb_port``: without one, the single Jetson in RCM on this host
+        is the DUT and the tool needs no instance."""
+        return self._usb.usb_port
 
     def console_port(self) -> tuple[str, int]:
         """The bench entry's serial port (:class:`ConfigError` when it has none)."""
