@@ -4,9 +4,15 @@ Each line starts with the seconds since the console opened, then ``| `` for rece
 ``# `` for the console's own notes (open, close, port lost and reopened); a note that cuts an
 unfinished data line uses ``~`` instead, and the data line resumes on the next line.
 
-Stamps have millisecond resolution, so the reads that arrive within the same millisecond (dozens
-of them when a board floods the port) are joined and stamped with one ``bytes.replace``; the
-file is written in large blocks, and whenever the console goes quiet.
+Stamps have millisecond resolution. Per read, the reader thread only queues the bytes with their
+millisecond; the queue is stamped (the reads of one millisecond joined and stamped with one
+``bytes.replace``), masked and written in batches: every second or 256 KiB, whenever the console
+goes quiet, and before a note.
+
+Secrets are masked in the stamped byte stream, not read by read: the tail of a batch that could
+be the start of a secret is held back until the following bytes show whether it is one, so a
+secret echoed one byte per read never reaches the file. Secrets are single-line (a stamp is only
+ever inserted after a newline, so it never splits one).
 """
 
 from __future__ import annotations
@@ -39,10 +45,10 @@ class ConsoleLog:
         self._at_line_start = True
         self._secrets: tuple[bytes, ...] = ()
         self._lock = threading.Lock()
+        self._queued: list[tuple[int, bytes]] = []
+        self._queued_size = 0
         self._pending: list[bytes | memoryview] = []
-        self._pending_size = 0
-        self._group: list[bytes] = []
-        self._group_ms = -1
+        self._held = b""
         self._drained_at = t0
         self._fd: int | None = None
         if self.path is not None:
@@ -64,33 +70,33 @@ class ConsoleLog:
         """Append received data (a chunk or consecutive chunks) that arrived at ``now``."""
         if self._fd is None:
             return
-        ms = int((now - self._t0) * 1000)
+        if isinstance(data, list):
+            data = data[0] if len(data) == 1 else b"".join(data)
         with self._lock:
-            if ms != self._group_ms:
-                if self._group:
-                    self._seal()
-                self._group_ms = ms
-                if self._pending_size >= _WRITE_BLOCK or now - self._drained_at >= _MAX_AGE:
-                    self._drained_at = now
-                    self._drain()
-            if isinstance(data, list):
-                self._group.extend(data)
-            else:
-                self._group.append(data)
+            self._queued.append((int((now - self._t0) * 1000), data))
+            self._queued_size += len(data)
+            if self._queued_size >= _WRITE_BLOCK or now - self._drained_at >= _MAX_AGE:
+                self._drained_at = now
+                self._seal()
+                self._drain()
 
     @property
     def dirty(self) -> bool:
-        """Whether received data waits to be written to the file."""
-        return bool(self._group or self._pending)
+        """Whether received data waits to be written to the file (a held-back possible start
+        of a secret aside)."""
+        return bool(self._queued or self._pending)
 
     def note(self, text: str, now: float | None = None) -> None:
-        """Write one console note line (ends an unfinished data line first) and flush."""
+        """Write one console note line (ends an unfinished data line first) and flush.
+
+        What was held back as a possible start of a secret is written first, masked.
+        """
         if self._fd is None:
             return
         when = (time.monotonic() if now is None else now) - self._t0
         body = text.encode("utf-8", "replace")
         with self._lock:
-            self._seal()
+            self._seal(final=True)
             if self._at_line_start:
                 self._pending.append(b"%*.3f # %s\n" % (STAMP_WIDTH - 3, when, body))
             else:
@@ -99,8 +105,8 @@ class ConsoleLog:
             self._drain()
 
     def flush(self) -> None:
-        """Push buffered log data to the file."""
-        if self._group or self._pending:
+        """Push buffered log data to the file (except a possible start of a secret)."""
+        if self._queued or self._pending:
             with self._lock:
                 self._seal()
                 self._drain()
@@ -108,32 +114,55 @@ class ConsoleLog:
     def close(self) -> None:
         """Flush and close the file."""
         with self._lock:
-            self._seal()
+            self._seal(final=True)
             self._drain()
             fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
 
-    def _seal(self) -> None:
-        """Stamp the reads of the current millisecond and queue them for the file."""
-        group = self._group
-        if not group:
-            return
-        data = group[0] if len(group) == 1 else b"".join(group)
-        group.clear()
-        if self._secrets:
-            data = self.mask(data)
-        stamp = b"%*.3f | " % (STAMP_WIDTH - 3, self._group_ms / 1000)
-        stamped = data.replace(b"\n", b"\n" + stamp)
-        pending = self._pending
-        if self._at_line_start:
-            pending.append(stamp)
-        self._at_line_start = data.endswith(b"\n")
-        pending.append(memoryview(stamped)[: -len(stamp)] if self._at_line_start else stamped)
-        self._pending_size += len(stamped)
+    def _seal(self, *, final: bool = False) -> None:
+        """Stamp the queued reads (those of one millisecond together) and queue them for the
+        file, masked; ``final`` also releases a held-back tail."""
+        queued, self._queued, self._queued_size = self._queued, [], 0
+        out: list[bytes | memoryview] = []
+        at_start = self._at_line_start
+        index, count = 0, len(queued)
+        while index < count:
+            ms, data = queued[index]
+            index += 1
+            if index < count and queued[index][0] == ms:
+                parts = [data]
+                while index < count and queued[index][0] == ms:
+                    parts.append(queued[index][1])
+                    index += 1
+                data = b"".join(parts)
+            stamp = b"%*.3f | " % (STAMP_WIDTH - 3, ms / 1000)
+            if at_start:
+                out.append(stamp)
+            stamped = data.replace(b"\n", b"\n" + stamp)
+            at_start = data.endswith(b"\n")
+            out.append(memoryview(stamped)[: -len(stamp)] if at_start else stamped)
+        self._at_line_start = at_start
+        if self._secrets and (out or self._held):
+            self._pending.append(self._masked(b"".join([self._held, *out]), final))
+        else:
+            self._pending.extend(out)
+
+    def _masked(self, text: bytes, final: bool) -> bytes:
+        """``text`` masked; its tail that could start a secret is held back (or masked when
+        ``final``)."""
+        text = self.mask(text)
+        keep = max(_secret_start_at_end(text, secret) for secret in self._secrets)
+        self._held = b""
+        if keep == 0:
+            return text
+        if final:
+            return text[:-keep] + MASK
+        self._held = text[-keep:]
+        return text[:-keep]
 
     def _drain(self) -> None:
-        pending, self._pending, self._pending_size = self._pending, [], 0
+        pending, self._pending = self._pending, []
         if self._fd is None or not pending:
             return
         if len(pending) > _MAX_IOV:
@@ -143,6 +172,14 @@ class ConsoleLog:
             total = sum(len(piece) for piece in pending)
             if written < total:
                 os.write(self._fd, b"".join(pending)[written:])
+
+
+def _secret_start_at_end(text: bytes, secret: bytes) -> int:
+    """The length of the longest end of ``text`` that is a proper start of ``secret``."""
+    for size in range(min(len(secret) - 1, len(text)), 0, -1):
+        if text.endswith(secret[:size]):
+            return size
+    return 0
 
 
 def wall_clock() -> str:
