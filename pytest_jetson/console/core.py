@@ -1,12 +1,15 @@
 """The serial console: a reader thread that never stops draining the port, and ``expect``.
 
-Design for speed: the reader thread reads until the port is drained (``poll`` only when a read
-would block) and per read does only C-level work: append to the buffer, queue the bytes for the
-log (stamped and written per millisecond of arrival, see :mod:`.log`) and search the awaited
-patterns over the new data plus a small overlap. Bad patterns are searched in batches (every
-64 KiB, every few milliseconds, when the port goes quiet, and always before a match is reported),
-in one pass when possible (:class:`~.patterns.BadScanner`). The waiting caller sleeps on a
-condition variable and is woken only when its wait is decided.
+Design for speed: the reader thread reads until the port is drained and per read does only
+C-level work: append to the buffer, queue the bytes for the log (stamped, masked and written in
+batches, see :mod:`.log`) and search the awaited patterns over the new data plus a small
+overlap. A short read means the port is drained: it is handled at once, and when short reads
+keep coming (a slow line, 115200 baud) the reader naps a few milliseconds between reads instead
+of waking for every few bytes. Bad patterns are searched in batches (every 64 KiB, every few
+milliseconds, when the port goes quiet, and always before a match is reported), in one pass when
+possible (:class:`~.patterns.BadScanner`). The waiting caller sleeps on a condition variable and
+is woken only when its wait is decided; the match it gets is built from a snapshot of the
+match's neighbourhood, never the rest of the buffer.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ if TYPE_CHECKING:
 _IDLE_FLUSH_MS = 50
 _COALESCE_BYTES = 1 << 16
 _COALESCE_SECONDS = 0.001
+_SHORT_READ = 1024
+# Short reads less than _TRICKLE_GAP apart are a slow line: the reader then naps _GATHER_MS
+# between reads, so a match is reported at most that much later while data trickles in.
+_GATHER_MS = 4
+_TRICKLE_GAP = 2 * _GATHER_MS / 1000
 # Bad patterns lag the data by at most _BAD_BATCH bytes (never more than a quarter of the
 # buffer, so nothing is trimmed unsearched) or _BAD_LAG seconds, and are searched up to a match
 # before it is reported.
@@ -218,7 +226,8 @@ class SerialConsole:
         self._reconnect_interval = reconnect_interval
         self._t0 = time.monotonic()
         self._log = ConsoleLog(log, self._t0)
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._buf = bytearray()
         self._base = 0
         self._consumed = 0
@@ -513,6 +522,8 @@ class SerialConsole:
         poller = select.poll()
         poller.register(fd, _POLL_IN)
         poller.register(self._wake_r, select.POLLIN)
+        gather = select.poll()
+        gather.register(self._wake_r, select.POLLIN)
         read = os.read
         clock = time.monotonic
         on_data = self._on_data
@@ -521,6 +532,7 @@ class SerialConsole:
         held: list[bytes] = []
         held_size = 0
         first = last = 0.0
+        short_at = -_TRICKLE_GAP
         while not stop.is_set():
             try:
                 data: bytes | None = read(fd, READ_SIZE)
@@ -538,17 +550,31 @@ class SerialConsole:
                     first = last
                 held.append(data)
                 held_size += len(data)
-                if held_size < _COALESCE_BYTES and last - first < _COALESCE_SECONDS:
+                if len(data) >= _SHORT_READ:
+                    short_at = -_TRICKLE_GAP
+                    if held_size < _COALESCE_BYTES and last - first < _COALESCE_SECONDS:
+                        continue
+                    on_data(held, first, last)
+                    held = []
+                    held_size = 0
                     continue
-            if held:
+                # A short read drained the port. When short reads follow each other (a slow
+                # line), let the next ones gather for a few milliseconds instead of waking
+                # for each (the wake pipe still ends the nap at once).
                 on_data(held, first, last)
                 held = []
                 held_size = 0
-                if data:
+                trickling = last - short_at < _TRICKLE_GAP
+                short_at = last
+                if trickling and not gather.poll(_GATHER_MS):
                     continue
+            elif held:
+                on_data(held, first, last)
+                held = []
+                held_size = 0
             # A tty in raw mode (VMIN=0, as pyserial sets it) reads b"" when merely drained;
             # only a read that poll announced and that still returns nothing is a hang-up.
-            if data is not None and ready:
+            elif data is not None and ready:
                 raise OSError(errno.EIO, "port returned end of file (unplugged?)")
             ready = self._idle(poller)
         if held:
@@ -564,7 +590,8 @@ class SerialConsole:
         timeout = _SETTLE_MS if settle else _IDLE_FLUSH_MS if self._log.dirty else None
         events = poller.poll(timeout)
         if events:
-            return any(fd != self._wake_r for fd, _ in events)
+            # Two fds are registered: the port is ready unless the only event is the wake pipe.
+            return len(events) > 1 or events[0][0] != self._wake_r
         if settle:
             self._settle()
         else:
@@ -598,7 +625,7 @@ class SerialConsole:
     def _on_data(self, chunks: list[bytes], first: float, last: float) -> None:
         """Take consecutive reads made between monotonic times ``first`` and ``last`` (<= 1 ms)."""
         self._log.write(chunks, first)
-        with self._cond:
+        with self._lock:
             buf = self._buf
             for data in chunks:
                 buf += data
