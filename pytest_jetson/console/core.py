@@ -51,7 +51,7 @@ _COALESCE_SECONDS = 0.001
 _SHORT_READ = 1024
 # Short reads less than _TRICKLE_GAP apart are a slow line: the reader then naps _GATHER_MS
 # between reads, so a match is reported at most that much later while data trickles in.
-_GATHER_MS = 4
+_GATHER_MS = 5
 _TRICKLE_GAP = 2 * _GATHER_MS / 1000
 # Bad patterns lag the data by at most _BAD_BATCH bytes (never more than a quarter of the
 # buffer, so nothing is trimmed unsearched) or _BAD_LAG seconds, and are searched up to a match
@@ -59,6 +59,7 @@ _TRICKLE_GAP = 2 * _GATHER_MS / 1000
 _BAD_BATCH = 1 << 16
 _BAD_LAG = 0.005
 _SETTLE_MS = 5
+_SINGLE = (str, bytes, re.Pattern)
 _POLL_IN = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
@@ -125,14 +126,19 @@ class _Wait:
     )
 
     def __init__(
-        self, wanted: Sequence[Matcher], bad: BadScanner | None, start: int, batch: int
+        self,
+        wanted: Sequence[Matcher],
+        bad: BadScanner | None,
+        start: int,
+        batch: int,
+        now: float,
     ) -> None:
         self.wanted = wanted
         self.bad = bad
         self.start = start
         self.scanned = start
         self.bad_scanned = start
-        self.bad_at = time.monotonic()
+        self.bad_at = now
         self.batch = batch
         self.decided = False
         self.hit: tuple[int, int, int] | None = None
@@ -146,13 +152,14 @@ class _Wait:
         ``settle`` searches the bad patterns up to the end of the data whatever the batch.
         """
         end = base + len(buf)
-        floor = max(self.start, base)
+        floor = self.start if self.start > base else base
         best: tuple[int, int, int] | None = None
         if end > self.scanned:
             limit = len(buf)
             scanned = self.scanned
             for index, matcher in enumerate(self.wanted):
-                span = matcher.find(buf, max(floor, scanned - matcher.overlap) - base, limit)
+                begin = scanned - matcher.overlap
+                span = matcher.find(buf, (begin if begin > floor else floor) - base, limit)
                 if span is not None:
                     best = (span[0], span[1], index)
                     limit = span[0] - 1
@@ -168,8 +175,12 @@ class _Wait:
                 or now - self.bad_at >= _BAD_LAG
             )
         ):
-            begin = max(floor, self.bad_scanned - bad.overlap) - base
-            found = bad.find(buf, begin, best[0] if best is not None else len(buf))
+            begin = self.bad_scanned - bad.overlap
+            found = bad.find(
+                buf,
+                (begin if begin > floor else floor) - base,
+                len(buf) if best is None else best[0],
+            )
             self.bad_scanned = end
             self.bad_at = now
             if found is not None:
@@ -306,19 +317,19 @@ class SerialConsole:
         :class:`~pytest_jetson.console.errors.ConsoleTimeout` after ``timeout`` seconds and
         :class:`~pytest_jetson.console.errors.ConsoleLost` when the port is gone for good.
         """
-        given: Sequence[PatternLike] = (
-            [pattern] if isinstance(pattern, str | bytes | re.Pattern) else pattern
-        )
-        if not given:
-            raise UsageError("expect() needs at least one pattern")
         span = self._max_span
-        wanted = [matcher_for(p, span) for p in given]
-        deadline = time.monotonic() + timeout
+        if isinstance(pattern, _SINGLE):
+            wanted = [matcher_for(pattern, span)]
+        else:
+            wanted = [matcher_for(p, span) for p in pattern]
+            if not wanted:
+                raise UsageError("expect() needs at least one pattern")
+        now = time.monotonic()
+        deadline = now + timeout
         with self._cond:
-            wait = _Wait(
-                wanted, self._active_bad(), max(self._consumed, self._base), self._bad_batch
-            )
-            if wait.scan(self._buf, self._base, time.monotonic(), settle=True):
+            start = self._consumed if self._consumed > self._base else self._base
+            wait = _Wait(wanted, self._active_bad(), start, self._bad_batch, now)
+            if wait.scan(self._buf, self._base, now, settle=True):
                 self._capture(wait)
             else:
                 self._wait = wait
