@@ -4,10 +4,11 @@ Each line starts with the seconds since the console opened, then ``| `` for rece
 ``# `` for the console's own notes (open, close, port lost and reopened); a note that cuts an
 unfinished data line uses ``~`` instead, and the data line resumes on the next line.
 
-Stamps have millisecond resolution. Per read, the reader thread only queues the bytes with their
-millisecond; the queue is stamped (the reads of one millisecond joined and stamped with one
-``bytes.replace``), masked and written in batches: every second or 256 KiB, whenever the console
-goes quiet, and before a note.
+Stamps have millisecond resolution and give the time of the read (while a slow line trickles in,
+the reader reads every few milliseconds, so a stamp is up to that much late). Per read, the
+reader thread only queues the bytes with their millisecond; the queue is stamped (the reads of
+one millisecond joined and stamped with one ``bytes.replace``), masked and written in batches:
+every second or 256 KiB, whenever the console goes quiet, and before a note.
 
 Secrets are masked in the stamped byte stream, not read by read: the tail of a batch that could
 be the start of a secret is held back until the following bytes show whether it is one, so a
