@@ -27,6 +27,7 @@ LOOKAROUND_SLACK = 64
 """Extra overlap for bounded regexes, covering lookahead (which width computations ignore)."""
 
 _UNBOUNDED = 1 << 30
+_TEXT_WINDOW = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -122,15 +123,33 @@ class Matcher:
             if m is None or m.start() > limit:
                 return None
             return m.span()
-        raw = bytes(buf[start:])
-        text = raw.decode("utf-8", "surrogateescape")
-        tm = self.regex.search(text)
-        if tm is None:
-            return None
-        span = _byte_span(raw, text, tm.start(), tm.end())
-        if start + span[0] > limit:
-            return None
-        return start + span[0], start + span[1]
+        return self._find_text(buf, start, limit)
+
+    def _find_text(self, buf: bytearray, start: int, limit: int) -> tuple[int, int] | None:
+        """A ``str`` regex over decoded windows of the buffer, not the whole rest of it.
+
+        A window's answer stands when the window reaches the end of the data, or when its match
+        ends at least ``overlap`` before the window's end (so neither a lookahead nor an end of
+        text can have been faked by the cut); otherwise the window grows fourfold.
+        """
+        assert self.regex is not None
+        size = max(_TEXT_WINDOW, 4 * self.overlap)
+        while True:
+            stop = start + size
+            raw = bytes(buf[start:stop])
+            text = raw.decode("utf-8", "surrogateescape")
+            tm = self.regex.search(text)
+            whole = stop >= len(buf)
+            if tm is None:
+                if whole:
+                    return None
+            else:
+                span = _byte_span(raw, text, tm.start(), tm.end())
+                if whole or span[1] + self.overlap <= len(raw):
+                    if start + span[0] > limit:
+                        return None
+                    return start + span[0], start + span[1]
+            size *= 4
 
     def match_object(self, snap: bytes, span: tuple[int, int]) -> re.Match[Any]:
         """A real ``re.Match`` for ``span`` of the immutable snapshot ``snap``.

@@ -218,3 +218,13 @@ def test_match_whose_lookahead_reaches_past_the_overlap_is_reported_whole(
     found = console.expect(rb"mark (?=-{3000}END)", timeout=5)
     assert found.text == "mark "
     assert found.match.string.endswith(b"END\n")
+
+
+def test_str_pattern_is_not_fooled_by_where_a_text_window_ends(
+    wait_for: Any, dut: Any, console: SerialConsole
+) -> None:
+    data = b"x" * 4094 + b"$ more\n" + "café ".encode() * 2000 + b"\nprompt$ "
+    dut.write(data)
+    wait_for(lambda: console.bytes_received == len(data))
+    found = console.expect(r"\$ $", timeout=5)
+    assert found.before.endswith("café \nprompt")
