@@ -252,6 +252,7 @@ class SerialConsole:
         self._disabled: Counter[str] = Counter()
         self._bad_scanner: BadScanner | None = None
         self._bad_batch = min(_BAD_BATCH, self._max_buffer // 4)
+        self._active_bad()  # built (and its search automaton loaded) before the first expect
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._open_first(open_timeout)
@@ -326,9 +327,10 @@ class SerialConsole:
                 raise UsageError("expect() needs at least one pattern")
         now = time.monotonic()
         deadline = now + timeout
-        with self._cond:
+        with self._lock:
             start = self._consumed if self._consumed > self._base else self._base
-            wait = _Wait(wanted, self._active_bad(), start, self._bad_batch, now)
+            bad = self._bad_scanner if self._bad_scanner is not None else self._active_bad()
+            wait = _Wait(wanted, bad if bad.patterns else None, start, self._bad_batch, now)
             if wait.scan(self._buf, self._base, now, settle=True):
                 self._capture(wait)
             else:
@@ -716,11 +718,12 @@ class SerialConsole:
                     )
                 self._cond.wait(remaining)
 
-    def _active_bad(self) -> BadScanner | None:
+    def _active_bad(self) -> BadScanner:
+        """The scanner of the bad patterns switched on (rebuilt after every change)."""
         if self._bad_scanner is None:
             active = [p for p in self._bad if self._disabled[p.name] <= 0]
             self._bad_scanner = BadScanner(active, self._max_span)
-        return self._bad_scanner if self._bad_scanner.patterns else None
+        return self._bad_scanner
 
     def _require_bad_name(self, name: str) -> None:
         known = sorted({p.name for p in self._bad})
