@@ -28,6 +28,7 @@ LOOKAROUND_SLACK = 64
 
 _UNBOUNDED = 1 << 30
 _TEXT_WINDOW = 1 << 12
+_COPY_BELOW = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -210,9 +211,15 @@ class BadScanner:
         """The earliest match starting in ``[start, limit]`` (on a tie, the earlier pattern)."""
         best: tuple[int, int, int] | None = None
         if self._automaton is not None and limit >= start:
-            stop = min(len(buf), limit + self._longest)
-            with memoryview(buf) as whole, whole[start:stop] as view:
-                found = self._automaton.find_matches_as_indexes(view)
+            stop = limit + self._longest
+            if stop > len(buf):
+                stop = len(buf)
+            if stop - start <= _COPY_BELOW:
+                # A short range (one expect's worth) is cheaper copied than viewed.
+                found = self._automaton.find_matches_as_indexes(buf[start:stop])
+            else:
+                with memoryview(buf) as whole, whole[start:stop] as view:
+                    found = self._automaton.find_matches_as_indexes(view)
             if found and start + found[0][1] <= limit:
                 which, lo, hi = found[0]
                 best = (start + lo, self._automaton_ids[which], start + hi)
@@ -237,6 +244,7 @@ def _automaton(literals: tuple[bytes, ...]) -> Any:
 
 
 _LITERAL_SOURCE = re.compile(r"(?:[^\\.^$*+?{}\[\]|()]|\\[^0-9A-Za-z]|\\[nrtfv])+", re.DOTALL)
+_NOT_LITERAL = re.compile(r"(?<!\\)[.^$*+?{}\[\]|()]|\\[0-9A-Za-eg-mo-qsuw-z]")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _NOT_LITERAL_FLAGS = int(re.IGNORECASE | re.VERBOSE)
 _ESCAPED_CONTROLS = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v"}
@@ -254,7 +262,11 @@ def _literal(pattern: str | bytes, flags: int) -> bytes | None:
     if flags & _NOT_LITERAL_FLAGS:
         return None
     source = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
-    if _LITERAL_SOURCE.fullmatch(source) is None:
+    if "\\\\" in source:
+        if _LITERAL_SOURCE.fullmatch(source) is None:
+            return None
+    elif not source or _NOT_LITERAL.search(source) is not None:
+        # Without an escaped backslash, every backslash escapes the character after it.
         return None
     if "\\" in source:
         source = _ESCAPE.sub(lambda m: _ESCAPED_CONTROLS.get(m[1], m[1]), source)
