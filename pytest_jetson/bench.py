@@ -1,12 +1,16 @@
-"""The bench inventory: DUT names → profile and bench wiring (``hil/bench.yaml``)."""
+"""The bench inventory: DUT names → profile and bench wiring (``hil/bench.yaml``).
+
+The loader knows the core keys of a DUT entry; a plugin adds its own blocks (the simulator's
+``sim:``, a bench's own) as :class:`EntryBlock` values, read with the same file/line/key errors.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
@@ -17,16 +21,7 @@ from pytest_jetson.yamlfile import MapReader, read_mapping
 if TYPE_CHECKING:
     from pytest_jetson.remote.spec import LabgridSpec
 
-SIM_BOARDS: dict[str, str] = {
-    "sim-orin": "orin-agx",
-    "sim-orin-nano": "orin-nano",
-    "sim-thor": "thor-agx",
-    "sim-orin-carrier": "orin-agx",
-}
-"""Built-in simulated DUT name → simulated board (``sim-orin-carrier``: an AGX Orin with a
-custom carrier declared and a source workspace to derive it in)."""
-SIM_DUTS: tuple[str, ...] = tuple(SIM_BOARDS)
-"""DUT names reserved for the built-in simulated DUTs."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,12 +54,36 @@ class DefaultUser:
 
 
 @dataclass(frozen=True)
-class SimSpec:
-    """A simulated DUT: which board, which release, which faults."""
+class EntryBlock:
+    """A block that a plugin adds to the inventory's DUT entries (``sim:`` from the
+    simulator, or a bench's own), given through the ``pytest_jetson_entry_blocks`` hook."""
 
-    board: str
-    release: str | None = None
-    faults: tuple[str, ...] = ()
+    key: str
+    """The entry key the block sits under."""
+    parse: Callable[[MapReader], object]
+    """Reads the block (a mapping) into the plugin's own frozen value; its errors name the
+    file, line and key like the loader's."""
+    provides_profile: bool = False
+    """An entry with this block needs no ``profile``: the plugin's resolve hook supplies one."""
+    wires_entry: bool = False
+    """The plugin wires an entry with this block itself (its console, USB port and boardctl
+    debugger), so the inventory's check that boardctl debuggers are named skips it."""
+    reserved: tuple[str, ...] = ()
+    """DUT names no inventory may declare (the plugin's built-in DUTs)."""
+    reserved_why: str = "is reserved"
+    """Completes the error for a reserved name: ``'NAME' <reserved_why>``."""
+
+
+Blocks = tuple[tuple[str, object], ...]
+"""The plugin blocks of one entry, ``(key, parsed value)`` in file order."""
+
+
+def block_of(blocks: Blocks, key: str, kind: type[T]) -> T | None:
+    """The parsed block ``key`` if the entry has one of type ``kind``, else None."""
+    for name, value in blocks:
+        if name == key and isinstance(value, kind):
+            return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -84,7 +103,8 @@ class BenchEntry:
     default_user: DefaultUser | None = None
     """The bench's default-user choice; None when the inventory does not say."""
     recovery: Literal["boardctl", "manual"] = "boardctl"
-    sim: SimSpec | None = None
+    blocks: Blocks = ()
+    """The entry's plugin blocks (see :class:`EntryBlock`), read with :meth:`block`."""
     source_file: Path | None = None
     """The inventory file the entry came from (None for built-in simulated DUTs)."""
     teardown: Literal["leave", "power_off", "recovery"] = "leave"
@@ -93,6 +113,10 @@ class BenchEntry:
     """Step deadlines (seconds) this bench sets for the DUT, overriding the defaults."""
     labgrid: LabgridSpec | None = None
     """The DUT sits on a remote labgrid bench (its ``labgrid:`` block); None when local."""
+
+    def block(self, key: str, kind: type[T]) -> T | None:
+        """The entry's plugin block ``key`` when it is a ``kind``, else None."""
+        return block_of(self.blocks, key, kind)
 
     @property
     def boot_device_resolved(self) -> str | None:
@@ -112,7 +136,6 @@ _DUT_KEYS = (
     "boot_device",
     "default_user",
     "recovery",
-    "sim",
     "labgrid",
 )
 DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
@@ -131,7 +154,8 @@ class InventoryDut:
 
     name: str
     profile_ref: str | None
-    """The ``profile`` value as written (a name or a path); None for a simulated entry."""
+    """The ``profile`` value as written (a name or a path); None when a plugin block provides
+    the profile (a simulated entry)."""
     profile_line: int
     boardctl_target: str | None
     serial: SerialSpec | None
@@ -139,7 +163,9 @@ class InventoryDut:
     boot_device: str | None
     default_user: DefaultUser | None
     recovery: Literal["boardctl", "manual"]
-    sim: SimSpec | None
+    blocks: Blocks = ()
+    wired_by_plugin: bool = False
+    """One of the entry's blocks says its plugin wires it (:attr:`EntryBlock.wires_entry`)."""
     teardown: Literal["leave", "power_off", "recovery"] = "leave"
     deadlines: tuple[tuple[str, float], ...] = ()
     labgrid: LabgridSpec | None = None
@@ -153,12 +179,12 @@ class InventoryDut:
     def shares_debuggers(self) -> bool:
         """Driven through boardctl on this host (so its TOPO sits among the host's others).
 
-        A simulated entry is given its debugger's serial by the simulator; a remote one runs
-        boardctl on its own bench host."""
+        An entry a plugin wires (a simulated one: the simulator gives its debugger's serial) is
+        not; a remote one runs boardctl on its own bench host."""
         return (
             self.recovery == "boardctl"
             and self.boardctl_target is not None
-            and self.sim is None
+            and not self.wired_by_plugin
             and self.labgrid is None
         )
 
@@ -166,6 +192,10 @@ class InventoryDut:
     def names_debugger(self) -> bool:
         """Whether boardctl is told which debugger (``-s`` or ``-i``)."""
         return self.boardctl_serial is not None or self.boardctl_index is not None
+
+    def block(self, key: str, kind: type[T]) -> T | None:
+        """The entry's plugin block ``key`` when it is a ``kind``, else None."""
+        return block_of(self.blocks, key, kind)
 
 
 @dataclass(frozen=True)
@@ -235,7 +265,7 @@ class Inventory:
             boot_device=dut.boot_device,
             default_user=dut.default_user,
             recovery=dut.recovery,
-            sim=dut.sim,
+            blocks=dut.blocks,
             source_file=self.path,
             teardown=dut.teardown,
             deadlines=dut.deadlines,
@@ -272,16 +302,16 @@ def _serial(entry: MapReader) -> SerialSpec | None:
     return SerialSpec(port=block.text("port"), baud=block.opt_int("baud", minimum=1) or 115200)
 
 
-def _sim(entry: MapReader) -> SimSpec | None:
-    block = entry.opt_map("sim")
-    if block is None:
-        return None
-    block.allow(("board", "release", "faults"))
-    return SimSpec(
-        board=block.text("board"),
-        release=block.opt_text("release"),
-        faults=block.str_list("faults"),
-    )
+def _blocks(entry: MapReader, blocks: Sequence[EntryBlock]) -> tuple[Blocks, list[EntryBlock]]:
+    """The plugin blocks present in ``entry``, parsed, and their descriptions."""
+    found: list[tuple[str, object]] = []
+    present: list[EntryBlock] = []
+    for block in blocks:
+        reader = entry.opt_map(block.key)
+        if reader is not None:
+            found.append((block.key, block.parse(reader)))
+            present.append(block)
+    return tuple(found), present
 
 
 def _boardctl_serial(entry: MapReader, serial: SerialSpec | None) -> str | None:
@@ -334,12 +364,13 @@ def check_debuggers(path: Path, duts: Sequence[InventoryDut]) -> None:
         seen[which] = dut
 
 
-def _dut(name: str, entry: MapReader) -> InventoryDut:
+def _dut(name: str, entry: MapReader, blocks: Sequence[EntryBlock]) -> InventoryDut:
     from pytest_jetson.remote.spec import parse_labgrid
 
-    entry.allow(_DUT_KEYS)
-    sim = _sim(entry)
-    profile_ref = entry.opt_text("profile") if sim is not None else entry.text("profile")
+    entry.allow((*_DUT_KEYS, *(b.key for b in blocks)))
+    extra, present = _blocks(entry, blocks)
+    provided = any(b.provides_profile for b in present)
+    profile_ref = entry.opt_text("profile") if provided else entry.text("profile")
     usb_port = entry.opt_text("usb_port")
     if usb_port is not None and not _USB_PORT.fullmatch(usb_port):
         raise entry.error(
@@ -381,16 +412,20 @@ def _dut(name: str, entry: MapReader) -> InventoryDut:
         boot_device=entry.opt_text("boot_device"),
         default_user=_default_user(entry),
         recovery=recovery,  # type: ignore[arg-type]
-        sim=sim,
+        blocks=extra,
+        wired_by_plugin=any(b.wires_entry for b in present),
         labgrid=parse_labgrid(entry),
     )
 
 
-def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> Inventory:
+def load_inventory(
+    path: str | Path, *, profile_dirs: Sequence[Path] = (), blocks: Sequence[EntryBlock] = ()
+) -> Inventory:
     """Load and validate a bench inventory (``hil/bench.yaml``).
 
     Bare profile names resolve in ``profile_dirs`` (first hit wins); paths resolve against
-    the inventory file's folder. Errors name the file, line and key.
+    the inventory file's folder. ``blocks`` are the entry blocks plugins add (any other key
+    is an error). Errors name the file, line and key.
     """
     file = Path(path)
     doc = read_mapping(file, error=InventoryError, what="bench inventory")
@@ -399,15 +434,12 @@ def load_inventory(path: str | Path, *, profile_dirs: Sequence[Path] = ()) -> In
     duts_block = doc.map("duts")
     duts: dict[str, InventoryDut] = {}
     for name in duts_block:
-        if name in SIM_DUTS:
-            raise duts_block.error(
-                f"{name!r} is reserved for the built-in simulated DUT; declare your own "
-                "simulated entries under another name with a `sim:` block",
-                key=name,
-            )
+        for block in blocks:
+            if name in block.reserved:
+                raise duts_block.error(f"{name!r} {block.reserved_why}", key=name)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise duts_block.error(f"invalid DUT name {name!r}", key=name)
-        duts[name] = _dut(name, duts_block.map(name))
+        duts[name] = _dut(name, duts_block.map(name), blocks)
     check_debuggers(file, list(duts.values()))
     return Inventory(
         path=file.resolve(),

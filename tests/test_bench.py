@@ -9,6 +9,7 @@ import pytest
 
 from pytest_jetson.bench import DefaultUser, SerialSpec, load_inventory
 from pytest_jetson.errors import InventoryError, ProfileError, UsageError
+from pytest_jetson.sim.bench import SIM_BLOCK, SimSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,9 @@ def write_bench(bench_dir: Path, text: str) -> Path:
 
 
 def test_shipped_example_inventory_resolves_every_entry() -> None:
-    inv = load_inventory(ROOT / "hil" / "bench.yaml", profile_dirs=[ROOT / "profiles"])
+    inv = load_inventory(
+        ROOT / "hil" / "bench.yaml", profile_dirs=[ROOT / "profiles"], blocks=[SIM_BLOCK]
+    )
     assert "thor-01" in inv.names
     thor = inv.entry("thor-01")
     assert thor.profile.chip.catalogue_id == "t264"
@@ -43,7 +46,7 @@ def test_shipped_example_inventory_resolves_every_entry() -> None:
     assert nano.default_user == DefaultUser(
         "custom", username="qa", password_env="JETSON_QA_PASSWORD"
     )
-    sim = inv.duts["sim-pair-b"].sim
+    sim = inv.duts["sim-pair-b"].block("sim", SimSpec)
     assert sim is not None and sim.faults == ("flash_fail",)
 
 
@@ -220,6 +223,6 @@ def test_bad_inventories_name_file_line_and_key(
 ) -> None:
     path = write_bench(bench_dir, text)
     with pytest.raises(InventoryError) as info:
-        load_inventory(path)
+        load_inventory(path, blocks=[SIM_BLOCK])
     assert (info.value.path, info.value.line, info.value.key) == (str(path), line, key)
     assert message in str(info.value)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pytest_jetson.bench import load_inventory
 from pytest_jetson.errors import ConfigError
 from pytest_jetson.profile import load_profile
+from pytest_jetson.sim.bench import SIM_BLOCK
 
 VALID_PROFILE = {
     "reference_devkit": {
@@ -101,7 +102,10 @@ def _load_both(text: str) -> None:
         (folder / "p.yaml").write_text(yaml.safe_dump(VALID_PROFILE))
         path = folder / "x.yaml"
         path.write_text(text, encoding="utf-8", errors="surrogateescape")
-        for loader in (load_profile, lambda p: load_inventory(p, profile_dirs=[folder])):
+        for loader in (
+            load_profile,
+            lambda p: load_inventory(p, profile_dirs=[folder], blocks=[SIM_BLOCK]),
+        ):
             try:
                 loader(path)
             except ConfigError as err:

@@ -38,6 +38,8 @@ __all__ = [
 
 pytest_plugins = ["pytest_jetson.plugin.fixtures_carrier"]
 
+GROUP = "Jetson hardware-in-the-loop (pytest-jetson)"
+"""The title of the ``jetson`` option group (plugins of ours add their options to it)."""
 ACCEPT_PLAN = "--jetson-accept-plan"
 ACCEPT_ANY = "*"
 
@@ -55,13 +57,6 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0:
-        raise ValueError(value)
-    return number
-
-
 def _seconds(value: str) -> float:
     number = float(value)
     if not 0 <= number < float("inf"):
@@ -71,7 +66,7 @@ def _seconds(value: str) -> float:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``jetson`` option group and ini keys."""
-    group = parser.getgroup("jetson", "Jetson hardware-in-the-loop (pytest-jetson)")
+    group = parser.getgroup("jetson", GROUP)
     group.addoption(
         "--dut",
         dest="dut",
@@ -104,31 +99,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="turn every skip caused by an unavailable bench into a failure "
         "(a dead bench is never green in CI).",
-    )
-    group.addoption(
-        "--jetson-sim-fault",
-        dest="jetson_sim_fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic.",
-    )
-    group.addoption(
-        "--jetson-sim-speed",
-        dest="jetson_sim_speed",
-        type=_positive_float,
-        default=1.0,
-        metavar="FACTOR",
-        help="time factor of the simulated bench (2 = twice as fast; default 1).",
-    )
-    group.addoption(
-        "--jetson-sim-start",
-        dest="jetson_sim_start",
-        choices=("booted", "factory", "blank", "off"),
-        default="booted",
-        help="how the simulated DUTs are found: booted (default: flashed with their tree, "
-        "at a login prompt), factory (an older image, first-boot wizard), blank (nothing "
-        "flashed, silent console) or off (powered off).",
     )
     group.addoption(
         "--jetson-flash",
@@ -245,7 +215,7 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
 
     state = make_session(config, names)
     config.stash[STATE_KEY] = state
-    known = config.hook.pytest_jetson_known_duts(config=config) or []
+    known = state.known_names()
     unknown = [n for n in state.dut_names if n not in known]  # pools expanded
     if unknown:
         bench = f" in {state.inventory.path}" if state.inventory is not None else ""
@@ -253,9 +223,7 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
             f"unknown DUT {', '.join(map(repr, unknown))}{bench}; "
             f"known DUTs: {', '.join(known) or '(none)'}"
         )
-    faults = config.getoption("jetson_sim_fault")
-    if faults:
-        _check_faults(faults)
+    config.hook.pytest_jetson_session_start(config=config, names=state.dut_names)
     state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
     from pytest_jetson.flash.plan import Acceptance
 
@@ -276,18 +244,6 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson.plugin import steps
 
         config.pluginmanager.register(steps, "jetson-items")
-
-
-def _check_faults(faults: list[str]) -> None:
-    from pytest_jetson.errors import UsageError
-    from pytest_jetson.sim.faults import FAULTS
-
-    bad = [f for f in faults if f not in FAULTS]
-    if bad:
-        raise UsageError(
-            f"unknown simulator fault {', '.join(map(repr, bad))}; "
-            f"known faults: {', '.join(sorted(FAULTS))}"
-        )
 
 
 DUT_MARKERS = ("jetson_preflight", "jetson_chip")

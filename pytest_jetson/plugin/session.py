@@ -1,5 +1,5 @@
-"""Per-session state of the plugin: the selected DUTs, their resolved bench entries and the
-simulated host (when any DUT is simulated); each DUT keeps its own broken latch.
+"""Per-session state of the plugin: the selected DUTs, their resolved bench entries, their
+locks and flows; each DUT keeps its own broken latch.
 
 One :class:`JetsonSession` lives in ``config.stash`` for a run with ``--dut``; without ``--dut``
 none exists and the plugin is inert.
@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from pytest_jetson.dut import Dut
     from pytest_jetson.flash.procedure import FlashFlow
     from pytest_jetson.profile import Profile
-    from pytest_jetson.sim.host import SimHost
 
-# Heavy modules (yaml, the simulator) are imported inside functions: without --dut the plugin
+# Heavy modules (yaml, the drivers) are imported inside functions: without --dut the plugin
 # must cost nothing at startup.
 
 NO_DUT_REASON = "no DUT selected (use --dut NAME)"
@@ -40,7 +39,6 @@ class JetsonSession:
     inventory: Inventory | None
     profile_dirs: tuple[Path, ...]
     entries: dict[str, BenchEntry] = field(default_factory=dict)
-    sim_host: SimHost | None = None
     duts: dict[str, Dut] = field(default_factory=dict)
     locks: dict[str, Any] = field(default_factory=dict)
     """DUT name → its held :class:`~pytest_jetson.host.lock.DutLock` (kept alive here)."""
@@ -73,13 +71,10 @@ class JetsonSession:
         return self.dut_names[0]
 
     def known_names(self) -> list[str]:
-        """Every DUT name this bench knows (built-in simulated ones included)."""
-        from pytest_jetson.bench import SIM_DUTS
-
-        names = set(SIM_DUTS)
-        if self.inventory is not None:
-            names.update(self.inventory.names)
-        return sorted(names)
+        """Every DUT name this bench knows (``pytest_jetson_known_duts``)."""
+        hook: Any = self.config.hook
+        known: list[str] | None = hook.pytest_jetson_known_duts(config=self.config)
+        return known or []
 
     def entry(self, name: str) -> BenchEntry:
         """The resolved bench entry of DUT ``name`` (resolving it on first use)."""
@@ -109,14 +104,6 @@ class JetsonSession:
         except UsageError as exc:
             raise UsageError(f"--jetson-profile {ref!r}: {exc}") from None
         return load_profile(path)
-
-    def get_sim_host(self) -> SimHost:
-        """The session's simulated host, started on first use."""
-        if self.sim_host is None:
-            from pytest_jetson.sim.host import SimHost
-
-            self.sim_host = SimHost(self.workdir / "sim-host")
-        return self.sim_host
 
     def dut(self, name: str) -> Dut:
         """The DUT handle of ``name`` (resolving its entry on first use)."""
@@ -156,16 +143,16 @@ class JetsonSession:
 
     def bench_side(self, entry: BenchEntry) -> BenchSide:
         """Where the DUT's tools run: a labgrid exporter over SSH for a ``labgrid:`` entry,
-        else this host (a simulated DUT's USB bus is the simulated host's)."""
+        else this host, with the USB backend ``pytest_jetson_usb_backend`` gives (a simulated
+        DUT's bus is the simulated host's; None: the host's libusb)."""
         if entry.labgrid is not None:
             from pytest_jetson.remote.side import RemoteBench
 
             return RemoteBench(entry, self.workdir / entry.name / "remote")
         from pytest_jetson.drivers.side import LocalSide
 
-        backend = None
-        if entry.sim is not None and self.sim_host is not None:
-            backend = self.sim_host.usb_backend()
+        hook: Any = self.config.hook
+        backend = hook.pytest_jetson_usb_backend(config=self.config, entry=entry)
         return LocalSide.for_entry(entry, backend=backend)
 
     def deadlines_for(self, name: str, bench: Any = None) -> Any:
@@ -180,19 +167,16 @@ class JetsonSession:
     def lock(self, name: str) -> None:
         """Take the exclusive lock of DUT ``name`` for the rest of the session.
 
-        Built-in simulated DUTs are private to the session and need none; a remote
-        (``labgrid:``) DUT is locked by acquiring its place, which every host sees. Waits up
-        to ``--jetson-lock-timeout``, then raises :class:`~pytest_jetson.host.lock.LockTimeout`
-        naming the holder.
+        A DUT for which ``pytest_jetson_dut_lock`` says no takes none: a remote (``labgrid:``)
+        DUT is locked by acquiring its place, which every host sees, and the simulator's
+        built-in DUTs are private to the session. Waits up to ``--jetson-lock-timeout``, then
+        raises :class:`~pytest_jetson.host.lock.LockTimeout` naming the holder.
         """
-        from pytest_jetson.bench import SIM_DUTS
-
-        if name in SIM_DUTS or name in self.locks:
+        if name in self.locks:
             return
-        if self.inventory is not None:
-            dut = self.inventory.duts.get(name)
-            if dut is not None and dut.labgrid is not None:
-                return
+        hook: Any = self.config.hook
+        if not hook.pytest_jetson_dut_lock(config=self.config, name=name):
+            return
         from pytest_jetson.host.lock import DutLock, LockError
 
         if name in self.unavailable:
@@ -308,7 +292,8 @@ class JetsonSession:
         self._closers.append(closer)
 
     def close(self) -> None:
-        """Release everything the session started: simulated DUTs, consoles, locks."""
+        """Release everything the session started: DUTs, consoles, locks, then what plugins
+        started (``pytest_jetson_session_finish``: the simulated host)."""
         try:
             for name, dut in self.duts.items():
                 self.teardown(name, dut)
@@ -320,13 +305,17 @@ class JetsonSession:
             for lock in self.locks.values():
                 lock.release()
             self.locks.clear()
-            if self.sim_host is not None:
-                host, self.sim_host = self.sim_host, None
-                host.close()
-            if self._workdir is not None:
-                import shutil
+            hook: Any = self.config.hook
+            try:
+                hook.pytest_jetson_session_finish(config=self.config)
+            finally:
+                self._remove_workdir()
 
-                shutil.rmtree(self._workdir, ignore_errors=True)
+    def _remove_workdir(self) -> None:
+        if self._workdir is not None:
+            import shutil
+
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 STATE_KEY = pytest.StashKey[JetsonSession]()
@@ -390,7 +379,8 @@ def bench_path(config: pytest.Config) -> Path | None:
 
 
 def make_session(config: pytest.Config, names: tuple[str, ...]) -> JetsonSession:
-    """Build the session state for ``names``, loading the inventory when there is one."""
+    """Build the session state for ``names``, loading the inventory when there is one (with
+    the entry blocks plugins add, ``pytest_jetson_entry_blocks``)."""
     from pytest_jetson.bench import load_inventory
 
     path = bench_path(config)
@@ -398,7 +388,9 @@ def make_session(config: pytest.Config, names: tuple[str, ...]) -> JetsonSession
     inventory = None
     if path is not None:
         profile_dirs.append(path.parent.parent / "profiles")
-        inventory = load_inventory(path, profile_dirs=profile_dirs)
+        hook: Any = config.hook
+        blocks = [b for found in hook.pytest_jetson_entry_blocks(config=config) for b in found]
+        inventory = load_inventory(path, profile_dirs=profile_dirs, blocks=blocks)
     unique_dirs = tuple(dict.fromkeys(d.resolve() for d in profile_dirs))
     expanded: list[str] = []
     for name in names:

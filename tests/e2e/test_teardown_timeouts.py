@@ -37,6 +37,7 @@ import json
 from pathlib import Path
 
 from pytest_jetson.plugin.session import get_session
+from pytest_jetson.sim.plugin import sim_host
 
 
 def pytest_sessionstart(session):
@@ -45,7 +46,7 @@ def pytest_sessionstart(session):
     def observe():
         boards = {
             name: {"mode": dut.state().mode, "in_rcm": dut.state().in_rcm}
-            for name, dut in state.sim_host.duts.items()
+            for name, dut in sim_host(session.config).duts.items()
         }
         Path(str(session.config.rootpath), "after.json").write_text(json.dumps(boards))
 

@@ -1,0 +1,59 @@
+"""The simulator's part of a bench: its built-in DUTs and the inventory's ``sim:`` block.
+
+A ``sim:`` block (``{board, release, faults}``) makes an inventory entry a simulated DUT; it
+needs no ``profile`` (the simulated tree comes with one). The loader reads it through the
+:class:`~pytest_jetson.bench.EntryBlock` below, given by the simulator's pytest plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_jetson.bench import EntryBlock
+from pytest_jetson.yamlfile import MapReader
+
+SIM_BOARDS: dict[str, str] = {
+    "sim-orin": "orin-agx",
+    "sim-orin-nano": "orin-nano",
+    "sim-thor": "thor-agx",
+    "sim-orin-carrier": "orin-agx",
+}
+"""Built-in simulated DUT name → simulated board (``sim-orin-carrier``: an AGX Orin with a
+custom carrier declared and a source workspace to derive it in)."""
+SIM_DUTS: tuple[str, ...] = tuple(SIM_BOARDS)
+"""DUT names reserved for the built-in simulated DUTs."""
+
+BOOT_DEVICES: dict[str, str] = {"orin-nano": "nvme0n1p1"}
+"""Simulated board → the boot device its plugin DUTs flash: the simulated Orin Nano boots from
+NVMe, so the built-in DUTs exercise the initrd flow (``l4t_initrd_flash.sh``)."""
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """A simulated DUT: which board, which release, which faults."""
+
+    board: str
+    release: str | None = None
+    faults: tuple[str, ...] = ()
+
+
+def parse_sim_block(block: MapReader) -> SimSpec:
+    """Read an inventory entry's ``sim:`` block."""
+    block.allow(("board", "release", "faults"))
+    return SimSpec(
+        board=block.text("board"),
+        release=block.opt_text("release"),
+        faults=block.str_list("faults"),
+    )
+
+
+SIM_BLOCK = EntryBlock(
+    key="sim",
+    parse=parse_sim_block,
+    provides_profile=True,
+    wires_entry=True,
+    reserved=SIM_DUTS,
+    reserved_why="is reserved for the built-in simulated DUT; declare your own simulated "
+    "entries under another name with a `sim:` block",
+)
+"""The ``sim:`` block of the bench inventory."""

@@ -1,0 +1,231 @@
+"""The simulated bench as a pytest plugin of its own (entry point ``jetson_sim``).
+
+It plugs into pytest-jetson through the same ``pytest_jetson_*`` hooks a bench ``conftest.py``
+uses: it adds the built-in DUTs (``sim-orin``, ``sim-orin-nano``, ``sim-thor``) to the known
+ones and resolves them, reads the inventory's ``sim:`` blocks, gives its DUTs the simulated USB
+bus, keeps its built-in DUTs out of the bench lock, and owns the ``--jetson-sim-*`` options.
+``-p no:jetson_sim`` leaves pytest-jetson without simulated DUTs.
+
+The simulated host (one per session, in the session's temporary folder) starts with the first
+simulated DUT and stops when the session ends. Without ``--dut`` nothing here runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_jetson.plugin.main import GROUP
+
+if TYPE_CHECKING:
+    from pytest_jetson.bench import BenchEntry, DefaultUser, EntryBlock
+    from pytest_jetson.sim.bench import SimSpec
+    from pytest_jetson.sim.host import SimHost
+
+HOST_KEY = pytest.StashKey["SimHost"]()
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The simulator's options, in the ``jetson`` group."""
+    group = parser.getgroup("jetson", GROUP)
+    group.addoption(
+        "--jetson-sim-fault",
+        dest="jetson_sim_fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic.",
+    )
+    group.addoption(
+        "--jetson-sim-speed",
+        dest="jetson_sim_speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="time factor of the simulated bench (2 = twice as fast; default 1).",
+    )
+    group.addoption(
+        "--jetson-sim-start",
+        dest="jetson_sim_start",
+        choices=("booted", "factory", "blank", "off"),
+        default="booted",
+        help="how the simulated DUTs are found: booted (default: flashed with their tree, "
+        "at a login prompt), factory (an older image, first-boot wizard), blank (nothing "
+        "flashed, silent console) or off (powered off).",
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_entry_blocks(config: pytest.Config) -> list[EntryBlock]:
+    """The inventory's ``sim:`` block (and the built-in names no inventory may declare)."""
+    from pytest_jetson.sim.bench import SIM_BLOCK
+
+    return [SIM_BLOCK]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_session_start(config: pytest.Config, names: tuple[str, ...]) -> None:
+    """``--jetson-sim-fault`` names must be faults the simulator knows."""
+    faults: list[str] = config.getoption("jetson_sim_fault")
+    if not faults:
+        return
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.sim.faults import FAULTS
+
+    bad = [f for f in faults if f not in FAULTS]
+    if bad:
+        raise UsageError(
+            f"unknown simulator fault {', '.join(map(repr, bad))}; "
+            f"known faults: {', '.join(sorted(FAULTS))}"
+        )
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_jetson_known_duts(config: pytest.Config) -> Any:
+    """The built-in simulated DUTs, added to whatever the bench knows (sorted)."""
+    from pytest_jetson.sim.bench import SIM_DUTS
+
+    names: list[str] | None = yield
+    return sorted({*SIM_DUTS, *(names or [])})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -> BenchEntry | None:
+    """Start a built-in simulated DUT, or an inventory entry with a ``sim:`` block."""
+    from pytest_jetson.bench import DefaultUser
+    from pytest_jetson.plugin.session import get_session
+    from pytest_jetson.sim.bench import SIM_BOARDS, SimSpec
+
+    state = get_session(config)
+    if state is None:
+        return None
+    if name in SIM_BOARDS:
+        builtin = SimSpec(board=SIM_BOARDS[name])
+        return _with_carrier(config, _start(config, name, builtin, DefaultUser("ubuntu")))
+    dut = None if state.inventory is None else state.inventory.duts.get(name)
+    spec = None if dut is None else dut.block("sim", SimSpec)
+    if dut is None or spec is None or state.inventory is None:
+        return None
+    entry = _start(config, name, spec, dut.default_user)
+    # The bench's operations settings hold for a simulated DUT too.
+    entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines)
+    if dut.profile_ref is not None:
+        # The inventory names a profile: keep its platform data but flash the simulated tree.
+        from pytest_jetson.profile import load_profile
+
+        profile = load_profile(state.inventory.profile_path(dut))
+        entry = replace(entry, profile=replace(profile, bsp_image=entry.profile.bsp_image))
+    return entry
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_usb_backend(config: pytest.Config, entry: BenchEntry) -> Any:
+    """A simulated DUT's RCM device is on the simulated host's USB bus."""
+    from pytest_jetson.sim.bench import SimSpec
+
+    host = config.stash.get(HOST_KEY, None)
+    if host is None or entry.block("sim", SimSpec) is None:
+        return None
+    return host.usb_backend()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_dut_lock(config: pytest.Config, name: str) -> bool | None:
+    """The built-in simulated DUTs are private to the session: no bench lock."""
+    from pytest_jetson.sim.bench import SIM_DUTS
+
+    return False if name in SIM_DUTS else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_jetson_session_finish(config: pytest.Config) -> None:
+    """Stop the simulated host: its consoles, tools and USB devices."""
+    host = config.stash.get(HOST_KEY, None)
+    if host is not None:
+        del config.stash[HOST_KEY]
+        host.close()
+
+
+def sim_host(config: pytest.Config) -> SimHost:
+    """The session's simulated host, started on first use in the session's temporary folder."""
+    host = config.stash.get(HOST_KEY, None)
+    if host is None:
+        from pytest_jetson.plugin.session import get_session
+        from pytest_jetson.sim.host import SimHost
+
+        state = get_session(config)
+        assert state is not None, "a simulated host exists only with a DUT selected"
+        host = SimHost(state.workdir / "sim-host")
+        config.stash[HOST_KEY] = host
+    return host
+
+
+def _start(
+    config: pytest.Config, name: str, spec: SimSpec, default_user: DefaultUser | None
+) -> BenchEntry:
+    """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
+    from pytest_jetson.bench import BenchEntry, SerialSpec
+    from pytest_jetson.profile import load_profile
+    from pytest_jetson.sim.bench import BOOT_DEVICES, SimSpec
+
+    faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
+    speed: float = config.getoption("jetson_sim_speed")
+    dut = sim_host(config).add_dut(
+        name,
+        spec.board,
+        release=spec.release,
+        faults=faults,
+        speed=speed,
+        default_boot_device=BOOT_DEVICES.get(spec.board),
+        start=config.getoption("jetson_sim_start"),
+        user=_credentials(default_user),
+    )
+    return BenchEntry(
+        name=name,
+        profile=load_profile(dut.profile_path),
+        boardctl_target=dut.boardctl_target,
+        boardctl_serial=dut.boardctl_serial,
+        serial=SerialSpec(port=str(dut.console_port)),
+        usb_port=dut.usb_port,
+        default_user=default_user,
+        recovery="boardctl",
+        blocks=(("sim", SimSpec(board=spec.board, release=dut.release, faults=faults)),),
+    )
+
+
+def _with_carrier(config: pytest.Config, entry: BenchEntry) -> BenchEntry:
+    """A built-in simulated DUT with a custom carrier: its profile declares the carrier and
+    names the source workspace kept under the rootdir (its own image stays the session's)."""
+    from pytest_jetson.profile import load_profile
+    from pytest_jetson.sim.carrier import CARRIER_DUTS, carrier_bench
+
+    if entry.name not in CARRIER_DUTS:
+        return entry
+    bench = carrier_bench(config.rootpath, entry.name)
+    carrier = load_profile(bench.profile_path)
+    profile = replace(entry.profile, custom_carrier=carrier.custom_carrier, source=carrier.source)
+    return replace(entry, profile=profile)
+
+
+def _credentials(user: DefaultUser | None) -> tuple[str, str] | None:
+    """The user a simulated board that the bench flashed before has: ubuntu/ubuntu and
+    nvidia/nvidia are NVIDIA's documented defaults; a custom user's password is read from
+    its environment variable; ``skip`` (or no answer) staged nobody."""
+    import os
+
+    if user is None or user.name is None:
+        return None
+    if user.kind == "custom":
+        password = os.environ.get(user.password_env or "")
+        return None if password is None else (user.name, password)
+    return (user.name, user.kind)
