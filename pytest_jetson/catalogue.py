@@ -1,6 +1,6 @@
 """The chip catalogue: module id → chip family, and the three spellings of a chip.
 
-NVIDIA's tree spells one chip three ways (facts.md §0, §9 row 10): the catalogue id
+NVIDIA's tree spells one chip three ways (seen in R36.2, R38.4 and R39.2): the catalogue id
 (``t234``), the device-tree source directory (``t23x``) and the file/compatible prefix
 (``tegra234``). They are derived separately here, never from one another.
 """

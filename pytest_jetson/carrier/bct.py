@@ -1,12 +1,12 @@
 """MB1/MB2 BCT forks: locate each file a forked variable names and follow its ``#include``s.
 
-Real trees (facts.md §2, §9 rows 2-3): T234 keeps the board ``.dts`` and the pinmux/padvoltage
-``.dtsi`` in ``bootloader/generic/BCT/`` and the GPIO ``.dtsi`` in ``bootloader/``; T264's
-``BCT/*.dts`` are thin wrappers whose bodies sit in ``bootloader/``, with the GPIO body two
-includes deep. An include resolves in the includer's directory, then ``bootloader/``, then
-``bootloader/<target_board>/BCT/``; a leading ``./`` is stripped. Board-keyed includes are
-followed recursively (depth-limited); headers, ``*-common*`` and carveout files are shared and
-never forked.
+Real trees (R36.2 for T234, R38.4 and R39.2 for T264): T234 keeps the board ``.dts`` and the
+pinmux/padvoltage ``.dtsi`` in ``bootloader/generic/BCT/`` and the GPIO ``.dtsi`` in
+``bootloader/``; T264's ``BCT/*.dts`` are thin wrappers whose bodies sit in ``bootloader/``, with
+the GPIO body two includes deep. An include resolves in the includer's directory, then
+``bootloader/``, then ``bootloader/<target_board>/BCT/``; a leading ``./`` is stripped. Board-keyed
+includes are followed recursively (depth-limited); headers, ``*-common*`` and carveout files are
+shared and never forked.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""nvpmodel and nvfancontrol forks (facts.md §3, §9 row 7).
+"""nvpmodel and nvfancontrol forks.
 
 Real names keep the ``p`` (``nvpmodel_p3701_0000.conf``); some SKUs have no file of their own and
 use another SKU's, the way nvpower.sh's cascade maps them (p3767-0005 → ``_p3767_0003``,
@@ -17,7 +17,7 @@ from pytest_jetson.carrier.naming import CarrierNames, p_stripped
 NVPMODEL_DIR = "rootfs/etc/nvpmodel"
 NVFANCONTROL_DIR = "rootfs/etc/nvpower/nvfancontrol"
 
-# nvpower.sh's create_nvpmodel_symlink / create_nvfancontrol_symlink fallbacks (facts.md §3).
+# nvpower.sh's create_nvpmodel_symlink / create_nvfancontrol_symlink fallbacks.
 _NVPMODEL_MAP = {("p3767", "0005"): "0003", ("p3767", "0002"): "0000"}
 _NVPMODEL_DEFAULT = {"p3701": "0000"}
 _FAN_MAP = {("p3701", "0002"): "0002"}

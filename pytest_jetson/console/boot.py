@@ -1,6 +1,7 @@
 """Boot validation over the serial console: stages per chip, login, simple shell commands.
 
-Stage markers follow facts.md §7. T234 markers are seen in R36 logs; most T264 ones are
+Stage markers are lines NVIDIA's boot logs print (MB1, MB2, UEFI, the kernel, systemd, the
+login prompt). T234 markers are seen in R36 logs; most T264 ones are
 unverified, so their patterns are deliberately loose (any line naming MB1, MB2, UEFI firmware).
 Each stage has its own deadline, counted from the moment the previous stage was reached.
 """
@@ -44,8 +45,8 @@ KERNEL_HANDOVER: tuple[bytes, ...] = (
     rb"Welcome to \S",
     rb"\[  OK  \] ",
 )
-"""The kernel handed over to userspace (facts.md §7 "systemd"): the kernel stage is over.
-The login prompt also ends it (a quiet userspace may print none of these)."""
+"""The kernel handed over to userspace (systemd's first ``[  OK  ]`` lines): the kernel stage is
+over. The login prompt also ends it (a quiet userspace may print none of these)."""
 
 T234_STAGES: tuple[BootStage, ...] = (
     BootStage("mb1", (rb"I> MB1 \(version: ",), 60.0),
@@ -54,7 +55,7 @@ T234_STAGES: tuple[BootStage, ...] = (
     BootStage("kernel", _KERNEL, 120.0),
     BootStage("login", _LOGIN, 240.0),
 )
-"""AGX Orin / Orin Nano (R36 markers, facts.md §7)."""
+"""AGX Orin / Orin Nano (markers seen in R36 logs)."""
 
 T264_STAGES: tuple[BootStage, ...] = (
     BootStage("mb1", (rb"\bMB1\b",), 90.0),
@@ -63,7 +64,7 @@ T264_STAGES: tuple[BootStage, ...] = (
     BootStage("kernel", _KERNEL, 150.0),
     BootStage("login", _LOGIN, 300.0),
 )
-"""AGX Thor (markers unverified past the kernel, facts.md §7: kept tolerant)."""
+"""AGX Thor (markers unverified past the kernel: kept tolerant)."""
 
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in T234_STAGES)
 """Stage names in boot order, the same for every chip."""

@@ -1,4 +1,6 @@
-"""Console patterns: the bad patterns of facts.md §7 and the matchers that search a stream.
+"""Console patterns: the bad patterns (kernel panics, oopses
+and faults, soft lockups, RCU stalls, UEFI asserts and exceptions, emergency mode) and the matchers
+that search a stream.
 
 A matcher searches the console's byte buffer in place (no copy for ``bytes`` patterns) from a
 start offset, so the console can scan only new data plus a small overlap: the pattern's largest
@@ -54,7 +56,8 @@ DEFAULT_BAD_PATTERNS: tuple[BadPattern, ...] = (
     BadPattern("uefi_exception", b"Synchronous Exception at"),
     BadPattern("emergency_mode", b"You are in emergency mode"),
 )
-"""Watched during every wait unless switched off (facts.md §7)."""
+"""Watched during every wait unless switched off: the lines NVIDIA's boot logs print when a
+boot has failed."""
 
 OEM_WIZARD_MARKERS: tuple[bytes, ...] = (
     b"Please complete system configuration setup",
@@ -65,7 +68,7 @@ OEM_WIZARD_MARKERS: tuple[bytes, ...] = (
     b"APP Partition Size",
     b"Create SWAP File",
 )
-"""First-boot (oem-config) wizard text, R35 wording (facts.md §7; the R38+ text is unverified)."""
+"""First-boot (oem-config) wizard text, R35 wording (the R38+ text is unverified)."""
 
 OEM_WIZARD_PATTERNS: tuple[BadPattern, ...] = tuple(
     BadPattern("oem_wizard", marker) for marker in OEM_WIZARD_MARKERS

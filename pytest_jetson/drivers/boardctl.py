@@ -1,9 +1,10 @@
 """The in-tree board automation tool: ``<LFT>/tools/board_automation/boardctl``.
 
 Only the boardctl shipped in the image's Linux_for_Tegra tree is used, never one on ``$PATH``
-(workflow.md, "Put the DUT into recovery"). Its target must be one that ``boardctl -h`` lists;
-the list differs per release and R38+ prints a version banner and stderr noise (facts.md §4,
-§9 row 19), which :func:`parse_targets` skips.
+(workflow.md, "Put the DUT into recovery"). Its target must be one that ``boardctl -h`` lists; the
+list differs per release and R38+ prints a version banner and stderr noise (R36.2 lists ``topo``,
+``orin-slt``, ``concord``; R38.4 ``topo``, ``thor-jetson-module``...), which :func:`parse_targets`
+skips.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Default-user staging (procedure step 5.4): keep a staged user, else apply the bench's choice.
 
-A stock rootfs has an empty ``home/`` and only system users (``nobody`` is UID 65534, facts.md
-§3, §9 row 14). When no user is staged, the bench's choice is applied with
-``tools/l4t_create_default_user.sh -u <name> -p <password> --autologin --accept-license``, or
-``skip`` is recorded (the OEM wizard runs on first boot). The tool prints the password; it is
-scrubbed from everything logged, returned or raised.
+A stock rootfs has an empty ``home/`` and only system users (``nobody`` is UID 65534, so only 1000
+<= UID < 65534, or a non-empty ``home/*``, counts as a staged user). When no user is staged, the
+bench's choice is applied with ``tools/l4t_create_default_user.sh -u <name> -p <password>
+--autologin --accept-license``, or ``skip`` is recorded (the OEM wizard runs on first boot). The
+tool prints the password; it is scrubbed from everything logged, returned or raised.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Procedure step 5.3. The EEPROM is authoritative: a real, non-empty disagreement with the
 profile is a refusal whose fix is the profile; an empty EEPROM value (or an unset profile value)
-never conflicts. Output lines and exit codes follow facts.md §4; revision comparison follows
-§9 row 18 (``X.N`` compares with REV, anything else with FAB).
+never conflicts. Output lines and exit codes are nvautoflash.sh's (5: no Jetson found, 6: more
+than one, 10: no conf for the board). The EEPROM holds both a FAB (``500``, ``RC1``) and a REV
+(``M.0``): a profile revision that looks like ``X.N`` compares with REV, anything else with FAB.
 """
 
 from __future__ import annotations
@@ -278,11 +279,12 @@ def cross_check(board_id: BoardId, profile: Profile) -> CrossCheck:
 def flash_identity(board_id: BoardId, profile: Profile) -> dict[str, str]:
     """What flash.sh must be told because the EEPROM left it empty: the profile's values.
 
-    flash.sh dispatches the conf on the module's id, SKU and FAB/REV read from the EEPROM
-    (``Error: Unrecognized module SKU`` when the SKU is empty). The variables ``BOARDID``,
-    ``BOARDSKU``, ``FAB`` and ``BOARDREV`` skip that read (facts.md §1), so for each field the
-    EEPROM has empty and the profile names, the profile's value is given, as NVIDIA's
-    ``sudo BOARDSKU=... ./flash.sh`` does. A populated EEPROM gives nothing: it is authoritative.
+    flash.sh dispatches the conf on the module's id, SKU and FAB/REV read from the EEPROM (``Error:
+    Unrecognized module SKU`` when the SKU is empty). The variables ``BOARDID``, ``BOARDSKU``,
+    ``FAB`` and ``BOARDREV`` skip that read (flash.sh reads the EEPROM only when ``FAB`` is empty),
+    so for each field the EEPROM has empty and the profile names, the profile's value is given, as
+    NVIDIA's ``sudo BOARDSKU=... ./flash.sh`` does. A populated EEPROM gives nothing: it is
+    authoritative.
     """
     module = profile.reference_devkit.module
     found: dict[str, str] = {}

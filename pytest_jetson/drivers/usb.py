@@ -1,11 +1,11 @@
 """RCM detection over pyusb: is the DUT on the bus in forced recovery, on its own port?
 
 The DUT is in RCM when a device with vendor 0x0955 and the chip family's recovery product id
-(``7?23`` for T23x, ``7?26`` for T26x; facts.md §5, §9 row 15) shows up. When the bench gives
-the DUT's USB port path (``"<bus>-<port>[.<port>...]"``, as sysfs and the flash tools name it),
-only that port counts, so two Jetsons on one host are never confused. The pyusb backend is a
-parameter: libusb's by default, the simulator's on the simulated bench. ``usb`` is imported
-lazily.
+(``7?23`` for T23x, ``7?26`` for T26x: 7026 is the Thor devkit, 7226 and 7326 exist too) shows up.
+When the bench gives the DUT's USB port path (``"<bus>-<port>[.<port>...]"``, as sysfs and the flash
+tools name it), only that port counts, so two Jetsons on one host are never confused. The pyusb
+backend is a parameter: libusb's by default, the simulator's on the simulated bench. ``usb`` is
+imported lazily.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DEVICE_NAMES: dict[int, str] = {
     0x7035: "initrd-flash gadget (7035)",
     0x7020: "booted Jetson (7020)",
 }
-"""Names of the NVIDIA USB product ids a Jetson bench shows (facts.md §5)."""
+"""Names of the NVIDIA USB product ids a Jetson bench shows (vendor 0x0955)."""
 
 _LEGACY_PIDS = frozenset({0x7018, 0x7418, 0x7C18, 0x7019, 0x7819, 0x7919, 0x7E19})
 

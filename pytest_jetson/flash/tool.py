@@ -1,9 +1,10 @@
 """Flashing: pick the flow tool, build its argv from the resolution only, run it, summarise.
 
-The flow-tool matrix (workflow.md): T234 on eMMC/SD (``internal``, ``mmcblk*``) → ``flash.sh``;
-T234 on NVMe/USB (``external``, ``nvme*``, ``sda*``) → ``l4t_initrd_flash.sh``; T264 →
-``l4t_initrd_flash.sh``. NVMe flags come from the conf chain (``EXTERNAL_DEVICE`` set or not,
-facts.md §9 row 16). No pasted command is ever accepted and no shell string is ever built.
+The flow-tool matrix (workflow.md): T234 on eMMC/SD (``internal``, ``mmcblk*``) → ``flash.sh``; T234
+on NVMe/USB (``external``, ``nvme*``, ``sda*``) → ``l4t_initrd_flash.sh``; T264 →
+``l4t_initrd_flash.sh``. NVMe flags come from the conf chain (``EXTERNAL_DEVICE`` set or not: T234
+on NVMe needs ``--external-device`` and rootdev ``internal``). No pasted command is ever accepted
+and no shell string is ever built.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ INITRD_FLASH_PATHS = ("l4t_initrd_flash.sh", "tools/kernel_flash/l4t_initrd_flas
 _INTERNAL = re.compile(r"internal|mmcblk\d+p\d+")
 _EXTERNAL = re.compile(r"external|nvme\d+n\d+p\d+|sd[a-z]\d*")
 
-# Lines that end a flash badly (facts.md §4); "failed to read rcm_state" is benign.
+# Lines that end a flash badly, as NVIDIA's flash tools print them; "failed to read rcm_state"
+# is benign.
 _FAILURE = re.compile(
     r"(Error: .*|.*[Ff]ailed flashing.*|Failed flashing .*|.*USB communication failed.*"
     r"|ERROR: might be timeout in USB write\.|Boot Rom communication failed"

@@ -1,6 +1,9 @@
 """The simulated devkits and the L4T releases the simulator can build trees for.
 
-Values follow facts.md §0, §6 ("Realistic simulator values") and §8.
+Values are the real ones: module/carrier ids and SKUs of the devkits (p3701-0000 on p3737-0000,
+p3767-0005 on p3768-0000, p3834-0008 on p4071-0000), the EEPROM fields real boards report
+(board id, FAB, SKU, REV, chip SKU, the RCM USB product id 7023/7523/7026) and the release
+strings each L4T release writes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class SimEeprom:
 
 @dataclass(frozen=True)
 class SimRelease:
-    """One L4T release as the simulator writes it (facts.md §3, §8)."""
+    """One L4T release as the simulator writes it (``/etc/nv_tegra_release`` and the package
+    versions of the real release)."""
 
     version: str
     """Profile form, ``R36.4.3``."""

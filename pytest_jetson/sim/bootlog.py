@@ -1,4 +1,5 @@
-"""The boot log a simulated DUT prints on its serial console (facts.md §7).
+"""The boot log a simulated DUT prints on its serial console, in the order and
+wording of NVIDIA's boot logs.
 
 :func:`boot_script` turns a DUT state into timed lines: MB1, MB2, TOS, UEFI (version and GCID of
 the flashed release), L4TLauncher, kernel, systemd and what ends the boot (a login prompt,
@@ -56,7 +57,8 @@ def flashed_release(flashed: Flashed) -> SimRelease:
 
 
 def machine_model(state: DutState, flashed: Flashed) -> str:
-    """``Machine model:`` of the kernel log; the Nano super DTB has its own (facts.md §2)."""
+    """``Machine model:`` of the kernel log; the Nano super DTB has its own
+    (``NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super``)."""
     if state.board == "orin-nano" and "super" in flashed.board:
         return "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super"
     return BOARDS[state.board].devkit_name

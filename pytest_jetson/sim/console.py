@@ -1,7 +1,9 @@
 """The simulated DUT's serial console: a separate process owning a real pty.
 
 The pty's slave appears at a stable path (a symlink in the state dir, ``ttyACM0`` or
-``ttyUSB0`` like the host node of facts.md §7) that pyserial opens. After every reset or power on
+``ttyUSB0`` like the host node of the
+real console: the AGX boards' TOPO port is ``/dev/ttyACM0``, the Orin Nano's USB-TTL adapter
+``/dev/ttyUSB0``) that pyserial opens. After every reset or power on
 the process plays the boot log (:mod:`pytest_jetson.sim.bootlog`), time-scaled by the DUT's
 speed factor; it prints nothing while the DUT is off or in recovery, and nothing reaches a port
 that nobody has open (as on a real UART). It answers a login and a few shell commands.
@@ -43,7 +45,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def port_name(board: str) -> str:
-    """The host node name of the board's console (facts.md §7)."""
+    """The host node name of the board's console: ``ttyUSB0`` for the Orin Nano (an external
+    USB-TTL adapter), ``ttyACM0`` for the AGX boards (the TOPO micro-B port)."""
     return "ttyUSB0" if board == "orin-nano" else "ttyACM0"
 
 

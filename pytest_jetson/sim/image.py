@@ -18,7 +18,8 @@ DEFAULT_USER_HOSTNAME = "tegra-ubuntu"
 
 
 def nv_tegra_release_text(release: SimRelease) -> str:
-    """``/etc/nv_tegra_release`` as the release writes it (facts.md §3)."""
+    """``/etc/nv_tegra_release`` as the release writes it: ``# R36 (release), REVISION: 4.3, GCID:
+    ..., BOARD: generic, EABI: aarch64, DATE: ...`` then the library hash lines."""
     lines = [
         f"# R{release.major} (release), REVISION: {release.revision}, GCID: {release.gcid}, "
         f"BOARD: generic, EABI: aarch64, DATE: {release.date}",

@@ -1,4 +1,6 @@
-"""Synthetic Linux_for_Tegra trees shaped like NVIDIA's (issue 3 §1, facts.md §1-3, §9).
+"""Synthetic Linux_for_Tegra trees shaped like NVIDIA's (issue 3 §1): the real top-level
+files and conf chains, BCT and DT sources where the real releases keep them, and the rootfs
+after ``apply_binaries.sh``.
 
 :func:`make_tree` writes everything but the behaving in-tree tools (``flash.sh``,
 ``nvautoflash.sh``, ``boardctl``, ``l4t_initrd_flash.sh``, ``l4t_create_default_user.sh``,

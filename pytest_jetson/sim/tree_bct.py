@@ -1,4 +1,4 @@
-"""BCT device-tree sources of the simulated trees (facts.md §2).
+"""BCT device-tree sources of the simulated trees where the real releases keep them.
 
 T234: board ``.dts`` files and the pinmux/padvoltage ``.dtsi`` in ``bootloader/generic/BCT/``;
 GPIO ``.dtsi``, headers and ``*-common`` ``.dtsi`` in ``bootloader/``. Nano's pinmux includes

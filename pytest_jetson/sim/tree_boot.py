@@ -2,7 +2,7 @@
 
 Binary content is synthetic but shaped: the kernel ``Image`` has an arm64 header and a
 ``Linux version`` string, DTBs are valid flattened device trees with the real model and
-compatible strings (facts.md §2 "Kernel DTB identity").
+compatible strings of each devkit (``nvidia,p3737-0000+p3701-0000``, ``nvidia,tegra234``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Flash configuration files of the simulated Orin trees (AGX Orin and Orin Nano).
 
 The split between the top conf, the ``.conf.common`` files and the dispatch hooks follows
-facts.md §1 ("Key variables", "Flash-time dispatch"). The text is our own.
+the real R36 trees: most variables are set in a sourced ``.conf.common``, some in the top conf,
+and some are reassigned at flash time by the hooks flash.sh calls in order. The text is our own.
 """
 
 from __future__ import annotations

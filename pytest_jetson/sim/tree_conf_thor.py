@@ -1,7 +1,9 @@
-"""Flash configuration files of the simulated AGX Thor trees (facts.md §1, Thor column).
+"""Flash configuration files of the simulated AGX Thor trees (as in R38.4 and R39.2).
 
 ``p3834-0008-p4071-0000-nvme.conf`` → ``t264.conf.common`` → ``nv_public_common_board.conf``.
-The PMIC dispatch on the FAB differs between R38.x and R39.2 (facts.md §1 "Thor 0008").
+The PMIC dispatch on the FAB differs between R38.x and R39.2: R39.2 takes
+the plain PMIC dts for FAB <= 400 (numeric, or EB0-8, TS0-4, RC0-1) and ``-vdd-fuse-aon``
+otherwise; R38.4 is inverted (FAB > 400 gives ``-vdd-fuse-aon``).
 """
 
 from __future__ import annotations

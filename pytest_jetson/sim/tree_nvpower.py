@@ -1,4 +1,6 @@
-"""``rootfs/etc/systemd/nvpower.sh`` with the cascades of facts.md §3 (structure only).
+"""``rootfs/etc/systemd/nvpower.sh`` with the real script's cascades (structure only):
+the nvpmodel and fan-control confs are picked by the compatible string, falling back to a
+generic conf.
 
 The text is our own. Two variants: without a carrier (``cvb``) block, like R35, and with one
 (a ``cvb`` cascade on the compatible string, a ``_super`` choice and a cvb-keyed fan cascade),

@@ -1,5 +1,5 @@
-"""The sample rootfs after apply_binaries (facts.md §3): release file, L4T package markers,
-users, first-boot units, nvpmodel / nvfancontrol files and nvpower.sh."""
+"""The sample rootfs after apply_binaries, as NVIDIA's releases leave it: release file, L4T package
+markers, users, first-boot units, nvpmodel / nvfancontrol files and nvpower.sh."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ LIB_DIR = "usr/lib/aarch64-linux-gnu/nvidia"
 
 
 def l4t_packages(board: SimBoard, release: SimRelease) -> list[str]:
-    """The L4T packages installed in the rootfs (facts.md §3, §9 row 13)."""
+    """The L4T packages installed in the rootfs (dpkg records): ``nvidia-l4t-core`` and its
+    siblings; no ``nvidia-l4t-bsp-*`` package exists before R39.2."""
     pkgs = [
         "nvidia-l4t-core",
         "nvidia-l4t-init",

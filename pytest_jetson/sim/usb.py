@@ -1,7 +1,8 @@
 """A pyusb backend showing what a host attached to the simulated DUTs sees.
 
 :class:`SimUsbBackend` implements ``usb.backend.IBackend`` over a simulated host dir: each DUT
-in recovery appears as ``0955:<RCM pid>`` on its port path (PIDs per module SKU, facts.md §5);
+in recovery appears as ``0955:<RCM pid>`` on its port path (the PID follows the module:
+7023 AGX Orin, 7523 Orin Nano, 7026 AGX Thor);
 during an initrd flash as the ``0955:7035`` gadget; booted as ``0955:7020``. Every DUT's TOPO
 board-automation MCU (``0955:7045``) is always there. Unmodified ``usb.core.find`` and
 ``usb.util.get_string`` work against it.

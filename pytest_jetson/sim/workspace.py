@@ -3,7 +3,9 @@
 * Overlay tracker: ``<root>/Linux_for_Tegra``, a git repository holding a copy of the LFT
   files derive-carrier reads and forks (confs, BCT sources, BPMP DTBs, nvpmodel,
   nvfancontrol, nvpower.sh), committed once, without the big binaries.
-* Hardware repository (facts.md §9 row 11): ``<root>/hardware`` (form ``hardware``),
+* Hardware repository (procedures name ``<src>/hardware`` or ``<src>/bsp_sources/hardware``;
+  NVIDIA's own layout is ``Linux_for_Tegra/source/hardware``): ``<root>/hardware`` (form
+  ``hardware``),
   ``<root>/bsp_sources/hardware`` (form ``bsp_sources``) or NVIDIA's own layout
   ``<root>/Linux_for_Tegra/source/hardware`` (form ``lft_source``, which derive-carrier
   refuses). It holds ``nvidia/<dt_dir>/nv-public/overlay/Makefile`` in the real

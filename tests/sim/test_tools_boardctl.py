@@ -1,4 +1,4 @@
-"""boardctl in the simulated tree: help, errors and TOPO commands per release (facts.md §4)."""
+"""boardctl in the simulated tree: help, errors and TOPO commands per release."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""nvautoflash.sh, flash.sh and l4t_initrd_flash.sh on simulated DUTs (facts.md §4, §6)."""
+"""nvautoflash.sh, flash.sh and l4t_initrd_flash.sh on simulated DUTs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""l4t_create_default_user.sh and apply_binaries.sh on a simulated tree (facts.md §3, §4)."""
+"""l4t_create_default_user.sh and apply_binaries.sh on a simulated tree."""
 
 from __future__ import annotations
 

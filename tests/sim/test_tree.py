@@ -1,4 +1,5 @@
-"""The generated Linux_for_Tegra trees have the real layout of facts.md §1-3 and §9."""
+"""The generated Linux_for_Tegra trees have the layout of NVIDIA's real
+releases: conf chains, BCT/DT sources, rootfs, tools."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BCT sources sit in the real directories with the real #include chains (facts.md §2)."""
+"""BCT sources sit in the real directories with the real #include chains."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"', re.M)
 
 
 def resolve(lft: Lft, includer: Path, name: str) -> Path:
-    """facts.md §9 row 2: the includer's dir, then bootloader/, then generic/BCT/; strip ./."""
+    """An include resolves in the includer's dir, then bootloader/, then generic/BCT/; strip ./."""
     bare = name.removeprefix("./")
     for base in (includer.parent, lft.bootloader, lft.bct_dir()):
         if (base / bare).is_file():

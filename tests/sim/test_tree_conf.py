@@ -1,4 +1,5 @@
-"""Sourcing the simulated confs in bash the way flash.sh does gives facts.md §1's values."""
+"""Sourcing the simulated confs in bash the way flash.sh does gives the values the real
+confs give."""
 
 from __future__ import annotations
 

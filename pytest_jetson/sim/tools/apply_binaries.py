@@ -1,4 +1,5 @@
-"""``apply_binaries.sh``: install the BSP into ``rootfs``, leaving its markers (facts.md §3)."""
+"""``apply_binaries.sh``: install the BSP into ``rootfs``, leaving its markers (the L4T
+package records and ``/etc/nv_tegra_release``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``tools/board_automation/boardctl``: the TOPO board-automation tool (facts.md §4).
+"""``tools/board_automation/boardctl``: the TOPO board-automation tool.
 
 R36 has a fixed target list (``topo``, ``orin-slt``, ``concord``) and no banner, and reports a
 bad target on stdout before it looks at the command; R38+ prints a version banner, scans

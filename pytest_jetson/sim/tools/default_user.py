@@ -1,4 +1,5 @@
-"""``tools/l4t_create_default_user.sh``: stage the default user in ``rootfs`` (facts.md §3, §4).
+"""``tools/l4t_create_default_user.sh``: stage the default user in ``rootfs`` (a passwd/
+shadow entry and a home folder; ``--autologin`` and ``--accept-license`` as NVIDIA's script).
 
 Like NVIDIA's, it prints the password it sets (the product redacts it). The rootfs gets a
 salted hash in ``etc/shadow``, never the password.

@@ -1,4 +1,4 @@
-"""``flash.sh`` and ``tools/kernel_flash/l4t_initrd_flash.sh`` (facts.md §4).
+"""``flash.sh`` and ``tools/kernel_flash/l4t_initrd_flash.sh``, as NVIDIA's behave.
 
 Both check that the DUT is in RCM, read its EEPROM (or take ``BOARDID``/``BOARDSKU``/``FAB``/
 ``BOARDREV``/``CHIP_SKU`` from the environment), source the board conf in bash the way flash.sh

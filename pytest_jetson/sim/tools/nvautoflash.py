@@ -1,4 +1,5 @@
-"""``nvautoflash.sh``: find the board in RCM, read its EEPROM, pick the conf (facts.md §4).
+"""``nvautoflash.sh``: find the board in RCM, read its EEPROM, pick the conf (exit
+5: no Jetson, 6: several without ``--usb-instance``, 10: no conf for the board).
 
 ``--print_boardid`` stops after printing what was found; without it the matching flow tool runs.
 ``--usb-instance <port>`` reads the Jetson on that RCM port (given to tegrarcm as ``--instance``);
