@@ -143,7 +143,8 @@ def jetson_shell(pytestconfig: pytest.Config, jetson_dut: Dut) -> Shell:
 
 def _on_console(config: pytest.Config, dut: Dut, what: str, get: Callable[[], T]) -> T:
     """``get()`` on a usable DUT; a bench failure (a silent or lost console) latches it
-    broken, any failure skips (or fails under ``--jetson-strict``) saying ``what``."""
+    broken with that exception (later transitions refuse chained to it), any failure skips
+    (or fails under ``--jetson-strict``) saying ``what``."""
     from pytest_jetson.errors import BenchError, JetsonError
     from pytest_jetson.plugin.outcomes import require_usable, skip_or_fail
 
@@ -153,5 +154,5 @@ def _on_console(config: pytest.Config, dut: Dut, what: str, get: Callable[[], T]
     except JetsonError as exc:
         reason = f"{what.format(name=dut.name)}: {exc}"
         if isinstance(exc, BenchError):
-            dut.latch_broken(reason.splitlines()[0])
+            dut.latch_broken(reason.splitlines()[0], exc)
         skip_or_fail(config, reason)
