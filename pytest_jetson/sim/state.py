@@ -68,6 +68,11 @@ class Flashed:
     """``22.04.5 LTS``."""
     hostname: str = "tegra-ubuntu"
     user: StagedUser | None = None
+    layout: str = ""
+    """The partition layout the flow tool used (``EMMC_CFG`` of flash.sh, ``-c`` of the
+    initrd flow)."""
+    rootfs_ab: bool = False
+    """Flashed with ``ROOTFS_AB=1`` (two root file systems)."""
 
 
 @dataclass(frozen=True)

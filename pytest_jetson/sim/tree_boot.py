@@ -201,9 +201,13 @@ def bootloader_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> 
     for suffix in suffixes:
         name = f"bpmp_{chip}-{suffix}_prod.bin"
         files.data(f"bootloader/{name}", pseudo_bytes(name, 256))
-    files.data(
-        "bootloader/l4t_initrd.img", b"070701" + pseudo_bytes(f"initrd-{release.version}", 4090)
-    )
+    if chip == "t264":
+        # T264 confs name this initrd (INITRD); T234 confs name rootfs/boot/initrd and an
+        # R36 tree has no bootloader/l4t_initrd.img at all.
+        files.data(
+            "bootloader/l4t_initrd.img",
+            b"070701" + pseudo_bytes(f"initrd-{release.version}", 4090),
+        )
     for name in _bpmp_dtbs(board, release):
         files.data(
             f"bootloader/generic/{name}",
@@ -217,6 +221,7 @@ def bootloader_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> 
             ("flash_t234_qspi_sdmmc.xml", "sdmmc_user"),
             ("flash_t234_qspi_sdmmc_rootfs_ab.xml", "sdmmc_user"),
             ("flash_t234_qspi_sdmmc_enc_rfs.xml", "sdmmc_user"),
+            ("flash_t234_qspi_sdmmc_enc_rootfs_ab.xml", "sdmmc_user"),
             ("flash_t234_qspi_sd.xml", "sdcard"),
             ("flash_t234_qspi_nvme.xml", "nvme"),
         ):
@@ -235,7 +240,11 @@ def tools_files(files: TreeFiles, board: SimBoard, release: SimRelease) -> None:
     files.text(kf + "flash_l4t_external.xml", partition_xml("external", 0, _ROOTFS))
     files.text(kf + "flash_l4t_nvme.xml", partition_xml("nvme", 0, _ROOTFS))
     if board.chip.catalogue_id == "t264":
-        files.text(kf + "flash_l4t_t264_nvme.xml", partition_xml("nvme", 0, _ROOTFS))
+        for suffix in ("", "_rootfs_ab", "_rootfs_enc", "_rootfs_ab_enc"):
+            files.text(kf + f"flash_l4t_t264_nvme{suffix}.xml", partition_xml("nvme", 0, _ROOTFS))
+    else:
+        for suffix in ("", "_rootfs_ab"):
+            files.text(kf + f"flash_l4t_t234_nvme{suffix}.xml", partition_xml("nvme", 0, _ROOTFS))
     files.text(
         kf + "host_udev/99-l4t-host.rules",
         "".join(

@@ -23,7 +23,6 @@ _AGX_MODULE_COMMON = """\
 target_board="generic";
 CHIPID=0x23;
 ROOTFSSIZE=57GiB;
-EMMC_CFG=flash_t234_qspi_sdmmc.xml;
 EMMCSIZE=31276924928;
 BOOTPARTSIZE=8388608;
 ODMDATA="gbe-uphy-config-22,hsstp-lane-map-3,hsio-uphy-config-0";
@@ -50,6 +49,14 @@ EMMC_BCT="tegra234-p3701-0000-sdram-l4t.dts";
 WB0SDRAM_BCT="tegra234-p3701-0000-wb0sdram-l4t.dts";
 DEFAULT_FAB="A00";
 DEFAULT_CHIP_SKU="00:00:00:D0";
+INITRD_IN_BOOTIMG="yes";
+INITRD="rootfs/boot/initrd";
+
+# Two root file systems (A/B) share the space the single one had.
+if [ "${ROOTFS_AB}" == 1 ]; then
+	rootfs_ab=1;
+	ROOTFSSIZE="$(( ${ROOTFSSIZE%GiB} / 2 ))GiB";
+fi;
 
 # Modules of these FABs predate the a04 pinmux and pad voltage BCTs.
 P3701_EARLY_FABS="TS1 TS2 TS3 EB1 EB2 EB3 000 100 200";
@@ -135,6 +142,19 @@ update_flash_args()
 	fi;
 	TBCDTB_FILE="${DTB_FILE}";
 }
+
+EMMC_CFG=flash_t234_qspi_sdmmc.xml;
+
+# The layout follows the root file system options flash.sh is run with.
+if [[ "${ROOTFS_AB}" == 1 && "${ROOTFS_ENC}" == "" ]]; then
+	EMMC_CFG=flash_t234_qspi_sdmmc_rootfs_ab.xml;
+elif [[ "${ROOTFS_AB}" == "" && "${ROOTFS_ENC}" == 1 ]]; then
+	disk_enc_enable=1;
+	EMMC_CFG=flash_t234_qspi_sdmmc_enc_rfs.xml;
+elif [[ "${ROOTFS_AB}" == 1 && "${ROOTFS_ENC}" == 1 ]]; then
+	disk_enc_enable=1;
+	EMMC_CFG=flash_t234_qspi_sdmmc_enc_rootfs_ab.xml;
+fi;
 """
 
 _AGX_TOP = """\
@@ -262,6 +282,17 @@ UPHYLANE_CONFIG="tegra234-mb1-bct-uphylane-si.dtsi";
 EMMC_BCT="tegra234-p3767-0000-sdram-l4t.dts";
 WB0SDRAM_BCT="tegra234-p3767-0000-wb0sdram-l4t.dts";
 DEFAULT_CHIP_SKU="00:00:00:D3";
+INITRD_IN_BOOTIMG="yes";
+INITRD="rootfs/boot/initrd";
+
+# Two root file systems (A/B) share the space the single one had.
+if [ "${ROOTFS_AB}" == 1 ]; then
+	rootfs_ab=1;
+	ROOTFSSIZE="$(( ${ROOTFSSIZE%GiB} / 2 ))GiB";
+fi;
+if [ "${ROOTFS_ENC}" == 1 ]; then
+	disk_enc_enable=1;
+fi;
 
 # Engineering-build modules that need the a00/a01 BCTs.
 p3767_is_early_fab()

@@ -37,6 +37,14 @@ TOSFILE="bootloader/tos-optee_t264.img";
 BOOTROM_CONFIG="";
 #GPIOINT_CONFIG="tegra264-mb1-bct-gpioint-common.dts";
 OVERLAY_DTB_FILE="L4TConfiguration.dtbo,tegra264-ftpm.dtbo,T264SetFmpImageTypeGuid.dtbo";
+INITRD_IN_BOOTIMG="yes";
+INITRD="bootloader/l4t_initrd.img";
+
+# Two root file systems (A/B) share the space the single one had.
+if [ "${ROOTFS_AB}" == 1 ]; then
+	rootfs_ab=1;
+	ROOTFSSIZE="$(( ${ROOTFSSIZE%GiB} / 2 ))GiB";
+fi;
 
 process_chip_sku_version()
 {
@@ -91,6 +99,17 @@ EXTERNAL_DEVICE="nvme0n1p1";
 EXTERNAL_PT_LAYOUT="tools/kernel_flash/flash_l4t_t264_nvme.xml";
 CMDLINE_ADD="earlycon=tegra_utc,mmio32,0xc5a0000 console=ttyUTC0,115200 fbcon=map:0";
 OVERLAY_DTB_FILE+=",tegra264-p4071-0000+p3834-xxxx-dynamic.dtbo";
+
+# The external layout follows the root file system options the flow tool is run with.
+if [[ "${ROOTFS_AB}" == 1 && "${ROOTFS_ENC}" == "" ]]; then
+	EXTERNAL_PT_LAYOUT="tools/kernel_flash/flash_l4t_t264_nvme_rootfs_ab.xml";
+elif [[ "${ROOTFS_AB}" == "" && "${ROOTFS_ENC}" == 1 ]]; then
+	disk_enc_enable=1;
+	EXTERNAL_PT_LAYOUT="tools/kernel_flash/flash_l4t_t264_nvme_rootfs_enc.xml";
+elif [[ "${ROOTFS_AB}" == 1 && "${ROOTFS_ENC}" == 1 ]]; then
+	disk_enc_enable=1;
+	EXTERNAL_PT_LAYOUT="tools/kernel_flash/flash_l4t_t264_nvme_rootfs_ab_enc.xml";
+fi;
 
 update_flash_args()
 {

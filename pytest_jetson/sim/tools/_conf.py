@@ -13,7 +13,18 @@ from pathlib import Path
 from pytest_jetson.lft.conf import ConfDispatchError, evaluate_conf
 from pytest_jetson.sim.boards import SimEeprom
 
-REPORTED = ("CHIPID", "DTB_FILE", "BPFDTB_FILE", "BPFFILE", "EMMC_CFG", "EXTERNAL_DEVICE")
+REPORTED = (
+    "CHIPID",
+    "DTB_FILE",
+    "BPFDTB_FILE",
+    "BPFFILE",
+    "EMMC_CFG",
+    "EXTERNAL_DEVICE",
+    "EXTERNAL_PT_LAYOUT",
+    "INITRD",
+    "DFLT_KERNEL",
+    "DFLT_KERNEL_IMAGE",
+)
 """Variables reported back after the hooks ran."""
 
 
@@ -26,6 +37,12 @@ class ConfResult:
     """Lines the conf printed when it failed (NVIDIA's errors)."""
     variables: dict[str, str] = field(default_factory=dict)
 
+    def file(self, lft: Path, name: str, default: str) -> Path:
+        """The file the conf names in ``name`` (relative to the LFT), else ``default``."""
+        value = self.variables.get(name) or default
+        path = Path(value)
+        return path if path.is_absolute() else lft / path
+
     @property
     def chip_id(self) -> int | None:
         """``CHIPID`` from the conf chain, when set."""
@@ -36,8 +53,9 @@ class ConfResult:
             return None
 
 
-def dispatch(lft: Path, board: str, eeprom: SimEeprom) -> ConfResult:
-    """Source ``<lft>/<board>.conf`` with ``eeprom`` as the board inputs and run its hooks."""
+def dispatch(lft: Path, board: str, eeprom: SimEeprom, *, rootfs_ab: bool = False) -> ConfResult:
+    """Source ``<lft>/<board>.conf`` with ``eeprom`` as the board inputs and run its hooks
+    (``ROOTFS_AB=1`` in the conf's environment with ``rootfs_ab``)."""
     try:
         values = evaluate_conf(
             lft,
@@ -47,6 +65,7 @@ def dispatch(lft: Path, board: str, eeprom: SimEeprom) -> ConfResult:
             fab=eeprom.fab,
             chip_sku=eeprom.chip_sku,
             board_rev=eeprom.rev,
+            rootfs_ab=rootfs_ab,
             variables=REPORTED,
         )
     except ConfDispatchError as exc:

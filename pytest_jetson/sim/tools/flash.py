@@ -1,11 +1,13 @@
 """``flash.sh`` and ``tools/kernel_flash/l4t_initrd_flash.sh``, as NVIDIA's behave.
 
-Both check that the DUT is in RCM, read its EEPROM (or take ``BOARDID``/``BOARDSKU``/``FAB``/
-``BOARDREV``/``CHIP_SKU`` from the environment), source the board conf in bash the way flash.sh
-does (so an unsupported SKU fails with the conf's own error), print their phases over a
-simulated time and end with NVIDIA's success or failure lines. A successful flash writes what
-was flashed into the DUT state; T234 then boots it, T264 stays in recovery until
-``boardctl reset``.
+Both check that the DUT is in RCM, read its EEPROM the way flash.sh does (only when ``FAB`` is
+empty: with ``FAB`` set, ``BOARDID``/``BOARDSKU``/``BOARDREV`` come only from the environment),
+source the board conf in bash with ``ROOTFS_AB`` from the environment (so an unsupported SKU
+fails with the conf's own error and the layout follows the A/B branches), stop on a missing
+``kernel/Image`` (``Error: missing kernel_image``) and, for the initrd flow, on a missing initrd
+the conf names in ``INITRD``, print their phases over a simulated time and end with NVIDIA's
+success or failure lines. A successful flash writes what was flashed (and the layout used)
+into the DUT state; T234 then boots it, T264 stays in recovery until ``boardctl reset``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class FlashArgs:
     no_flash: bool = False
     usb_instance: str | None = None
     external_device: str | None = None
+    layout: str | None = None
+    """``-c <layout>`` of l4t_initrd_flash.sh."""
 
 
 def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) -> FlashArgs | str:
@@ -83,20 +87,39 @@ def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) 
         no_flash=no_flash,
         usb_instance=opts.get("--usb-instance"),
         external_device=opts.get("--external-device"),
+        layout=opts.get("-c"),
     )
 
 
-def _eeprom_from_env(eeprom: SimEeprom) -> SimEeprom:
-    """flash.sh skips the EEPROM read for each of these variables that is set."""
+def _eeprom_from_env(eeprom: SimEeprom) -> tuple[SimEeprom, bool]:
+    """The board values flash.sh dispatches on, and whether it read the EEPROM for them.
+
+    flash.sh reads the EEPROM only when ``FAB`` is empty (or ``FORCE_ACCESS`` is set). With
+    ``FAB`` set, ``BOARDID``, ``BOARDSKU`` and ``BOARDREV`` are taken from the environment
+    alone, empty when not given. Otherwise each of them that is non-empty replaces the value
+    read. ``CHIP_SKU`` likewise skips the chip-info read.
+    """
     env = os.environ
-    return dataclasses.replace(
+    chip_sku = env.get("CHIP_SKU") or eeprom.chip_sku
+    if env.get("FAB") and not env.get("FORCE_ACCESS"):
+        given = dataclasses.replace(
+            eeprom,
+            board_id=env.get("BOARDID", ""),
+            fab=env["FAB"],
+            sku=env.get("BOARDSKU", ""),
+            rev=env.get("BOARDREV", ""),
+            chip_sku=chip_sku,
+        )
+        return given, False
+    read = dataclasses.replace(
         eeprom,
-        board_id=env.get("BOARDID", eeprom.board_id),
-        fab=env.get("FAB", eeprom.fab),
-        sku=env.get("BOARDSKU", eeprom.sku),
-        rev=env.get("BOARDREV", eeprom.rev),
-        chip_sku=env.get("CHIP_SKU", eeprom.chip_sku),
+        board_id=env.get("BOARDID") or eeprom.board_id,
+        fab=env.get("FAB") or eeprom.fab,
+        sku=env.get("BOARDSKU") or eeprom.sku,
+        rev=env.get("BOARDREV") or eeprom.rev,
+        chip_sku=chip_sku,
     )
+    return read, True
 
 
 def _banner(env: ToolEnv) -> None:
@@ -148,7 +171,32 @@ def _board_lines(state: DutState, eeprom: SimEeprom) -> None:
     )
 
 
-def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> tuple[StateStore, SimEeprom] | int:
+@dataclass(frozen=True)
+class Prepared:
+    """The DUT, the board values flash.sh dispatched on and what the conf gave."""
+
+    store: StateStore
+    eeprom: SimEeprom
+    conf: _conf.ConfResult
+
+
+def _rootfs_ab() -> bool:
+    return os.environ.get("ROOTFS_AB") == "1"
+
+
+def _kernel_image(env: ToolEnv, conf: _conf.ConfResult) -> Path:
+    """flash.sh's kernel_image: ``DFLT_KERNEL_IMAGE``, else ``DFLT_KERNEL`` (a bare name is
+    under ``kernel/``), else ``kernel/Image``."""
+    name = conf.variables.get("DFLT_KERNEL_IMAGE") or conf.variables.get("DFLT_KERNEL") or ""
+    if not name:
+        return env.lft / "kernel" / "Image"
+    path = Path(name)
+    if path.name == name:
+        return env.lft / "kernel" / name
+    return path if path.is_absolute() else env.lft / path
+
+
+def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> Prepared | int:
     """Probe, read the EEPROM and dispatch the conf; an exit code on failure."""
     store = _target(env, args.usb_instance)
     if store is None:
@@ -161,11 +209,11 @@ def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> tuple[StateStore, SimE
         return 1
     state = store.read()
     _target_lines(state, args.board)
-    eeprom = _eeprom_from_env(state.eeprom)
-    if eeprom == state.eeprom:
+    eeprom, read = _eeprom_from_env(state.eeprom)
+    if read:
         read_eeprom_lines(env, state, header=False)
     _board_lines(state, eeprom)
-    result = _conf.dispatch(env.lft, args.board, eeprom)
+    result = _conf.dispatch(env.lft, args.board, eeprom, rootfs_ab=_rootfs_ab())
     for line in result.output:
         (err if result.rc else out)(line)
     if result.rc != 0:
@@ -177,7 +225,11 @@ def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> tuple[StateStore, SimE
             f"SoC ID(0x{result.chip_id:02x})."
         )
         return 1
-    return store, eeprom
+    kernel = _kernel_image(env, result)
+    if not kernel.is_file():
+        err(f"Error: missing kernel_image ({kernel}).")
+        return 1
+    return Prepared(store, eeprom, result)
 
 
 RUNS_DIR = "bootloader/.sim-flash-runs"
@@ -288,17 +340,18 @@ def _active_fault(state: DutState) -> str | None:
 
 
 def _record(
-    env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom, tool: str
+    env: ToolEnv, store: StateStore, args: FlashArgs, prepared: Prepared, tool: str, layout: str
 ) -> DutState:
     flashed = snapshot(
         env.lft,
         board=args.board,
-        sku=eeprom.sku,
-        fab=eeprom.fab,
+        sku=prepared.eeprom.sku,
+        fab=prepared.eeprom.fab,
         boot_device=args.external_device or args.rootdev,
         tool=tool,
         tree=env.release,
     )
+    flashed = dataclasses.replace(flashed, layout=layout, rootfs_ab=_rootfs_ab())
     return store.update(lambda s: dataclasses.replace(s, flashed=flashed))
 
 
@@ -321,7 +374,7 @@ def flash_main(env: ToolEnv, argv: list[str]) -> int:
     prepared = _prepare(env, args, "flash.sh")
     if isinstance(prepared, int):
         return prepared
-    store, eeprom = prepared
+    store = prepared.store
     if not _build_images(env, args.board):
         return 1
     if args.no_flash:
@@ -336,7 +389,7 @@ def flash_main(env: ToolEnv, argv: list[str]) -> int:
     if _flash_lines(env, store, fail_at=_active_fault(state)) is not None:
         err("Failed flashing generic.")
         return 1
-    _record(env, store, args, eeprom, "flash.sh")
+    _record(env, store, args, prepared, "flash.sh", prepared.conf.variables.get("EMMC_CFG", ""))
     out("*** The target generic has been flashed successfully. ***")
     out(_reset_hint(args.rootdev))
     _boot_after_flash(store)
@@ -373,10 +426,8 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
     if not (env.lft / f"{args.board}.conf").exists():
         err(f"Error: Invalid target board - {args.board}.")
         return 1
-    initrd = env.lft / "bootloader" / "l4t_initrd.img"
-    if not initrd.is_file():
-        err(f"cp: cannot stat '{initrd}': No such file or directory")
-        err("Error: generating flash packages failed.")
+    if args.layout is not None and not (env.lft / args.layout).is_file():
+        err(f"Error: partition layout {args.layout} does not exist")
         return 1
     _box("Step 1: Generate flash packages")
     out("Create folder to store images to flash")
@@ -385,7 +436,12 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
     prepared = _prepare(env, args, "l4t_initrd_flash.sh")
     if isinstance(prepared, int):
         return prepared
-    store, eeprom = prepared
+    initrd = prepared.conf.file(env.lft, "INITRD", "rootfs/boot/initrd")
+    if not initrd.is_file():
+        err(f"cp: cannot stat '{initrd}': No such file or directory")
+        err("Error: generating flash packages failed.")
+        return 1
+    store = prepared.store
     if not _build_images(env, args.board):
         err("Error: generating flash packages failed.")
         return 1
@@ -419,7 +475,7 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
         out("Cleaning up...")
         out(f"Log is saved to Linux_for_Tegra/initrdlog/{log.name}")
         return 1
-    _record(env, store, args, eeprom, "l4t_initrd_flash.sh")
+    _record(env, store, args, prepared, "l4t_initrd_flash.sh", args.layout or "")
     out("Reboot target")
     if state.chip == "t234":
         _boot_after_flash(store)
