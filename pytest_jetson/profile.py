@@ -87,6 +87,9 @@ class Profile:
     bsp_image: BspImage | None = None
     source: Source | None = None
     boot_device: str | None = None
+    rootfs_ab: bool = False
+    """Flash two root file systems (A/B): the flow tool gets ``ROOTFS_AB=1`` and the conf
+    picks its A/B layout. (Encrypted rootfs, ``ROOTFS_ENC``, is not supported.)"""
 
     @property
     def name(self) -> str:
@@ -120,7 +123,14 @@ class Profile:
         return name
 
 
-_TOP_KEYS = ("reference_devkit", "custom_carrier", "bsp_image", "source", "boot_device")
+_TOP_KEYS = (
+    "reference_devkit",
+    "custom_carrier",
+    "bsp_image",
+    "source",
+    "boot_device",
+    "rootfs_ab",
+)
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -194,6 +204,7 @@ def load_profile(path: str | Path) -> Profile:
         bsp_image=bsp_image,
         source=source,
         boot_device=doc.opt_text("boot_device"),
+        rootfs_ab=bool(doc.opt_bool("rootfs_ab")),
     )
 
 

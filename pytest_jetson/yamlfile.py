@@ -149,6 +149,16 @@ class MapReader:
             raise self.error(f"must be at least {minimum}, got {value}", key=key)
         return value
 
+    def opt_bool(self, key: str) -> bool | None:
+        """An optional YAML boolean (``true``/``false``); None when absent."""
+        node = self.node_of(key)
+        if node is None:
+            return None
+        text = self.scalar_text(key, node, "true or false")
+        if node.tag != "tag:yaml.org,2002:bool":
+            raise self.error(f"expected true or false, got {text!r}", key=key, line=_line(node))
+        return text.lower() in ("true", "yes", "on", "y")
+
     def opt_float(self, key: str) -> float | None:
         """An optional number; None when absent."""
         node = self.node_of(key)

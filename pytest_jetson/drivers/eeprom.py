@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pytest_jetson.errors import BenchError
+from pytest_jetson.errors import BenchError, ConfigError
 from pytest_jetson.host.command import Command
 from pytest_jetson.profile import Profile
 
@@ -276,31 +276,76 @@ def cross_check(board_id: BoardId, profile: Profile) -> CrossCheck:
     return CrossCheck(board_id, profile.path, tuple(fields))
 
 
-def flash_identity(board_id: BoardId, profile: Profile) -> dict[str, str]:
-    """What flash.sh must be told because the EEPROM left it empty: the profile's values.
+IDENTITY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("BOARDID", "board_id"),
+    ("BOARDSKU", "board_sku"),
+    ("FAB", "board_FAB"),
+    ("BOARDREV", "board_REV"),
+)
+"""The variables that stand for the EEPROM read, with the name the plan shows each under."""
 
-    flash.sh dispatches the conf on the module's id, SKU and FAB/REV read from the EEPROM (``Error:
-    Unrecognized module SKU`` when the SKU is empty). The variables ``BOARDID``, ``BOARDSKU``,
-    ``FAB`` and ``BOARDREV`` skip that read (flash.sh reads the EEPROM only when ``FAB`` is empty),
-    so for each field the EEPROM has empty and the profile names, the profile's value is given, as
-    NVIDIA's ``sudo BOARDSKU=... ./flash.sh`` does. A populated EEPROM gives nothing: it is
-    authoritative.
+
+def flash_identity(board_id: BoardId, profile: Profile) -> dict[str, str]:
+    """The ``BOARDID BOARDSKU FAB BOARDREV`` words the flow tool needs: all four, or none.
+
+    flash.sh reads the EEPROM only when ``FAB`` is empty; with ``FAB`` set it takes
+    ``BOARDID``, ``BOARDSKU`` and ``BOARDREV`` from the environment alone (empty when not
+    given), and the conf hook then stops at ``Unrecognized module SKU``. So when the EEPROM
+    leaves the board id, SKU or FAB empty, all four are passed together: the EEPROM's value
+    where it has one, else the profile's ``module.id``, ``module.sku`` and ``module.revision``
+    (a ``X.N`` revision is the REV, anything else the FAB). A field with no source at all is
+    a :class:`~pytest_jetson.errors.ConfigError` naming it. A populated EEPROM gives nothing:
+    flash.sh reads it itself and it is authoritative.
+    """
+    if board_id.board_id and board_id.sku and board_id.fab:
+        return {}
+    module = profile.reference_devkit.module
+    revision = (module.revision or "").strip()
+    rev_form = _REVISION_AS_REV.match(revision) is not None
+    values = {
+        "BOARDID": board_id.board_id or (_board_number(module.id) or ""),
+        "BOARDSKU": board_id.sku or (module.sku or "").strip(),
+        "FAB": board_id.fab or ("" if rev_form else revision),
+        "BOARDREV": board_id.rev or (revision if rev_form else ""),
+    }
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        labels = dict(IDENTITY_FIELDS)
+        where = {
+            "BOARDID": "reference_devkit.module.id (pNNNN)",
+            "BOARDSKU": "reference_devkit.module.sku",
+            "FAB": "reference_devkit.module.revision (a FAB such as 500 or RC1)",
+            "BOARDREV": "reference_devkit.module.revision (a REV such as J.0)",
+        }
+        raise ConfigError(
+            "the flow tool must be given BOARDID BOARDSKU FAB BOARDREV together (flash.sh "
+            "skips the EEPROM read when FAB is set), but "
+            + "; ".join(
+                f"{name} has no source: the EEPROM's {labels[name]} is empty and the profile "
+                f"gives no {where[name]}"
+                for name in missing
+            ),
+            path=str(profile.path),
+            key="reference_devkit.module",
+        )
+    return values
+
+
+def profile_board(profile: Profile) -> BoardId:
+    """The EEPROM a board matching ``profile`` would hold (a plan made without reading one).
+
+    ``module.id`` gives the board id, ``module.sku`` the SKU, and ``module.revision`` the REV
+    when shaped ``X.N``, else the FAB; what the profile does not say stays empty.
     """
     module = profile.reference_devkit.module
-    found: dict[str, str] = {}
-    number = _board_number(module.id)
-    if not board_id.board_id and number is not None:
-        found["BOARDID"] = number
-    if not board_id.sku and module.sku:
-        found["BOARDSKU"] = module.sku
     revision = (module.revision or "").strip()
-    if revision:
-        if _REVISION_AS_REV.match(revision):
-            if not board_id.rev:
-                found["BOARDREV"] = revision
-        elif not board_id.fab:
-            found["FAB"] = revision
-    return found
+    rev_form = _REVISION_AS_REV.match(revision) is not None
+    return BoardId(
+        board_id=_board_number(module.id) or "",
+        sku=(module.sku or "").strip(),
+        fab="" if rev_form else revision,
+        rev=revision if rev_form else "",
+    )
 
 
 def _baseboard(board_id: BoardId, profile: Profile) -> FieldCheck:

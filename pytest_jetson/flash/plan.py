@@ -1,10 +1,20 @@
-"""The flash plan: the resolution the operator accepts, with a stable digest.
+"""The flash plan: the resolution the operator accepts, with two stable digests.
 
-The plan is what will be flashed, not the shell command: target, profile, image, conf, EEPROM
-against the profile, boot device, flow tool, boardctl, RCM entry, post-flash action, default
-user and the step deadlines. Its digest is a SHA-256 over a canonical JSON form in which paths
-inside the image are relative and no secret appears, so the same image on the same bench always
-gives the same digest and CI can pin it (``--jetson-accept-plan=<digest>``).
+The plan is what will be flashed, not the shell command: target, profile, image, conf values
+(as bash evaluated them), EEPROM against the profile, boot device, flow tool and its argv, A/B,
+default user, then the bench wiring: boardctl, RCM entry, post-flash action, deadlines.
+
+* The **image digest** covers what lands on the board: the tree (path relative to the profile,
+  release), the conf and its evaluated values, the EEPROM identity, the flow tool's argv without
+  bench-only words (``--usb-instance``), its ``NAME=value`` words, A/B and the default-user
+  staging. Two benches flashing the same image get the same image digest; the promotion gate
+  and "is a reflash needed" compare it.
+* The **plan digest** is the image digest plus the bench wiring (DUT, profile file, argv with
+  the RCM port, boardctl, RCM entry, post-flash action, deadlines). ``--jetson-accept-plan=``
+  pins it.
+
+Both are SHA-256 over canonical JSON in which paths inside the image are relative and no secret
+appears, so the same plan always gives the same digest and CI can pin it.
 """
 
 from __future__ import annotations
@@ -50,18 +60,55 @@ class Plan:
     bench_host: str = "local"
     """Where the image is flashed from: ``local``, or ``host:/path/Linux_for_Tegra`` of a
     remote bench. Shown, but not part of the digest: the same plan on any bench host."""
+    conf: Mapping[str, str] = field(default_factory=dict)
+    """The conf values the plan consumed, as bash evaluated them for this board."""
+    rootfs_ab: bool = False
+    """Two root file systems (the profile's ``rootfs_ab``): the tool gets ``ROOTFS_AB=1``."""
+    eeprom_source: str = "read from the DUT"
+    """Where ``eeprom`` came from (shown, not digested): read from the DUT, given on the
+    command line, or the profile's values when nothing was read."""
+
+    def image_fields(self) -> dict[str, object]:
+        """What lands on the board: the fields the image digest covers."""
+        return {
+            "target": self.target,
+            "lft": self.lft,
+            "version": self.version,
+            "flash_conf": self.flash_conf,
+            "conf": dict(self.conf),
+            "eeprom": dict(self.eeprom),
+            "boot_device": self.boot_device,
+            "flow_tool": self.flow_tool,
+            "argv": list(image_argv(self.argv)),
+            "tool_env": dict(self.tool_env),
+            "rootfs_ab": self.rootfs_ab,
+            "default_user": self.default_user,
+        }
+
+    @property
+    def image_digest(self) -> str:
+        """A stable hex digest of what lands on the board (no bench wiring)."""
+        return _digest(self.image_fields())
 
     def canonical(self) -> str:
-        """The canonical JSON form the digest is computed over (without ``bench_host``)."""
-        data = asdict(self)
-        del data["bench_host"]
-        if not data["tool_env"]:
-            del data["tool_env"]  # a populated EEPROM: the digest of every plan before it
+        """The canonical JSON form the plan digest is computed over: the image digest plus
+        the bench wiring (``bench_host`` and ``eeprom_source`` left out)."""
+        data = {
+            "image": self.image_digest,
+            "dut": self.dut,
+            "profile": self.profile,
+            "profile_expect": dict(self.profile_expect),
+            "argv": list(self.argv),
+            "boardctl": self.boardctl,
+            "rcm_entry": self.rcm_entry,
+            "post_flash": self.post_flash,
+            "deadlines": dict(self.deadlines),
+        }
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
     @property
     def digest(self) -> str:
-        """A stable hex digest of the plan."""
+        """The plan digest (``--jetson-accept-plan=`` pins it)."""
         return hashlib.sha256(self.canonical().encode()).hexdigest()[:DIGEST_LENGTH]
 
     @property
@@ -71,6 +118,12 @@ class Plan:
 
         return (*assignments(self.tool_env), *self.argv)
 
+    def as_dict(self) -> dict[str, object]:
+        """Every field, for the summary JSON (``Plan(**d)`` rebuilds it)."""
+        data = asdict(self)
+        data["argv"] = list(self.argv)
+        return data
+
     def render(self) -> str:
         """The plan as printed for the operator (the procedure's "Confirm resolution")."""
         eeprom = " ".join(f"{k}={v or '(empty)'}" for k, v in self.eeprom.items()) or "(not read)"
@@ -78,15 +131,17 @@ class Plan:
         deadlines = ", ".join(f"{k} {v:g}s" for k, v in self.deadlines.items())
         lines = [
             f"Flash plan for DUT {self.dut} (digest {self.digest})",
+            f"  Image digest: {self.image_digest}",
             f"  Target:       {self.target}",
             f"  Profile:      {self.profile}",
             f"  bsp_image:    {self.lft} (version {self.version})",
             f"  Flash conf:   {self.flash_conf}",
-            f"  DUT EEPROM  → {eeprom}",
+            f"  DUT EEPROM  → {eeprom} ({self.eeprom_source})",
             f"  Profile     → {expect}",
             f"  Boot device:  {self.boot_device}",
             f"  Flow tool:    {self.flow_tool}",
-            f"  Command:      {' '.join(self.command)}",
+            f"  Command:      {shell_words(self.command)}",
+            f"  Rootfs A/B:   {'yes (ROOTFS_AB=1)' if self.rootfs_ab else 'no'}",
             f"  boardctl:     {self.boardctl}",
             f"  RCM entry:    {self.rcm_entry}",
             f"  Post-flash:   {self.post_flash}",
@@ -96,6 +151,25 @@ class Plan:
         if deadlines:
             lines.append(f"  Deadlines:    {deadlines}")
         return "\n".join(lines)
+
+
+def image_argv(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``argv`` without bench-only words (``--usb-instance <port>``)."""
+    words = list(argv)
+    if "--usb-instance" in words:
+        at = words.index("--usb-instance")
+        del words[at : at + 2]
+    return tuple(words)
+
+
+def shell_words(words: tuple[str, ...] | list[str]) -> str:
+    """A command as NVIDIA's guides write it: a word with a space in double quotes."""
+    return " ".join(f'"{w}"' if " " in w else w for w in words)
+
+
+def _digest(data: Mapping[str, object]) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
 
 
 def relative_to_profile(path: Path, profile_path: Path) -> str:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_jetson.console.shell import Shell
+from pytest_jetson.drivers.eeprom import BoardId, profile_board
 from pytest_jetson.dut import Dut
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
 from pytest_jetson.flash.plan import Plan, relative_to_profile
+from pytest_jetson.flash.resolve import Resolution, require_files, resolve
 from pytest_jetson.flash.tool import (
     RESET_LINE,
     FlashFailed,
@@ -26,12 +28,13 @@ from pytest_jetson.flash.tool import (
     FlashUsbLost,
     FlowChoice,
     Progress,
-    choose_flow,
+    flow_tool,
     run_flash,
 )
 
 if TYPE_CHECKING:
     from pytest_jetson.console.boot import BootStage, StageMark
+    from pytest_jetson.drivers.defaultuser import UserStaging
     from pytest_jetson.host.lock import DutLock
     from pytest_jetson.preflight.checks import CheckOutcome
     from pytest_jetson.preflight.findings import Findings
@@ -50,13 +53,6 @@ STEPS: tuple[str, ...] = (
 """Every step of ``--jetson-flash``, in order."""
 
 _PRESET_PASSWORDS = {"ubuntu": "ubuntu", "nvidia": "nvidia"}
-
-
-def conf_variables(lft: Path, conf_name: str) -> dict[str, str]:
-    """The top-level (static) values of a conf chain (``+=`` and ``${VAR}`` applied)."""
-    from pytest_jetson.lft.scan import static_values
-
-    return static_values(lft, conf_name)
 
 
 def lft_release(lft: Path) -> str | None:
@@ -80,7 +76,6 @@ class FlashFlow:
     """Where the tree lock lives (the bench's lock folder); None: the tree is not locked (a
     remote bench's tree lives on its own host, where its place is the lock)."""
     summary: FlashSummary | None = None
-    choice: FlowChoice | None = None
     plan_: Plan | None = None
     failed_step: str | None = None
     failure: str = ""
@@ -88,7 +83,8 @@ class FlashFlow:
     timeline: dict[str, float] = field(default_factory=dict)
     _since: float | None = None
     _current: str | None = None
-    _choice_key: tuple[str | None, tuple[tuple[str, str], ...]] | None = None
+    _resolution: Resolution | None = None
+    _resolution_key: tuple[str | None, BoardId] | None = None
     _early_login: StageMark | None = None
     _shell: Shell | None = None
 
@@ -99,40 +95,34 @@ class FlashFlow:
 
     # --- resolution -----------------------------------------------------------------------
 
+    def resolution(self) -> Resolution:
+        """The image side of the plan: the conf evaluated for the EEPROM the preflight read
+        (the profile's values before that), the flow tool and its argv."""
+        key = (self.usb_instance(), self._board())
+        if self._resolution is None or self._resolution_key != key:
+            dut = self.dut
+            self._resolution = resolve(
+                dut.entry.profile,
+                dut.host_lft,
+                board=key[1],
+                boot_device=dut.entry.boot_device_resolved,
+                usb_port=key[0],
+            )
+            self._resolution_key = key
+        return self._resolution
+
     def flow_choice(self) -> FlowChoice:
         """The flow tool and its argv (boot device from the profile, then the bench).
 
-        Chosen from the preflight findings: the tool is known before any of them (the 5.1
-        check needs it); ``--usb-instance`` and the board-identity variables complete the argv
-        once RCM and the EEPROM were read. It is chosen again only when those change.
+        The tool is known before any preflight finding (the 5.1 check needs it); the argv is
+        resolved again once RCM and the EEPROM were read (``--usb-instance``, the identity).
         """
-        findings = self.dut.findings
-        key = (self.usb_instance(findings), tuple(self.flash_identity(findings).items()))
-        if self.choice is None or self._choice_key != key:
-            dut = self.dut
-            profile = dut.entry.profile
-            conf_vars = self._conf_vars()
-            self.choice = choose_flow(
-                profile.chip,
-                profile.board,
-                dut.entry.boot_device_resolved,
-                lft=dut.host_lft,
-                conf_vars=conf_vars,
-                usb_port=key[0],
-                identity=dict(key[1]),
-            )
-            self._choice_key = key
-        return self.choice
+        return self.resolution().choice
 
-    def flash_identity(self, findings: Findings | None = None) -> dict[str, str]:
-        """``BOARDSKU``/``FAB``/... for the EEPROM fields the preflight read as empty (from the
-        profile), so flash.sh can dispatch the conf; nothing before the EEPROM was read."""
+    def _board(self, findings: Findings | None = None) -> BoardId:
+        """The EEPROM the preflight read, else the profile's values (nothing read yet)."""
         board = (findings or self.dut.findings).board_id
-        if board is None:
-            return {}
-        from pytest_jetson.drivers.eeprom import flash_identity
-
-        return flash_identity(board, self.dut.entry.profile)
+        return board if board is not None else profile_board(self.dut.entry.profile)
 
     def usb_instance(self, findings: Findings | None = None) -> str | None:
         """The RCM port path the flow tool gets as ``--usb-instance``.
@@ -142,25 +132,13 @@ class FlashFlow:
         """
         return self.dut.side.usb_instance((findings or self.dut.findings).device)
 
-    def _conf_vars(self) -> dict[str, str]:
-        lft = self.dut.host_lft
-        conf = lft / self.dut.entry.profile.flash_config
-        if not conf.exists():
-            return {}
-        try:
-            return conf_variables(lft, self.dut.entry.profile.flash_config)
-        except ConfigError:
-            return {}
-
     # --- preflight ------------------------------------------------------------------------
 
     def preflight(self, name: str) -> CheckOutcome:
         """Run one preflight check (with the checks it needs) and return its outcome."""
-        tool: str | None
-        try:
-            tool = self.flow_choice().tool
-        except ConfigError:
-            tool = None  # the plan step refuses the missing boot device with the choices
+        profile = self.dut.entry.profile
+        # None: the plan step refuses the missing boot device with the choices
+        tool = flow_tool(profile.chip, self.dut.entry.boot_device_resolved)
         outcomes = self.dut.preflight([name], flow_tool=tool)
         outcome = next(o for o in outcomes if o.name == name)
         self._record(f"preflight-{name}", outcome=outcome.status, message=outcome.message)
@@ -169,76 +147,13 @@ class FlashFlow:
     # --- plan -----------------------------------------------------------------------------
 
     def plan(self) -> Plan:
-        """Resolve the plan (needs the preflight outcomes, EEPROM included)."""
+        """Resolve the plan (needs the preflight outcomes, EEPROM included); refuse when a
+        file the evaluated conf names is missing."""
         dut = self.dut
-        entry = dut.entry
-        profile = entry.profile
-        choice = self.flow_choice()
-        eeprom: dict[str, str] = {}
-        findings = dut.findings
-        board = findings.board_id
-        if board is not None:
-            eeprom = {"board_sku": board.sku, "board_FAB": board.fab}
-            if board.rev:
-                eeprom["board_REV"] = board.rev
-        module = profile.reference_devkit.module
-        expect = {
-            "module.sku": module.sku or "(any)",
-            "module.revision": module.revision or "(any)",
-        }
-        boardctl = dut.boardctl()
-        rcm_entry = (
-            " ".join(
-                [
-                    _rel(dut.lft, Path(boardctl.command("recovery")[0])),
-                    *boardctl.command("recovery")[1:],
-                ]
-            )
-            if boardctl is not None
-            else "manual recovery + reset buttons"
-        )
-        if profile.chip.post_flash_reset:
-            post = (
-                " ".join(
-                    [
-                        _rel(dut.lft, Path(boardctl.command("reset")[0])),
-                        *boardctl.command("reset")[1:],
-                    ]
-                )
-                if boardctl is not None
-                else "manual: remove the recovery jumper/button and power-cycle"
-            )
-        else:
-            post = f"not required — flash tool resets internally ({profile.chip.catalogue_id})"
-        staging = findings.staging
-        default_user = staging.plan_value if staging is not None else "(not resolved)"
-        version = lft_release(dut.host_lft) or (
-            profile.bsp_image.version if profile.bsp_image else None
-        )
-        # The image as the profile names it: the same plan (and digest) on any bench host.
-        image = profile.bsp_image.lft if profile.bsp_image is not None else dut.lft
-        plan = Plan(
-            dut=dut.name,
-            target=profile.target_name,
-            profile=relative_to_profile(profile.path, profile.path.parent.parent)
-            if profile.path.parent.name == "profiles"
-            else profile.path.name,
-            lft=relative_to_profile(image, profile.path),
-            version=version or "(unknown)",
-            flash_conf=profile.flash_config,
-            eeprom=eeprom,
-            profile_expect=expect,
-            boot_device=entry.boot_device_resolved or "(none)",
-            flow_tool=choice.tool,
-            argv=choice.argv,
-            tool_env=dict(choice.env),
-            boardctl="tools/board_automation/boardctl" if boardctl is not None else "(manual)",
-            rcm_entry=rcm_entry,
-            post_flash=post,
-            default_user=default_user,
-            deadlines=dut.deadlines.as_dict(),
-            bench_host=dut.bench_host,
-        )
+        resolution = self.resolution()
+        require_files(dut.host_lft, resolution)
+        staging = dut.findings.staging
+        plan = plan_for(dut, resolution, staging=staging, eeprom_source="read from the DUT")
         self.plan_ = plan
         summary = self._summary()
         summary.plan = _plan_dict(plan)
@@ -592,6 +507,70 @@ class FlashFlow:
         self._persist()
 
 
+def plan_for(
+    dut: Dut, resolution: Resolution, *, staging: UserStaging | None, eeprom_source: str
+) -> Plan:
+    """The plan of ``dut`` for ``resolution``: the flow's and the offline command's.
+
+    The bench wiring (boardctl and its recovery/reset commands, deadlines) comes from ``dut``;
+    ``staging`` is the default-user decision (None: not resolved).
+    """
+    profile = dut.entry.profile
+    module = profile.reference_devkit.module
+    expect = {
+        "module.sku": module.sku or "(any)",
+        "module.revision": module.revision or "(any)",
+    }
+    boardctl = dut.boardctl()
+    rcm_entry, post = _bench_steps(dut, boardctl)
+    default_user = staging.plan_value if staging is not None else "(not resolved)"
+    # The image as the profile names it: the same plan (and digest) on any bench host.
+    image = profile.bsp_image.lft if profile.bsp_image is not None else dut.lft
+    return Plan(
+        dut=dut.name,
+        target=profile.target_name,
+        profile=relative_to_profile(profile.path, profile.path.parent.parent)
+        if profile.path.parent.name == "profiles"
+        else profile.path.name,
+        lft=relative_to_profile(image, profile.path),
+        version=resolution.version,
+        flash_conf=profile.flash_config,
+        eeprom=dict(resolution.eeprom),
+        profile_expect=expect,
+        boot_device=dut.entry.boot_device_resolved or "(none)",
+        flow_tool=resolution.choice.tool,
+        argv=resolution.choice.argv,
+        tool_env=dict(resolution.choice.env),
+        boardctl="tools/board_automation/boardctl" if boardctl is not None else "(manual)",
+        rcm_entry=rcm_entry,
+        post_flash=post,
+        default_user=default_user,
+        deadlines=dut.deadlines.as_dict(),
+        bench_host=dut.bench_host,
+        conf=dict(resolution.conf),
+        rootfs_ab=profile.rootfs_ab,
+        eeprom_source=eeprom_source,
+    )
+
+
+def _bench_steps(dut: Dut, boardctl: Any) -> tuple[str, str]:
+    """The RCM entry and the post-flash action as the plan shows them."""
+    profile = dut.entry.profile
+
+    def line(action: str) -> str:
+        argv = boardctl.command(action)
+        return " ".join([_rel(dut.lft, Path(argv[0])), *argv[1:]])
+
+    rcm_entry = line("recovery") if boardctl is not None else "manual recovery + reset buttons"
+    if not profile.chip.post_flash_reset:
+        post = f"not required — flash tool resets internally ({profile.chip.catalogue_id})"
+    elif boardctl is not None:
+        post = line("reset")
+    else:
+        post = "manual: remove the recovery jumper/button and power-cycle"
+    return rcm_entry, post
+
+
 def _rel(lft: Path, path: Path) -> str:
     try:
         return str(path.relative_to(lft))
@@ -600,11 +579,9 @@ def _rel(lft: Path, path: Path) -> str:
 
 
 def _plan_dict(plan: Plan) -> dict[str, Any]:
-    import json
-
-    data: dict[str, Any] = json.loads(plan.canonical())
-    data["bench_host"] = plan.bench_host
+    data: dict[str, Any] = plan.as_dict()
     data["digest"] = plan.digest
+    data["image_digest"] = plan.image_digest
     return data
 
 

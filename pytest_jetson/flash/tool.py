@@ -1,10 +1,10 @@
 """Flashing: pick the flow tool, build its argv from the resolution only, run it, summarise.
 
-The flow-tool matrix (workflow.md): T234 on eMMC/SD (``internal``, ``mmcblk*``) → ``flash.sh``; T234
-on NVMe/USB (``external``, ``nvme*``, ``sda*``) → ``l4t_initrd_flash.sh``; T264 →
-``l4t_initrd_flash.sh``. NVMe flags come from the conf chain (``EXTERNAL_DEVICE`` set or not: T234
-on NVMe needs ``--external-device`` and rootdev ``internal``). No pasted command is ever accepted
-and no shell string is ever built.
+The flow-tool matrix: T234 on eMMC/SD (``internal``, ``mmcblk*``) → ``flash.sh``; T234 on
+NVMe/USB (``external``, ``nvme*``, ``sda*``) → ``l4t_initrd_flash.sh``; T264 →
+``l4t_initrd_flash.sh``. NVMe flags come from the conf as bash evaluated it (R38+ confs set
+``EXTERNAL_DEVICE`` and their layouts), else from the release's documented command. No pasted
+command is ever accepted and no shell string is ever built.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,8 +79,10 @@ class FlowChoice:
     argv: tuple[str, ...]
     rootdev: str
     env: tuple[tuple[str, str], ...] = ()
-    """Board-identity variables the tool is given (``BOARDSKU``, ...) when the EEPROM left
-    them empty; see :func:`pytest_jetson.drivers.eeprom.flash_identity`."""
+    """``NAME=value`` words the tool is given: the board identity when the EEPROM left a field
+    empty (see :func:`pytest_jetson.drivers.eeprom.flash_identity`), ``ROOTFS_AB=1``."""
+    layouts: tuple[str, ...] = ()
+    """Partition layouts the argv names (``-c``, ``-p "-c ..."``), relative to LFT."""
 
     @property
     def command(self) -> tuple[str, ...]:
@@ -88,6 +90,15 @@ class FlowChoice:
         from pytest_jetson.host.runner import assignments
 
         return (*assignments(dict(self.env)), *self.argv)
+
+
+def flow_tool(chip: ChipFamily, boot_device: str | None) -> str | None:
+    """The flow tool for a chip and boot device (None when the boot device is unusable)."""
+    if not boot_device:
+        return None
+    if _EXTERNAL.fullmatch(boot_device) or chip.post_flash_reset:
+        return INITRD_FLASH
+    return FLASH_SH if _INTERNAL.fullmatch(boot_device) else None
 
 
 def boot_device_choices(chip: ChipFamily, conf_vars: Mapping[str, str]) -> list[str]:
@@ -109,78 +120,102 @@ def choose_flow(
     *,
     lft: Path,
     conf_vars: Mapping[str, str],
+    release_major: int,
     usb_port: str | None = None,
     identity: Mapping[str, str] | None = None,
+    rootfs_ab: bool = False,
 ) -> FlowChoice:
     """Choose the flow tool and build its argv from the resolution (never from user text).
 
+    ``conf_vars`` are the conf's values as bash evaluated them for this board (the external
+    device and layouts of R38+ confs); where the conf names no external layout the release's
+    documented form applies (:data:`~pytest_jetson.flash.documented.DOCUMENTED_NVME`).
     ``usb_port`` (the bench's RCM port path, ``1-4``) becomes ``--usb-instance``, so the tool
     flashes this DUT even when other Jetsons are in recovery on the same host. ``identity``
-    (``BOARDSKU``, ``FAB``, ... for EEPROM fields that are empty) is given to the tool as
-    variables.
+    (``BOARDID BOARDSKU FAB BOARDREV``, all or nothing) and ``rootfs_ab`` (``ROOTFS_AB=1``)
+    are given to the tool as variables: flash.sh and l4t_initrd_flash.sh source the conf
+    again themselves.
     """
-    choice = _choose_flow(chip, board, boot_device, lft=lft, conf_vars=conf_vars, usb_port=usb_port)
-    if identity:
-        return replace(choice, env=tuple(identity.items()))
-    return choice
+    _check_boot_device(chip, boot_device, conf_vars)
+    assert boot_device is not None
+    instance = ("--usb-instance", usb_port) if usb_port else ()
+    env = (*(identity or {}).items(), *((("ROOTFS_AB", "1"),) if rootfs_ab else ()))
+    if _EXTERNAL.fullmatch(boot_device) is None:
+        argv = (f"./{FLASH_SH}", *instance, board, boot_device)
+        return FlowChoice(FLASH_SH, FLASH_SH, argv, boot_device, tuple(env))
+    tool_path = next((p for p in INITRD_FLASH_PATHS if (lft / p).is_file()), INITRD_FLASH_PATHS[1])
+    flags, layouts, rootdev = _initrd_flags(
+        chip, boot_device, conf_vars, release_major=release_major, rootfs_ab=rootfs_ab
+    )
+    flags += [*instance, "--showlogs", "--network", "usb0"]
+    argv = (f"./{tool_path}", *flags, board, rootdev)
+    return FlowChoice(INITRD_FLASH, tool_path, argv, rootdev, tuple(env), layouts)
 
 
-def _choose_flow(
-    chip: ChipFamily,
-    board: str,
-    boot_device: str | None,
-    *,
-    lft: Path,
-    conf_vars: Mapping[str, str],
-    usb_port: str | None,
-) -> FlowChoice:
+def _check_boot_device(
+    chip: ChipFamily, boot_device: str | None, conf_vars: Mapping[str, str]
+) -> None:
+    choices = ", ".join(boot_device_choices(chip, conf_vars))
     if not boot_device:
         raise ConfigError(
             "no boot device: set boot_device in the profile or the DUT's bench entry "
-            f"(the conf supports: {', '.join(boot_device_choices(chip, conf_vars))})",
+            f"(the conf supports: {choices})",
             key="boot_device",
         )
     if not (_INTERNAL.fullmatch(boot_device) or _EXTERNAL.fullmatch(boot_device)):
         raise ConfigError(
-            f"unsupported boot device {boot_device!r} "
-            f"(the conf supports: {', '.join(boot_device_choices(chip, conf_vars))})",
+            f"unsupported boot device {boot_device!r} (the conf supports: {choices})",
             key="boot_device",
         )
-    external = _EXTERNAL.fullmatch(boot_device) is not None
-    instance = ("--usb-instance", usb_port) if usb_port else ()
-    if chip.post_flash_reset and not external:
+    if chip.post_flash_reset and not _EXTERNAL.fullmatch(boot_device):
         raise ConfigError(
             f"{chip.marketing} ({chip.catalogue_id}) boots from NVMe: boot device "
-            f"{boot_device!r} is not supported (use one of: "
-            f"{', '.join(boot_device_choices(chip, conf_vars))})",
+            f"{boot_device!r} is not supported (use one of: {choices})",
             key="boot_device",
         )
-    if not external:
-        argv = (f"./{FLASH_SH}", *instance, board, boot_device)
-        return FlowChoice(FLASH_SH, FLASH_SH, argv, boot_device)
-    tool_path = next((p for p in INITRD_FLASH_PATHS if (lft / p).is_file()), INITRD_FLASH_PATHS[1])
+
+
+def _initrd_flags(
+    chip: ChipFamily,
+    boot_device: str,
+    conf_vars: Mapping[str, str],
+    *,
+    release_major: int,
+    rootfs_ab: bool,
+) -> tuple[list[str], tuple[str, ...], str]:
+    """``--external-device``/``-c``/``-p`` flags, the layouts they name, and the rootdev."""
+    from pytest_jetson.flash.documented import DOCUMENTED_NVME
+
     device = boot_device if boot_device != "external" else None
     conf_device = conf_vars.get("EXTERNAL_DEVICE")
-    flags: list[str] = ["--external-device", device or conf_device or "nvme0n1p1"]
     if conf_device:
-        # R38+ confs carry their own external layout and take `<board> external`.
-        layout = conf_vars.get("EXTERNAL_PT_LAYOUT", "tools/kernel_flash/flash_l4t_nvme.xml")
-        flags += ["-c", layout]
-        internal_layout = conf_vars.get("INTERNAL_PT_LAYOUT")
-        if internal_layout:
-            flags += ["-p", f"-c {internal_layout}"]
-        rootdev = "external"
-    else:
-        # T234 NVMe on R35/R36 (NVIDIA's documented form): the rootdev stays `internal`.
-        flags += [
-            "-c",
-            "tools/kernel_flash/flash_l4t_external.xml",
-            "-p",
-            "-c bootloader/generic/cfg/flash_t234_qspi.xml",
-        ]
-        rootdev = "internal"
-    flags += [*instance, "--showlogs", "--network", "usb0"]
-    return FlowChoice(INITRD_FLASH, tool_path, (f"./{tool_path}", *flags, board, rootdev), rootdev)
+        # R38+ confs carry their own external layout (A/B branches included) and take
+        # `<board> external`.
+        layout = conf_vars.get("EXTERNAL_PT_LAYOUT")
+        if not layout:
+            raise ConfigError(
+                "the conf sets EXTERNAL_DEVICE but no EXTERNAL_PT_LAYOUT: cannot tell "
+                "l4t_initrd_flash.sh which layout to write",
+                key="EXTERNAL_PT_LAYOUT",
+            )
+        flags = ["--external-device", device or conf_device, "-c", layout]
+        layouts = [layout]
+        internal = conf_vars.get("INTERNAL_PT_LAYOUT")
+        if internal:
+            flags += ["-p", f"-c {internal}"]
+            layouts.append(internal)
+        return flags, tuple(layouts), "external"
+    form = DOCUMENTED_NVME.get(release_major)
+    if form is None or chip.post_flash_reset:
+        raise ConfigError(
+            f"the conf names no EXTERNAL_DEVICE and R{release_major} has no documented "
+            f"NVMe flash command for {chip.catalogue_id} in pytest-jetson's table",
+            key="boot_device",
+        )
+    layout = form.layout_ab if rootfs_ab else form.layout
+    internal = form.internal(conf_vars.get("target_board") or "generic")
+    flags = ["--external-device", device or "nvme0n1p1", "-c", layout, "-p", f"-c {internal}"]
+    return flags, (layout, internal), form.rootdev
 
 
 def failure_line(output: str) -> str | None:
@@ -328,5 +363,6 @@ __all__ = [
     "boot_device_choices",
     "choose_flow",
     "failure_line",
+    "flow_tool",
     "run_flash",
 ]

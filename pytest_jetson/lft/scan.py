@@ -168,25 +168,3 @@ def hook_functions(lft: Lft | Path | str, conf_name: str) -> dict[str, Path]:
     """Functions defined over the chain: name → file of the definition bash keeps (the last
     one executed, so a conf that redefines a hook after its ``source`` line wins)."""
     return dict(_walk(lft, conf_name).functions)
-
-
-_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def static_values(lft: Lft | Path | str, conf_name: str) -> dict[str, str]:
-    """The top-level values of the chain without running bash or hooks.
-
-    Assignments apply in the order bash meets them: ``=`` sets, ``+=`` appends, and
-    ``${VAR}``/``$VAR`` references to values known so far are expanded (unknown ones become
-    empty, as in bash). Hook reassignments are not applied: use :func:`evaluate_conf` for
-    the flash-time values.
-    """
-    values: dict[str, str] = {}
-    for item in _walk(lft, conf_name).assignments:
-        if item.function is not None:
-            continue
-        value = item.value
-        if f"{item.name}{item.op}'" not in item.text:
-            value = _REF_RE.sub(lambda m: values.get(m.group(1) or m.group(2), ""), value)
-        values[item.name] = values.get(item.name, "") + value if item.op == "+=" else value
-    return values

@@ -85,10 +85,12 @@ def check_bsp_image(
     Checks the conf (and its symlink target) inside LFT; ``kernel/dtb``, ``bootloader``,
     ``bootloader/<target_board>/BCT`` and ``rootfs`` populated; ``rootfs/etc/nv_tegra_release``
     and an L4T package record (apply_binaries.sh ran); ``kernel/Image`` identical to
-    ``rootfs/boot/Image``; for an initrd flow (``flow_tool`` ``l4t_initrd_flash.sh``) the two
-    initrd files. ``flow_tool`` None means the boot device is unknown: the initrd files are
-    then not checked, and the message says so. Never walks ``rootfs/``. ``lft`` checks that
-    tree instead of the profile's (a remote bench's local view).
+    ``rootfs/boot/Image``; every file the conf, evaluated in bash for the profile's board,
+    names for this flow (the kernel image, DTB, SDRAM BCT and layout; for an initrd flow
+    (``flow_tool`` ``l4t_initrd_flash.sh``) the conf's ``INITRD``). ``flow_tool`` None means
+    the boot device is unknown: the initrd is then not checked, and the message says so. Never
+    walks ``rootfs/``. ``lft`` checks that tree instead of the profile's (a remote bench's
+    local view).
     """
     if profile.bsp_image is None:
         return _defect(
@@ -105,13 +107,14 @@ def check_bsp_image(
             "jetson-promote-image)",
         )
     problems: list[tuple[str, str]] = []
-    problems += _conf_problems(lft, profile.flash_config)
+    conf_problems = _conf_problems(lft, profile.flash_config)
+    problems += conf_problems
     problems += _populated_problems(lft)
     problems += _apply_binaries_problems(lft)
     problems += _image_mirror_problems(lft)
     initrd = flow_tool is not None and "initrd" in Path(flow_tool).name
-    if initrd:
-        problems += _initrd_problems(lft)
+    if not conf_problems:
+        problems += _conf_file_problems(profile, lft, initrd_flow=initrd)
     checked = ImageChecked(lft, flow_tool, initrd)
     if problems:
         return CheckOutcome(
@@ -121,7 +124,7 @@ def check_bsp_image(
             " ".join(dict.fromkeys(fix for _, fix in problems)),
             finding=checked,
         )
-    note = "" if flow_tool is not None else " (boot device unknown: initrd files not checked)"
+    note = "" if flow_tool is not None else " (boot device unknown: the initrd not checked)"
     return CheckOutcome(BSP_IMAGE, "pass", f"{lft} is ready to flash{note}", finding=checked)
 
 
@@ -221,21 +224,39 @@ def _image_mirror_problems(lft: Path) -> list[tuple[str, str]]:
     return []
 
 
-def _initrd_problems(lft: Path) -> list[tuple[str, str]]:
-    missing = [
-        rel
-        for rel in ("bootloader/l4t_initrd.img", "rootfs/boot/initrd")
-        if not (lft / rel).is_file()
-    ]
-    if not missing:
-        return []
-    return [
-        (
-            f"l4t_initrd_flash.sh needs {' and '.join(missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} missing",
-            "run jetson-init-image to create the initramfs, then jetson-promote-image",
+def _conf_file_problems(profile: Profile, lft: Path, *, initrd_flow: bool) -> list[tuple[str, str]]:
+    """Files the conf names for this flow, evaluated in bash for the profile's board (the
+    EEPROM is not read yet; the plan checks again with what it says)."""
+    from pytest_jetson.drivers.eeprom import profile_board
+    from pytest_jetson.lft.conf import ConfDispatchError, evaluate_conf
+    from pytest_jetson.lft.needs import CONF_FILES, missing, needed_files
+    from pytest_jetson.lft.paths import Lft
+
+    board = profile_board(profile)
+    tree = Lft(lft)
+    try:
+        values = evaluate_conf(
+            tree,
+            profile.flash_config,
+            board_id=board.board_id,
+            board_sku=board.sku,
+            fab=board.fab,
+            board_rev=board.rev,
+            chip_sku="",
+            rootfs_ab=profile.rootfs_ab,
+            variables=CONF_FILES,
+            hooks=bool(board.sku),
         )
-    ]
+    except ConfDispatchError as exc:
+        return [
+            (
+                f"{profile.flash_config} rejects the profile's module "
+                f"(sku {board.sku!r}, FAB {board.fab!r}): {exc.message}",
+                "set reference_devkit.module to the board this image is for",
+            )
+        ]
+    found = missing(tree, needed_files(tree, values, initrd_flow=initrd_flow))
+    return [(f.problem(tree), f.fix) for f in found]
 
 
 def _has_entries(path: Path, ignore: Iterable[str] = ()) -> bool:

@@ -17,7 +17,7 @@ from pytest_jetson.drivers.eeprom import (
     read_boardid,
 )
 from pytest_jetson.drivers.side import LocalSide
-from pytest_jetson.errors import BenchError
+from pytest_jetson.errors import BenchError, ConfigError
 from pytest_jetson.profile import (
     BspImage,
     Carrier,
@@ -198,23 +198,49 @@ def test_thor_custom_carrier_with_a_free_token_id_is_not_compared() -> None:
     assert [f.status for f in result.fields if f.eeprom_label == "baseboard_id"] == ["not-compared"]
 
 
+ALL_FOUR = {"BOARDID": "3701", "BOARDSKU": "0005", "FAB": "500", "BOARDREV": "M.0"}
+
+
 @pytest.mark.parametrize(
     ("board", "prof", "given"),
     [
         (orin(), profile(), {}),  # a populated EEPROM is authoritative: nothing is given
-        (parse_boardid(EMPTY_OUTPUT), profile(), {"BOARDSKU": "0005", "FAB": "500"}),
-        (orin(sku="", fab=""), profile(revision=None), {"BOARDSKU": "0005"}),
-        (orin(sku="", fab=""), profile(sku=None, revision=None), {}),  # nothing to give
-        (orin(rev=""), profile(revision="M.0"), {"BOARDREV": "M.0"}),  # REV-shaped revision
-        (orin(rev=""), profile(), {}),  # the FAB is there; an empty REV is not the FAB's
-        (orin(board_id="", sku=""), profile(), {"BOARDID": "3701", "BOARDSKU": "0005"}),
+        (orin(sku="", fab=""), profile(), ALL_FOUR),  # EEPROM values where non-empty
+        (orin(board_id="", sku=""), profile(), ALL_FOUR),
+        (orin(fab=""), profile(), ALL_FOUR),  # FAB alone empty: the whole set, not FAB alone
+        (orin(rev=""), profile(revision="M.0"), {}),  # id, SKU and FAB read: flash.sh reads
     ],
-    ids=["populated", "empty", "no-revision", "profile-silent", "rev", "fab-present", "no-id"],
+    ids=["populated", "sku-fab-empty", "no-id", "fab-empty", "rev-empty-only"],
 )
-def test_empty_eeprom_fields_are_given_to_flash_sh_from_the_profile(
+def test_the_identity_is_given_to_flash_sh_all_or_nothing(
     board: BoardId, prof: Profile, given: dict[str, str]
 ) -> None:
+    """flash.sh reads the EEPROM only when FAB is empty; with FAB set it takes BOARDID,
+    BOARDSKU and BOARDREV from the environment alone, so the four go together."""
     assert flash_identity(board, prof) == given
+
+
+@pytest.mark.parametrize(
+    ("board", "prof", "named"),
+    [
+        (parse_boardid(EMPTY_OUTPUT), profile(), ["BOARDREV"]),  # revision 500 is a FAB
+        (orin(sku="", fab=""), profile(revision=None), ["FAB"]),
+        (orin(fab=""), profile(revision="J.0"), ["FAB"]),  # a REV is not a FAB
+        (orin(sku=""), profile(sku=None), ["BOARDSKU"]),
+    ],
+    ids=["no-rev", "no-revision", "rev-shaped", "no-sku"],
+)
+def test_an_identity_field_without_a_source_is_refused_naming_it(
+    board: BoardId, prof: Profile, named: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        flash_identity(board, prof)
+    message = str(info.value)
+    assert "BOARDID BOARDSKU FAB BOARDREV together" in message
+    for name in named:
+        assert f"{name} has no source" in message
+    others = {"BOARDID", "BOARDSKU", "FAB", "BOARDREV"} - set(named)
+    assert not any(f"{name} has no source" in message for name in others)
 
 
 def in_recovery(dut: SimDut) -> SimDut:

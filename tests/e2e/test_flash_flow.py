@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 T234_STEPS = (
     "preflight-bsp_image",
@@ -104,23 +107,32 @@ def test_orin_nano_flashes_nvme_through_the_initrd_flow(flow_run: Callable[..., 
 
 
 def test_an_empty_eeprom_is_flashed_with_the_profile_values(flow_run: Callable[..., Any]) -> None:
-    """AGX Orin's conf dispatches on the module SKU; with the EEPROM's SKU and FAB empty,
-    flash.sh is given the profile's (NVIDIA's `BOARDSKU=... FAB=... ./flash.sh`) and boots."""
+    """AGX Orin's conf dispatches on the module SKU. With the EEPROM's SKU and FAB empty,
+    flash.sh is given all four identity variables (with FAB set it reads no EEPROM, so the
+    others must come along): the EEPROM's id and REV, the profile's SKU and FAB."""
     run = flow_run("sim-orin", "--jetson-sim-fault=eeprom_empty")
     run.result.assert_outcomes(passed=14, skipped=1)
     summary = run.summary
     assert summary["outcome"] == "booted"
-    assert summary["plan"]["eeprom"] == {"board_sku": "", "board_FAB": "", "board_REV": "J.0"}
-    assert summary["plan"]["tool_env"] == {"BOARDSKU": "0000", "FAB": "500"}
-    assert "Command:      BOARDSKU=0000 FAB=500 ./flash.sh --usb-instance 1-4" in run.text
+    assert summary["plan"]["eeprom"] == {
+        "board_id": "3701",
+        "board_sku": "",
+        "board_FAB": "",
+        "board_REV": "J.0",
+        "chip_SKU": "00:00:00:D0",
+    }
+    words = ["BOARDID=3701", "BOARDSKU=0000", "FAB=500", "BOARDREV=J.0"]
+    assert summary["plan"]["tool_env"] == dict(w.split("=") for w in words)
+    assert f"Command:      {' '.join(words)} ./flash.sh --usb-instance 1-4" in run.text
     flash = next(s for s in summary["steps"] if s["step"] == "flash")
-    assert flash["command"][:3] == ["BOARDSKU=0000", "FAB=500", "./flash.sh"]
-    assert "BOARDSKU=0000 FAB=500 ./flash.sh" in run.log("flash.log")
+    assert flash["command"][:5] == [*words, "./flash.sh"]
+    assert f"{' '.join(words)} ./flash.sh" in run.log("flash.log")
     assert "Unrecognized module SKU" not in run.log("flash.log")
     # nvautoflash has no row for an empty SKU: it printed the fields, then exited 10
     eeprom_log = run.log("eeprom.log")
     assert "--print_boardid --usb-instance 1-4" in eeprom_log
     assert "Error: Target board not found." in eeprom_log
+    assert "Board ID(3701) version(500) sku(0000) revision(J.0)" in run.log("flash.log")
 
 
 def test_thor_flashes_then_resets_with_boardctl(flow_run: Callable[..., Any]) -> None:
@@ -135,6 +147,11 @@ def test_thor_flashes_then_resets_with_boardctl(flow_run: Callable[..., Any]) ->
     # the flow tool ran holding its tree's lock, free at once here
     assert summary["tree_lock"]["tree"].endswith("/Linux_for_Tegra")
     assert summary["tree_lock"]["held_by"] is None and summary["tree_lock"]["waited_s"] < 5
+    # The conf's EXTERNAL_PT_LAYOUT as bash gets it: the A/B and encryption branches are off.
+    argv = summary["plan"]["argv"]
+    assert argv[argv.index("-c") + 1] == "tools/kernel_flash/flash_l4t_t264_nvme.xml"
+    assert summary["plan"]["conf"]["INITRD"] == "bootloader/l4t_initrd.img"
+    assert "ROOTFS_AB" not in summary["plan"]["tool_env"]
 
 
 def test_without_acceptance_the_plan_fails_and_everything_after_skips(
@@ -173,3 +190,30 @@ def test_serial_unplug_and_a_slow_boot_are_survived(flow_run: Callable[..., Any]
     run = flow_run("sim-orin", "--jetson-sim-fault=serial_unplug", "--jetson-sim-fault=slow_boot")
     _check_booted(run, passed=14, skipped=1)
     assert re.search(r"--- console lost at .* reopened after [\d.]+ s ---", run.log("console.log"))
+
+
+AB_BENCH = """
+duts:
+  thor-ab: {profile: thor-ab, sim: {board: thor-agx}, default_user: ubuntu}
+"""
+
+
+def test_a_profile_asking_for_ab_gets_the_ab_layout_and_rootfs_ab(
+    pytester: pytest.Pytester, flow_run: Callable[..., Any]
+) -> None:
+    """``rootfs_ab: true`` reaches the tool as ROOTFS_AB=1; the conf's A/B branch picks the
+    layout, in the plan and its digests."""
+    devkit = Path(__file__).parents[2] / "profiles" / "jetson-agx-thor-devkit.yaml"
+    (pytester.path / "profiles").mkdir()
+    (pytester.path / "profiles" / "thor-ab.yaml").write_text(
+        devkit.read_text() + "rootfs_ab: true\n"
+    )
+    (pytester.path / "hil").mkdir()
+    (pytester.path / "hil" / "bench.yaml").write_text(AB_BENCH)
+    run = flow_run("thor-ab", "--jetson-plan-only")
+    plan = run.summary["plan"]
+    argv = plan["argv"]
+    assert argv[argv.index("-c") + 1] == "tools/kernel_flash/flash_l4t_t264_nvme_rootfs_ab.xml"
+    assert plan["tool_env"] == {"ROOTFS_AB": "1"} and plan["rootfs_ab"] is True
+    assert "Command:      ROOTFS_AB=1 ./tools/kernel_flash/l4t_initrd_flash.sh" in run.text
+    assert "Rootfs A/B:   yes (ROOTFS_AB=1)" in run.text

@@ -78,8 +78,7 @@ def test_image_drift_and_missing_initrd_fail_with_the_refusal_and_the_fix(
         [
             "*test_defect_fails*",
             "preflight bsp_image: defect: *kernel/Image and rootfs/boot/Image differ (Image drift*"
-            "l4t_initrd_flash.sh needs bootloader/l4t_initrd.img and rootfs/boot/initrd, "
-            "which are missing",
+            "INITRD names rootfs/boot/initrd, which is missing",
             "Fix: re-run jetson-promote-image (its Mirror step copies kernel/Image to "
             "rootfs/boot/Image) and re-flash run jetson-init-image to create the initramfs*",
         ]

@@ -225,32 +225,39 @@ def test_paths_and_initrd_flash_choice(tmp_path: Path) -> None:
     assert lft.bct_dir() == lft.root / "bootloader/generic/BCT"
 
 
-def test_static_values_follow_bash_order(tmp_path: Path) -> None:
-    from pytest_jetson.lft.scan import static_values
-
+def test_bash_applies_appends_expansions_and_branches(tmp_path: Path) -> None:
+    """What only bash knows: ``+=``, ``${VAR}``, quoting, and ``if`` branches on the
+    environment flash.sh gives (ROOTFS_AB only when asked; ROOTFS_ENC never)."""
     _write(tmp_path, "common.conf.common", 'OVERLAY="a.dtbo";\nDTB="common.dtb";\n')
     _write(
         tmp_path,
         "top.conf",
         'source "${LDK_DIR}/common.conf.common";\n'
         'OVERLAY+=",b.dtbo";\nDTB="top.dtb";\nTBC="${DTB}";\nRAW=\'${DTB}\';\n'
+        'LAYOUT="plain.xml";\n'
+        'if [[ "${ROOTFS_AB}" == 1 && "${ROOTFS_ENC}" == "" ]]; then\n\tLAYOUT="ab.xml";\n'
+        'elif [[ "${ROOTFS_ENC}" == 1 ]]; then\n\tLAYOUT="enc.xml";\nfi;\n'
         'update_flash_args()\n{\n\tDTB="hook.dtb";\n}\n',
     )
-    values = static_values(tmp_path, "top")
-    assert values["OVERLAY"] == "a.dtbo,b.dtbo"
-    assert values["DTB"] == "top.dtb" == values["TBC"]
-    assert values["RAW"] == "${DTB}"
-    bash = evaluate_conf(
-        tmp_path,
-        "top",
-        board_id="",
-        board_sku="",
-        fab="",
-        chip_sku="",
-        variables=list(values),
-        hooks=False,
-    )
-    assert bash == values
+    names = ["OVERLAY", "DTB", "TBC", "RAW", "LAYOUT"]
+    args = {"board_id": "", "board_sku": "", "fab": "", "chip_sku": "", "variables": names}
+    bash = evaluate_conf(tmp_path, "top", hooks=False, **args)  # type: ignore[arg-type]
+    assert bash == {
+        "OVERLAY": "a.dtbo,b.dtbo",
+        "DTB": "top.dtb",
+        "TBC": "top.dtb",
+        "RAW": "${DTB}",
+        "LAYOUT": "plain.xml",
+    }
+    assert variable_assignments(tmp_path, "top")["LAYOUT"][-1].value == "enc.xml"
+    ab = evaluate_conf(tmp_path, "top", rootfs_ab=True, **args)  # type: ignore[arg-type]
+    assert (ab["LAYOUT"], ab["DTB"]) == ("ab.xml", "hook.dtb")
+    os.environ["ROOTFS_ENC"] = "1"  # the caller's environment never leaks in
+    try:
+        leaked = evaluate_conf(tmp_path, "top", **args)  # type: ignore[arg-type]
+    finally:
+        del os.environ["ROOTFS_ENC"]
+    assert leaked["LAYOUT"] == "plain.xml"
 
 
 def test_one_line_functions_end_where_they_end(tmp_path: Path) -> None:

@@ -87,11 +87,36 @@ def test_missing_initrd_matters_only_for_the_initrd_flow(host: SimHost) -> None:
     profile = load_profile(add(host, "thor-agx", "missing_initrd").profile_path)
     outcome = check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh")
     assert outcome.status == "defect"
-    assert "bootloader/l4t_initrd.img and rootfs/boot/initrd" in outcome.message
+    # R38 Thor's t264.conf.common names this initrd in INITRD
+    assert "INITRD names bootloader/l4t_initrd.img, which is missing" in outcome.message
     assert "jetson-init-image" in outcome.fix
     assert check_bsp_image(profile, flow_tool="flash.sh").passed
     unknown = check_bsp_image(profile, flow_tool=None)
-    assert unknown.passed and "initrd files not checked" in unknown.message
+    assert unknown.passed and "the initrd not checked" in unknown.message
+
+
+def test_r36_initrd_flow_needs_the_confs_initrd_not_l4t_initrd_img(host: SimHost) -> None:
+    """R36 Orin confs name rootfs/boot/initrd; an R36 tree has no bootloader/l4t_initrd.img."""
+    dut = add(host, "orin-nano")
+    profile = load_profile(dut.profile_path)
+    assert not (dut.lft / "bootloader" / "l4t_initrd.img").exists()
+    assert check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh").passed
+    (dut.lft / "rootfs" / "boot" / "initrd").unlink()
+    outcome = check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh")
+    assert outcome.status == "defect"
+    assert "INITRD names rootfs/boot/initrd, which is missing" in outcome.message
+
+
+def test_a_missing_kernel_image_is_a_defect(host: SimHost) -> None:
+    """flash.sh stops with 'Error: missing kernel_image': the preflight says so first."""
+    dut = add(host)
+    profile = load_profile(dut.profile_path)
+    (dut.lft / "kernel" / "Image").unlink()
+    outcome = check_bsp_image(profile, flow_tool="flash.sh")
+    assert outcome.status == "defect"
+    assert "kernel_image names kernel/Image, which is missing" in outcome.message
+    assert "Error: missing kernel_image" in outcome.message
+    assert "jetson-promote-image" in outcome.fix
 
 
 def test_missing_conf_and_unapplied_binaries_are_defects(host: SimHost) -> None:

@@ -300,3 +300,66 @@ def test_two_flow_tool_runs_in_one_tree_break_each_other(
     assert not any(runs.iterdir())
     alone = kit.run_tool(orin, "flash.sh", *argv)
     assert alone.returncode == 0, alone.stderr
+
+
+def test_flash_sh_with_fab_set_skips_the_eeprom_read(
+    orin: SimDut, only: types.SimpleNamespace, kit: types.SimpleNamespace
+) -> None:
+    """As the real flash.sh: FAB set, so BOARDID/BOARDSKU/BOARDREV come from the environment
+    alone; without BOARDSKU the conf hook stops at an empty SKU."""
+    only.put(orin)
+    result = kit.run_tool(orin, "flash.sh", "jetson-agx-orin-devkit", "internal", FAB="500")
+    assert result.returncode == 1
+    assert "Error: Unrecognized module SKU " in result.stderr
+    assert "Board ID() version(500) sku() revision()" in result.stdout
+    assert "Parsing module EEPROM:" not in result.stdout
+    given = {"BOARDID": "3701", "BOARDSKU": "0000", "FAB": "500", "BOARDREV": "J.0"}
+    only.put(orin)
+    result = kit.run_tool(orin, "flash.sh", "jetson-agx-orin-devkit", "internal", **given)
+    assert result.returncode == 0, result.stderr
+    assert "Board ID(3701) version(500) sku(0000) revision(J.0)" in result.stdout
+
+
+def test_flash_sh_layout_follows_rootfs_ab_and_a_missing_kernel_stops_it(
+    orin: SimDut, only: types.SimpleNamespace, kit: types.SimpleNamespace
+) -> None:
+    only.put(orin)
+    result = kit.run_tool(orin, "flash.sh", "jetson-agx-orin-devkit", "internal", ROOTFS_AB="1")
+    assert result.returncode == 0, result.stderr
+    flashed = orin.state().flashed
+    assert flashed is not None
+    assert (flashed.layout, flashed.rootfs_ab) == ("flash_t234_qspi_sdmmc_rootfs_ab.xml", True)
+    image = orin.lft / "kernel" / "Image"
+    saved = image.read_bytes()
+    image.unlink()
+    try:
+        only.put(orin)
+        result = kit.run_tool(orin, "flash.sh", "jetson-agx-orin-devkit", "internal")
+    finally:
+        image.write_bytes(saved)
+    assert result.returncode == 1
+    assert f"Error: missing kernel_image ({image})." in result.stderr
+
+
+def test_initrd_flow_needs_the_initrd_the_conf_names(
+    thor: SimDut, only: types.SimpleNamespace, kit: types.SimpleNamespace
+) -> None:
+    only.put(thor)
+    initrd = thor.lft / "bootloader" / "l4t_initrd.img"
+    saved = initrd.read_bytes()
+    initrd.unlink()
+    try:
+        result = kit.run_tool(
+            thor,
+            INITRD,
+            "--external-device",
+            "nvme0n1p1",
+            "-c",
+            "tools/kernel_flash/flash_l4t_t264_nvme.xml",
+            "jetson-agx-thor-devkit",
+            "external",
+        )
+    finally:
+        initrd.write_bytes(saved)
+    assert result.returncode == 1
+    assert f"cp: cannot stat '{initrd}'" in result.stderr

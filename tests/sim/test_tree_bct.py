@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_jetson.lft.conf import evaluate_conf
 from pytest_jetson.lft.paths import Lft
-from pytest_jetson.lft.scan import static_values
 from pytest_jetson.sim.tree import SimTree
 
 INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"', re.M)
@@ -77,7 +77,16 @@ def test_nano_pinmux_uses_the_dot_slash_prefix(default_trees: dict[str, SimTree]
 def test_thor_gpio_body_is_at_depth_two(default_trees: dict[str, SimTree]) -> None:
     tree = default_trees["thor-agx"]
     lft = Lft(tree.lft)
-    pinmux = static_values(lft, "jetson-agx-thor-devkit")["PINMUX_CONFIG"]
+    values = evaluate_conf(
+        lft,
+        "jetson-agx-thor-devkit",
+        board_id="3834",
+        board_sku="0008",
+        fab="400",
+        chip_sku="",
+        variables=["PINMUX_CONFIG", "PMC_CONFIG", "MISC_CONFIG", "MB2_BCT", "GPIO_CONFIG"],
+    )
+    pinmux = values["PINMUX_CONFIG"]
     found = chain(lft, lft.bct_dir() / pinmux)
     rel = [(d, p.relative_to(lft.root).as_posix(), n) for d, p, n in found]
     assert (
@@ -93,22 +102,22 @@ def test_thor_gpio_body_is_at_depth_two(default_trees: dict[str, SimTree]) -> No
     assert (2, "bootloader/t264-pinctrl-tegra.h", "t264-pinctrl-tegra.h") in rel
     wrapper = (lft.bct_dir() / pinmux).read_text()
     assert re.search(r"mb1_bct \{\s*padctl@0 \{\s*#include", wrapper)
-    pmc = (lft.bct_dir() / static_values(lft, "jetson-agx-thor-devkit")["PMC_CONFIG"]).read_text()
+    pmc = (lft.bct_dir() / values["PMC_CONFIG"]).read_text()
     assert re.search(
         r'pmc@0 \{\s*#include "tegra264-mb1-bct-padvoltage-p3834-xxxx-p4071-0000.dtsi"', pmc
     )
-    misc = static_values(lft, "jetson-agx-thor-devkit")["MISC_CONFIG"]
+    misc = values["MISC_CONFIG"]
     assert INCLUDE.findall((lft.bct_dir() / misc).read_text()) == [
         "tegra264-mb1-bct-misc-p3834-xxxx-p4071-xxxx.dtsi"
     ]
-    mb2 = static_values(lft, "jetson-agx-thor-devkit")["MB2_BCT"]
+    mb2 = values["MB2_BCT"]
     assert INCLUDE.findall((lft.bct_dir() / mb2).read_text()) == [
         "t264_tegrabl_carveout_id.h",
         "tegra264-mb2-bct-common.dtsi",
     ]
     gpio_wrapper = "tegra264-mb1-bct-gpio-p3834-xxxx-p4071-0000.dts"
     assert (lft.bct_dir() / gpio_wrapper).is_file()
-    assert gpio_wrapper not in static_values(lft, "jetson-agx-thor-devkit").values()
+    assert gpio_wrapper not in values.values()
 
 
 @pytest.mark.parametrize(

@@ -510,21 +510,51 @@ def test_gpio_config_variant_points_at_an_existing_file(tmp_path: Path) -> None:
         assert (lft.bootloader / name).is_file() or (lft.bct_dir() / name).is_file()
 
 
-@pytest.mark.parametrize("key", ["orin-agx", "thor-agx"])
-def test_static_reading_agrees_with_bash(default_trees: dict[str, SimTree], key: str) -> None:
-    from pytest_jetson.lft.scan import static_values
-
+@pytest.mark.parametrize(
+    ("key", "conf", "identity", "variable", "plain", "ab"),
+    [
+        pytest.param(
+            "orin-agx",
+            AGX,
+            ("3701", "0000", "500", "00:00:00:D0"),
+            "EMMC_CFG",
+            "flash_t234_qspi_sdmmc.xml",
+            "flash_t234_qspi_sdmmc_rootfs_ab.xml",
+            id="agx-emmc-cfg",
+        ),
+        pytest.param(
+            "thor-agx",
+            THOR,
+            ("3834", "0008", "400", "00:00:00:A0"),
+            "EXTERNAL_PT_LAYOUT",
+            "tools/kernel_flash/flash_l4t_t264_nvme.xml",
+            "tools/kernel_flash/flash_l4t_t264_nvme_rootfs_ab.xml",
+            id="thor-external-layout",
+        ),
+    ],
+)
+def test_layouts_follow_the_rootfs_branches_only_in_bash(
+    default_trees: dict[str, SimTree],
+    key: str,
+    conf: str,
+    identity: tuple[str, str, str, str],
+    variable: str,
+    plain: str,
+    ab: str,
+) -> None:
+    """As in the real confs, the layout is assigned again inside ROOTFS_AB/ROOTFS_ENC
+    branches: the last assignment in the text is a branch's, and only bash, given flash.sh's
+    environment, picks the right one."""
     lft = default_trees[key].lft
-    for conf in sorted(lft.glob("*.conf")):
-        static = static_values(lft, conf.name)
-        sourced = evaluate_conf(
-            lft,
-            conf.name,
-            board_id="",
-            board_sku="",
-            fab="",
-            chip_sku="",
-            variables=list(static),
-            hooks=False,
-        )
-        assert sourced == static, conf.name
+    last = variable_assignments(lft, conf)[variable][-1].value
+    assert last not in (plain, ab) and "enc" in last
+    board_id, sku, fab, chip = identity
+    args = {"board_id": board_id, "board_sku": sku, "fab": fab, "chip_sku": chip}
+    single = evaluate_conf(lft, conf, variables=[variable, "ROOTFSSIZE"], **args)
+    both = evaluate_conf(lft, conf, variables=[variable, "ROOTFSSIZE"], rootfs_ab=True, **args)
+    assert single[variable] == plain and both[variable] == ab
+    size = int(single["ROOTFSSIZE"].removesuffix("GiB"))
+    assert both["ROOTFSSIZE"] == f"{size // 2}GiB"  # two root file systems share the space
+    assert (lft / "tools" / "kernel_flash" / Path(plain).name).is_file() or (
+        Lft(lft).cfg_dir() / plain
+    ).is_file()
