@@ -9,8 +9,9 @@ builds a skeleton under a local folder:
 * the text files the host-side readers parse, with their content: the top-level ``*.conf*``
   files (symlinks kept as symlinks), ``rootfs/etc/nv_tegra_release``, ``passwd``,
   ``login.defs``;
-* the names (as empty files) of the entries of the folders whose emptiness is checked
-  (``kernel/dtb``, ``bootloader``, the BCT folder, ``rootfs``, ``rootfs/home``);
+* the names (as empty files) of the entries of the folders whose emptiness is checked or
+  whose files the evaluated conf names (``kernel/dtb``, ``bootloader``, the BCT and layout
+  folders, ``tools/kernel_flash``, ``rootfs``, ``rootfs/home``);
 * empty marker files for the tools and initrd files whose presence matters;
 * ``kernel/Image`` and ``rootfs/boot/Image`` as two equal or two different one-byte files, as
   ``cmp -s`` found them on the bench host;
@@ -56,12 +57,14 @@ for f in *.conf*; do
   [ -e "$f" ] || [ -L "$f" ] || continue
   if [ -L "$f" ]; then printf 'L %s %s\n' "$(b "$f")" "$(b "$(readlink "$f")")"; else c "$f"; fi
 done
-for f in kernel/dtb bootloader bootloader/generic/BCT bootloader/t186ref/BCT rootfs rootfs/home
+for f in kernel/dtb bootloader bootloader/generic/BCT bootloader/t186ref/BCT \
+  bootloader/generic/cfg bootloader/t186ref/cfg tools/kernel_flash rootfs rootfs/home
 do d "$f"; done
 for f in rootfs/etc/nv_tegra_release rootfs/etc/passwd rootfs/etc/login.defs; do c "$f"; done
 for f in rootfs/var/lib/dpkg/info/nvidia-l4t-core.list bootloader/l4t_initrd.img \
   rootfs/boot/initrd l4t_initrd_flash.sh tools/kernel_flash/l4t_initrd_flash.sh \
-  tools/board_automation/boardctl nvautoflash.sh tools/l4t_create_default_user.sh; do e "$f"; done
+  tools/board_automation/boardctl nvautoflash.sh tools/l4t_create_default_user.sh \
+  kernel/Image; do e "$f"; done
 if grep -q -E '^Package: nvidia-l4t-(core|bsp)' rootfs/var/lib/dpkg/status 2>/dev/null; then
   printf 'C %s %s\n' "$(b rootfs/var/lib/dpkg/status)" "$(b 'Package: nvidia-l4t-core')"
 elif [ -f rootfs/var/lib/dpkg/status ]; then

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_jetson.drivers.defaultuser import staged_user
-from pytest_jetson.flash.procedure import conf_variables, lft_release
+from pytest_jetson.flash.procedure import lft_release
 from pytest_jetson.host.transport import LocalTransport
 from pytest_jetson.preflight.checks import check_bsp_image
 from pytest_jetson.profile import Profile, load_profile
@@ -29,7 +29,21 @@ def test_host_side_readers_see_what_the_bench_tree_holds(sim: SimDut, tmp_path: 
     view = view_of(sim.lft, tmp_path / "view")
     profile: Profile = load_profile(sim.profile_path)
     conf = profile.flash_config
-    assert conf_variables(view.local, conf) == conf_variables(sim.lft, conf)
+    from pytest_jetson.flash.resolve import PLAN_VARIABLES
+    from pytest_jetson.lft.conf import evaluate_conf
+
+    def values(lft: Path) -> dict[str, str]:
+        return evaluate_conf(
+            lft,
+            conf,
+            board_id="3701",
+            board_sku="0000",
+            fab="500",
+            chip_sku="00:00:00:D0",
+            variables=[*PLAN_VARIABLES, "DTB_FILE", "OVERLAY_DTB_FILE"],
+        )
+
+    assert values(view.local) == values(sim.lft)
     assert lft_release(view.local) == lft_release(sim.lft) == sim.release
     outcome = check_bsp_image(profile, flow_tool="l4t_initrd_flash.sh", lft=view.local)
     assert outcome.passed, outcome
