@@ -71,12 +71,73 @@ def _run_derive_carrier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_plan(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--dut", metavar="NAME", help="a DUT of the bench (plan digest too)")
+    which.add_argument("--profile", type=Path, metavar="PATH", help="a profile (image only)")
+    parser.add_argument(
+        "--eeprom",
+        metavar="KEY=VALUE,...",
+        help="the EEPROM as the flow would read it: board_id=3701,board_sku=0000,"
+        "board_FAB=500,board_REV=J.0[,chip_SKU=00:00:00:D0] (default: the profile's values)",
+    )
+    parser.add_argument(
+        "--boot-device", metavar="DEV", help="boot device when the profile has none"
+    )
+    parser.add_argument(
+        "--lft",
+        type=Path,
+        metavar="PATH",
+        help="with --profile: plan this Linux_for_Tegra instead of the profile's bsp_image",
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from pytest_jetson.flash.offline import OfflinePlan, profile_plan
+
+    def emit(offline: OfflinePlan) -> None:
+        print(offline.as_json() if args.json else offline.render())
+
+    if args.dut is not None:
+        from pytest_jetson.plugin.offline import plan_dut
+
+        if args.lft is not None or args.boot_device is not None:
+            print("error: --lft and --boot-device go with --profile", file=sys.stderr)
+            return 2
+        return plan_dut(args.dut, eeprom=args.eeprom, options=[], emit=emit)
+    from pytest_jetson.errors import UsageError
+    from pytest_jetson.profile import load_profile
+
+    profile = load_profile(args.profile)  # a broken profile is a usage error (2)
+    try:
+        offline = profile_plan(
+            profile,
+            lft=args.lft,
+            eeprom=args.eeprom,
+            boot_device=args.boot_device,
+        )
+    except UsageError:
+        raise
+    except JetsonError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    emit(offline)
+    return 1 if offline.refused else 0
+
+
 COMMANDS: list[Command] = [
     Command(
         "derive-carrier",
         "fork a custom carrier from the reference devkit (overlay tracker + hardware repo)",
         _add_derive_carrier,
         _run_derive_carrier,
+    ),
+    Command(
+        "plan",
+        "print the flash plan without a board: exit 0 resolved, 1 refused, 2 usage error",
+        _add_plan,
+        _run_plan,
     ),
 ]
 """Every subcommand; add one here (e.g. ``plan``) to extend the command line."""

@@ -124,32 +124,46 @@ class Plan:
         data["argv"] = list(self.argv)
         return data
 
-    def render(self) -> str:
-        """The plan as printed for the operator (the procedure's "Confirm resolution")."""
+    def render(self, *, bench: bool = True) -> str:
+        """The plan as printed for the operator (the procedure's "Confirm resolution").
+
+        ``bench`` False: the image side only (a plan made from a profile, with no bench).
+        """
         eeprom = " ".join(f"{k}={v or '(empty)'}" for k, v in self.eeprom.items()) or "(not read)"
         expect = " ".join(f"{k}={v}" for k, v in self.profile_expect.items())
         deadlines = ", ".join(f"{k} {v:g}s" for k, v in self.deadlines.items())
+        conf = " ".join(f"{k}={v}" for k, v in sorted(self.conf.items()) if v)
+        if bench:
+            head = [
+                f"Flash plan for DUT {self.dut} (digest {self.digest})",
+                f"  Image digest: {self.image_digest}",
+            ]
+        else:
+            head = [f"Flash plan for profile {self.profile} (image digest {self.image_digest})"]
         lines = [
-            f"Flash plan for DUT {self.dut} (digest {self.digest})",
-            f"  Image digest: {self.image_digest}",
+            *head,
             f"  Target:       {self.target}",
             f"  Profile:      {self.profile}",
             f"  bsp_image:    {self.lft} (version {self.version})",
             f"  Flash conf:   {self.flash_conf}",
+            f"  Conf (bash):  {conf or '(none)'}",
             f"  DUT EEPROM  → {eeprom} ({self.eeprom_source})",
             f"  Profile     → {expect}",
             f"  Boot device:  {self.boot_device}",
             f"  Flow tool:    {self.flow_tool}",
             f"  Command:      {shell_words(self.command)}",
             f"  Rootfs A/B:   {'yes (ROOTFS_AB=1)' if self.rootfs_ab else 'no'}",
-            f"  boardctl:     {self.boardctl}",
-            f"  RCM entry:    {self.rcm_entry}",
-            f"  Post-flash:   {self.post_flash}",
             f"  Default user: {self.default_user}",
-            f"  Bench host:   {self.bench_host}",
         ]
-        if deadlines:
-            lines.append(f"  Deadlines:    {deadlines}")
+        if bench:
+            lines += [
+                f"  boardctl:     {self.boardctl}",
+                f"  RCM entry:    {self.rcm_entry}",
+                f"  Post-flash:   {self.post_flash}",
+                f"  Bench host:   {self.bench_host}",
+            ]
+            if deadlines:
+                lines.append(f"  Deadlines:    {deadlines}")
         return "\n".join(lines)
 
 
