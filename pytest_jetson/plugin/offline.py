@@ -55,6 +55,7 @@ class OfflinePlanPlugin:
         entry = state.entry(self.dut)
         dut = Dut(
             entry=entry,
+            side=state.bench_side(entry),
             artifacts=state.artifacts / self.dut,
             deadlines=state.deadlines_for(self.dut, entry.deadlines),
         )
@@ -64,7 +65,7 @@ class OfflinePlanPlugin:
             dut.host_lft,
             board=board,
             boot_device=entry.boot_device_resolved,
-            usb_port=entry.usb_port,
+            usb_port=dut.side.usb_instance(None),
         )
         staging = predicted_staging(dut.host_lft, entry.default_user)
         plan = plan_for(dut, resolution, staging=staging, eeprom_source=source)
