@@ -125,7 +125,7 @@ def profile_plan(
         boardctl="(no bench)",
         rcm_entry="(no bench)",
         post_flash="(no bench)",
-        default_user=staging.plan_line.removeprefix("Default user: ")
+        default_user=staging.plan_value
         if staging is not None
         else "(the bench entry's default_user)",
         conf=dict(resolution.conf),
