@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import yaml
 
 from pytest_jetson.errors import InventoryError, UsageError
+from pytest_jetson.inputs import MAX_SECONDS, path_problem
 from pytest_jetson.profile import Profile, load_profile
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
@@ -230,6 +231,14 @@ class Inventory:
                 "no profile given", path=str(self.path), line=dut.profile_line, key=dut.name
             )
         if "/" in ref or ref.endswith((".yaml", ".yml")):
+            problem = path_problem(ref)
+            if problem is not None:
+                raise InventoryError(
+                    f"profile path {problem}",
+                    path=str(self.path),
+                    line=dut.profile_line,
+                    key=f"duts.{dut.name}.profile",
+                )
             candidate = Path(ref).expanduser()
             return candidate if candidate.is_absolute() else self.path.parent / candidate
         for folder in self.profile_dirs:
@@ -393,7 +402,7 @@ def _dut(name: str, entry: MapReader, blocks: Sequence[EntryBlock]) -> Inventory
     if block is not None:
         block.allow(DEADLINE_STEPS)
         for step in block:
-            value = block.opt_float(step)
+            value = block.opt_float(step, maximum=MAX_SECONDS)  # a timer holds it
             if value is not None:
                 deadlines.append((step, value))
     serial = _serial(entry)

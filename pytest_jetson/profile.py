@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pytest_jetson.catalogue import ChipFamily, chip_for_module
 from pytest_jetson.errors import ProfileError, UsageError
+from pytest_jetson.inputs import path_problem
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
 
@@ -133,9 +134,16 @@ _TOP_KEYS = (
 )
 
 
-def _resolve(base: Path, value: str) -> Path:
+def _resolve(base: Path, block: MapReader, key: str) -> Path:
+    value = block.text(key)
+    problem = path_problem(value)
+    if problem is not None:
+        raise block.error(f"path {problem}", key=key)
     path = Path(value).expanduser()
-    return path if path.is_absolute() else (base / path).resolve()
+    try:
+        return path if path.is_absolute() else (base / path).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop
+        raise block.error(f"cannot resolve {value!r}: {exc}", key=key) from None
 
 
 def _reference_devkit(doc: MapReader) -> ReferenceDevkit:
@@ -190,13 +198,13 @@ def load_profile(path: str | Path) -> Profile:
     if block is not None:
         block.allow(("root_path", "version"))
         bsp_image = BspImage(
-            root_path=_resolve(base, block.text("root_path")), version=block.opt_text("version")
+            root_path=_resolve(base, block, "root_path"), version=block.opt_text("version")
         )
     source = None
     block = doc.opt_map("source")
     if block is not None:
         block.allow(("root_path",))
-        source = Source(root_path=_resolve(base, block.text("root_path")))
+        source = Source(root_path=_resolve(base, block, "root_path"))
     return Profile(
         path=file.resolve(),
         reference_devkit=_reference_devkit(doc),
@@ -217,6 +225,9 @@ def find_profile(ref: str, *, folders: Sequence[Path], base: Path) -> Path:
     """The profile file ``ref`` names: a path to a file; else ``<folder>/<ref>.yaml`` in one of
     ``folders``; else a profile an installed package provides under that name
     (:data:`PROFILE_ENTRY_POINTS`, given ``base``). A usage error says where it looked."""
+    problem = path_problem(ref)
+    if problem is not None:
+        raise UsageError(f"profile {ref!r}: {problem}")
     path = Path(ref).expanduser()
     if path.is_file() or ref.endswith((".yaml", ".yml")) or "/" in ref:
         return path  # the loader names a missing or bad file

@@ -159,8 +159,8 @@ class MapReader:
             raise self.error(f"expected true or false, got {text!r}", key=key, line=_line(node))
         return text.lower() in ("true", "yes", "on", "y")
 
-    def opt_float(self, key: str) -> float | None:
-        """An optional number; None when absent."""
+    def opt_float(self, key: str, *, maximum: float | None = None) -> float | None:
+        """An optional positive number, at most ``maximum`` when given; None when absent."""
         node = self.node_of(key)
         if node is None:
             return None
@@ -171,6 +171,8 @@ class MapReader:
             raise self.error(f"expected a number, got {text!r}", key=key) from None
         if not value > 0:
             raise self.error(f"must be a positive number, got {text}", key=key)
+        if maximum is not None and not value <= maximum:
+            raise self.error(f"must be at most {maximum:g}, got {text}", key=key)
         return value
 
     def map(self, key: str) -> MapReader:
@@ -213,6 +215,10 @@ def read_mapping(path: Path, *, error: type[ConfigError], what: str) -> MapReade
         raw = path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
+    except ValueError:  # a NUL byte in the path
+        raise error(
+            f"cannot read {what}: the path contains a NUL byte", path=repr(str(path))
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -41,6 +41,7 @@ from pytest_jetson.console.patterns import (
 )
 from pytest_jetson.console.port import READ_SIZE, AttachedTransport, SerialTransport, Transport
 from pytest_jetson.errors import UsageError
+from pytest_jetson.inputs import MAX_SECONDS, check_seconds
 
 if TYPE_CHECKING:
     import serial
@@ -318,6 +319,8 @@ class SerialConsole:
         :class:`~pytest_jetson.console.errors.ConsoleTimeout` after ``timeout`` seconds and
         :class:`~pytest_jetson.console.errors.ConsoleLost` when the port is gone for good.
         """
+        if not 0 <= timeout <= MAX_SECONDS:  # inf, nan, negative: refused, never waited on
+            check_seconds(timeout, "expect(): timeout", zero_ok=True)
         span = self._max_span
         if isinstance(pattern, _SINGLE):
             wanted = [matcher_for(pattern, span)]
@@ -378,7 +381,7 @@ class SerialConsole:
     def write(self, data: bytes | str, *, timeout: float = 5.0) -> None:
         """Send raw data, waiting for the port when it is being reopened."""
         raw = data.encode() if isinstance(data, str) else data
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + check_seconds(timeout, "write(): timeout", zero_ok=True)
         while True:
             self._wait_connected(deadline)
             try:

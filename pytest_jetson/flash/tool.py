@@ -9,6 +9,7 @@ command is ever accepted and no shell string is ever built.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -300,10 +301,15 @@ class FlashSummary:
 
     def write(self, path: Path) -> None:
         """Persist as JSON (atomically) where validation re-reads it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n")
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n")
+            tmp.replace(path)
+        except OSError as exc:  # a full disk, a folder gone: no half-written file is left
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise BenchError(f"cannot write the summary {path}: {exc.strerror or exc}") from None
 
     @classmethod
     def read(cls, path: Path) -> FlashSummary:

@@ -57,11 +57,13 @@ def jetson_entry(pytestconfig: pytest.Config, jetson_dut_name: str) -> BenchEntr
     """The DUT's resolved bench entry (profile plus wiring); simulated DUTs start here."""
     state = require_bench(pytestconfig, jetson_dut_name)
     from pytest_jetson.errors import ConfigError
+    from pytest_jetson.plugin.outcomes import config_error
 
     try:
         return state.entry(jetson_dut_name)
     except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    config_error(pytestconfig, message)
 
 
 @pytest.fixture(scope="session")
@@ -72,29 +74,33 @@ def jetson_profile(jetson_entry: BenchEntry) -> Profile:
 
 def _dut(config: pytest.Config, name: str) -> Dut:
     from pytest_jetson.errors import ConfigError
-    from pytest_jetson.plugin.outcomes import require_usable
+    from pytest_jetson.plugin.outcomes import config_error, require_usable
 
     state = require_session(config)
     try:
         dut = state.dut(name)
     except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    require_usable(config, dut)
-    return dut
+        message = str(exc)
+    else:
+        require_usable(config, dut)
+        return dut
+    config_error(config, message)
 
 
 def _preflight(config: pytest.Config, dut: Dut, name: str) -> CheckOutcome:
     from pytest_jetson.errors import ConfigError
-    from pytest_jetson.plugin.outcomes import apply_outcome, require_usable
+    from pytest_jetson.plugin.outcomes import apply_outcome, config_error, require_usable
 
     require_usable(config, dut)
     try:
         outcomes = dut.preflight([name], flow_tool=None)
     except ConfigError as exc:
-        pytest.fail(dut.redactor(str(exc)), pytrace=False)
-    for outcome in outcomes:
-        apply_outcome(config, dut, outcome)
-    return next(o for o in outcomes if o.name == name)
+        message = dut.redactor(str(exc))
+    else:
+        for outcome in outcomes:
+            apply_outcome(config, dut, outcome)
+        return next(o for o in outcomes if o.name == name)
+    config_error(config, message)
 
 
 @pytest.fixture(scope="session")

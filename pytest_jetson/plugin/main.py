@@ -7,6 +7,7 @@ once a DUT is selected.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def _seconds(value: str) -> float:
-    number = float(value)
-    if not 0 <= number < float("inf"):
-        raise ValueError(value)
+    from pytest_jetson.inputs import seconds_problem
+
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    problem = seconds_problem(number, zero_ok=True)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}, got {value!r}")
     return number
 
 
@@ -225,6 +232,10 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         )
     config.hook.pytest_jetson_session_start(config=config, names=state.dut_names)
     state.deadline_overrides()  # a malformed --jetson-deadline is a usage error now
+    state.check_artifacts()
+    profile = config.getoption("jetson_profile")
+    if profile:
+        state.load_profile_ref(profile)  # a bad --jetson-profile is one usage error, now
     from pytest_jetson.flash.plan import Acceptance
 
     problems = Acceptance(config.getoption("jetson_accept_plan")).problems(state.dut_names)

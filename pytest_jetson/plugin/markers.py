@@ -94,6 +94,14 @@ def chip_request(item: pytest.Item) -> tuple[str, ...] | None:
     return tuple(chips)
 
 
+def _needs_dut(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a DUT (a ``jetson_*`` fixture or marker, or a flash step)."""
+    names = getattr(item, "fixturenames", ())
+    return any(n.startswith("jetson_") for n in names) or any(
+        m.name.startswith("jetson_") for m in item.iter_markers()
+    )
+
+
 _REQUESTS = pytest.StashKey[PreflightRequest | None]()
 _CHIPS = pytest.StashKey[tuple[str, ...] | None]()
 
@@ -117,12 +125,23 @@ def pytest_collection_modifyitems(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip tests for other chips, then run the requested preflight checks."""
+    """Skip tests for other chips, then run the requested preflight checks. After the
+    session's first configuration error, every test that needs a DUT skips naming it."""
+    from pytest_jetson.plugin.outcomes import CONFIG_ERROR
+
+    first = item.config.stash.get(CONFIG_ERROR, None)
+    if first is not None and _needs_dut(item):
+        pytest.skip(f"configuration error, reported once above: {first.splitlines()[0]}")
     chips = item.stash.get(_CHIPS, None)
     request = item.stash.get(_REQUESTS, None)
     if chips is None and request is None:
         return
-    from pytest_jetson.plugin.outcomes import apply_outcome, require_usable, skip_or_fail
+    from pytest_jetson.plugin.outcomes import (
+        apply_outcome,
+        config_error,
+        require_usable,
+        skip_or_fail,
+    )
 
     state = get_session(item.config)
     if state is None:
@@ -134,7 +153,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         dut = state.dut(item_dut(item, state.default_dut))
     except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    else:
+        message = ""
+    if message:
+        config_error(item.config, message)
     if chips is not None:
         chip = dut.entry.profile.chip.catalogue_id
         if chip not in chips:

@@ -30,6 +30,23 @@ class DefectFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
     product failure, so the plugin reports it as FAILED rather than as a setup ERROR."""
 
 
+CONFIG_ERROR = pytest.StashKey[str]()
+"""The session's first configuration error (later tests skip naming it)."""
+
+
+def config_error(config: pytest.Config, message: str) -> NoReturn:
+    """Fail the first test that meets a configuration error with its message; skip every
+    later one naming it, so one bad profile gives one error, not one per test.
+
+    Call it outside an ``except`` block: pytest shows an exception raised while handling
+    another as a chain, and the user would read the message twice."""
+    first = config.stash.get(CONFIG_ERROR, None)
+    if first is None:
+        config.stash[CONFIG_ERROR] = message
+        pytest.fail(message, pytrace=False)
+    pytest.skip(f"configuration error, reported once above: {first.splitlines()[0]}")
+
+
 def skip_or_fail(config: pytest.Config, reason: str) -> NoReturn:
     """Skip with ``reason``, or fail under ``--jetson-strict``."""
     if config.getoption("jetson_strict"):

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_jetson.errors import UsageError
+from pytest_jetson.errors import JetsonError, UsageError
+from pytest_jetson.inputs import user_path
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, Inventory
@@ -62,8 +63,23 @@ class JetsonSession:
     def artifacts(self) -> Path:
         """The artifacts folder (``--jetson-artifacts``, default ``jetson-artifacts/``)."""
         option = self.config.getoption("jetson_artifacts")
-        base = Path(option) if option else self.config.rootpath / "jetson-artifacts"
-        return base.resolve()
+        if not option:
+            return (self.config.rootpath / "jetson-artifacts").resolve()
+        return user_path(option, "--jetson-artifacts")
+
+    def check_artifacts(self) -> None:
+        """The artifacts folder is a folder this user can write, or a usage error now (not a
+        traceback when the first log is opened)."""
+        folder = self.artifacts
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"--jetson-artifacts {folder}: cannot create the folder ({exc.strerror or exc}); "
+                "give a writable folder"
+            ) from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"--jetson-artifacts {folder}: not writable; give a writable folder")
 
     @property
     def default_dut(self) -> str:
@@ -97,13 +113,15 @@ class JetsonSession:
     def load_profile_ref(self, ref: str) -> Profile:
         """Load a profile given as a path, a name in the profile folders, or a provided
         name (``pytest_jetson.profiles`` entry points, set up under the rootdir)."""
+        from pytest_jetson.errors import ConfigError
         from pytest_jetson.profile import find_profile, load_profile
 
         try:
-            path = find_profile(ref, folders=self.profile_dirs, base=self.config.rootpath)
-        except UsageError as exc:
+            return load_profile(
+                find_profile(ref, folders=self.profile_dirs, base=self.config.rootpath)
+            )
+        except ConfigError as exc:  # a missing, unreadable or malformed file: one usage error
             raise UsageError(f"--jetson-profile {ref!r}: {exc}") from None
-        return load_profile(path)
 
     def dut(self, name: str) -> Dut:
         """The DUT handle of ``name`` (resolving its entry on first use)."""
@@ -200,8 +218,7 @@ class JetsonSession:
         the default."""
         ini = self.config.getini("jetson_lock_dir")
         if ini:
-            path = Path(str(ini)).expanduser()
-            return path if path.is_absolute() else self.config.rootpath / path
+            return user_path(str(ini), "ini jetson_lock_dir =", base=self.config.rootpath)
         if self.inventory is not None and self.inventory.lock_dir is not None:
             return self.inventory.lock_dir
         from pytest_jetson.host.lock import DEFAULT_LOCK_DIR
@@ -243,6 +260,7 @@ class JetsonSession:
         from dataclasses import fields
 
         from pytest_jetson.dut import Deadlines
+        from pytest_jetson.inputs import check_seconds
 
         known = [f.name for f in fields(Deadlines)]
         values: dict[str, float] = {}
@@ -258,7 +276,7 @@ class JetsonSession:
                     f"--jetson-deadline {item!r}: expected STEP=SECONDS with STEP one of "
                     f"{', '.join(known)}"
                 )
-            values[step] = value
+            values[step] = check_seconds(value, f"--jetson-deadline {item!r}:")
         return values
 
     def teardown(self, name: str, dut: Dut) -> None:
@@ -299,8 +317,11 @@ class JetsonSession:
                 self.teardown(name, dut)
             while self._closers:
                 self._closers.pop()()
-            for flow in self.flows.values():
-                flow.close()
+            for name, flow in self.flows.items():
+                try:
+                    flow.close()
+                except JetsonError as exc:  # a full disk: the other DUTs' summaries still go
+                    self.emit(f"jetson summary {name}: {exc}")
         finally:
             for lock in self.locks.values():
                 lock.release()
@@ -363,14 +384,13 @@ def bench_path(config: pytest.Config) -> Path | None:
     ``hil/bench.yaml`` under the rootdir when it exists."""
     option = config.getoption("jetson_bench")
     if option is not None:
-        path = Path(option).expanduser()
+        path = user_path(option, "--jetson-bench")
         if not path.is_file():
             raise UsageError(f"--jetson-bench {option}: no such file")
-        return path.resolve()
+        return path
     ini = config.getini("jetson_bench")
     if ini:
-        path = Path(str(ini)).expanduser()
-        path = path if path.is_absolute() else config.rootpath / path
+        path = user_path(str(ini), "ini jetson_bench =", base=config.rootpath)
         if not path.is_file():
             raise UsageError(f"ini jetson_bench = {ini}: no such file ({path})")
         return path

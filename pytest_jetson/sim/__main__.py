@@ -96,10 +96,20 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator command line; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.dir.exists() and not args.dir.is_dir():
+        print(
+            f"error: {args.dir}: not a folder; give a folder to write the tree into",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return _tree(args) if args.command == "tree" else _serve(args)
     except JetsonError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the folder cannot be written (full disk, read-only, permissions)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -12,6 +12,7 @@ simulated DUT and stops when the session ends. Without ``--dut`` nothing here ru
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,9 +29,13 @@ if TYPE_CHECKING:
 HOST_KEY = pytest.StashKey["SimHost"]()
 
 
+MAX_SPEED = 1000.0
+"""The fastest time factor of the simulated bench (faster only starves its own timers)."""
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
-    if not number > 0:
+    if not (math.isfinite(number) and 0 < number <= MAX_SPEED):  # nan and inf never end a wait
         raise ValueError(value)
     return number
 

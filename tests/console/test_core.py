@@ -235,3 +235,13 @@ def test_attached_pyserial_object_and_url_without_fileno() -> None:
     with SerialConsole.open("loop://") as con:
         con.sendline("via url")
         con.expect("via url", timeout=5)
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), -1.0, 1e300])
+def test_a_timeout_no_timer_can_hold_is_refused_at_once(
+    dut: Any, console: SerialConsole, timeout: float
+) -> None:
+    with pytest.raises(UsageError, match="timeout"):
+        console.expect("never", timeout=timeout)
+    with pytest.raises(UsageError, match="timeout"):
+        console.write(b"x", timeout=timeout)

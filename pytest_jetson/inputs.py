@@ -1,0 +1,73 @@
+"""Values a user gives (options, ini keys, inventory and profile fields), checked where they
+enter: numbers of seconds and paths. A bad one is a one-line configuration error naming what
+was given and the fix, never a Python traceback later.
+
+Seconds: every deadline is a finite number of seconds that a timer holds.
+
+The timers behind the product's waits have limits of their own: ``threading`` waits refuse
+more than ``threading.TIMEOUT_MAX`` (about 292 years on Linux), ``poll`` takes milliseconds in
+a C int (about 24 days), and pytest-timeout's ``signal.setitimer`` overflows on huge values;
+``inf`` overflows them all and ``nan`` compares false with everything, so a wait on it never
+ends. A week is longer than any bench step waits and far inside every one of those limits.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest wait any deadline may ask for: a week."""
+
+
+def seconds_problem(value: float, *, zero_ok: bool = False) -> str | None:
+    """Why ``value`` is not a usable number of seconds (None when it is)."""
+    if not math.isfinite(value):
+        return "must be a finite number of seconds"
+    if value < 0 or (value == 0 and not zero_ok):
+        return "must be a positive number of seconds" if not zero_ok else "must not be negative"
+    if value > MAX_SECONDS:
+        return f"must be at most {MAX_SECONDS:.0f} seconds (a week)"
+    return None
+
+
+def path_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a file on this host (None when it can): a NUL byte, or a
+    ``~user`` whose user does not exist here."""
+    if "\0" in value:
+        return "contains a NUL byte"
+    if value.startswith("~") and os.path.expanduser(value.split("/", 1)[0]).startswith("~"):
+        return f"{value.split('/', 1)[0]!r}: no such user on this host"
+    return None
+
+
+def user_path(value: str | Path, what: str, *, base: Path | None = None) -> Path:
+    """``value`` as an absolute path (``~`` expanded, relative to ``base``, symlinks resolved).
+
+    Raises a usage error naming ``what`` for a NUL byte, an unknown ``~user`` or a symlink
+    loop: the errors ``os`` and ``pathlib`` raise as ``ValueError`` and ``RuntimeError``.
+    """
+    from pytest_jetson.errors import UsageError
+
+    text = str(value)
+    problem = path_problem(text)
+    if problem is not None:
+        raise UsageError(f"{what} {text!r}: {problem}")
+    path = Path(text).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop: RuntimeError on 3.11, OSError later
+        raise UsageError(f"{what} {text!r}: cannot resolve the path ({exc})") from None
+
+
+def check_seconds(value: float, what: str, *, zero_ok: bool = False) -> float:
+    """``value`` when it is a usable number of seconds, else a usage error naming ``what``."""
+    from pytest_jetson.errors import UsageError
+
+    problem = seconds_problem(value, zero_ok=zero_ok)
+    if problem is not None:
+        raise UsageError(f"{what} {problem}, got {value!r}")
+    return value
