@@ -214,13 +214,16 @@ class JetsonSession:
         self.locks[name] = lock
 
     def lock_dir(self) -> Path:
-        """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``, or
-        the default."""
+        """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``,
+        ``$JETSON_LOCK_DIR``, or the default."""
         ini = self.config.getini("jetson_lock_dir")
         if ini:
             return user_path(str(ini), "ini jetson_lock_dir =", base=self.config.rootpath)
         if self.inventory is not None and self.inventory.lock_dir is not None:
             return self.inventory.lock_dir
+        env = os.environ.get("JETSON_LOCK_DIR")
+        if env:
+            return user_path(env, "$JETSON_LOCK_DIR =")
         from pytest_jetson.host.lock import DEFAULT_LOCK_DIR
 
         return DEFAULT_LOCK_DIR
