@@ -316,6 +316,21 @@ def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
         raise
     finally:
         proc.wait()
+        _wait_group_gone(pgid)
+
+
+KILL_SETTLE = 5.0
+"""How long a SIGKILLed group may take to leave the process table (the kernel ends killed
+processes asynchronously; only one stuck in uninterruptible I/O takes longer)."""
+
+
+def _wait_group_gone(pgid: int) -> None:
+    """Return once no live process is left in group ``pgid``: when :func:`run` returns or
+    raises, nothing it started is still running (bounded by :data:`KILL_SETTLE`)."""
+    end = time.monotonic() + KILL_SETTLE
+    while _group_alive(pgid) and time.monotonic() < end:
+        _signal_group(pgid, signal.SIGKILL)
+        time.sleep(0.01)
 
 
 def _reap_leftovers(pgid: int) -> None:
@@ -326,6 +341,7 @@ def _reap_leftovers(pgid: int) -> None:
         while _group_alive(pgid) and time.monotonic() < end:
             time.sleep(0.02)
         _signal_group(pgid, signal.SIGKILL)
+        _wait_group_gone(pgid)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
