@@ -133,7 +133,7 @@ def test_an_artifacts_folder_that_is_a_file_is_a_usage_error(pytester: pytest.Py
     )
     err = result.stderr.str()
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + err
-    assert "--jetson-artifacts" in err and "cannot create the folder" in err, err
+    assert "--jetson-artifacts" in err and "is not a folder" in err, err
     assert "Traceback" not in err
 
 

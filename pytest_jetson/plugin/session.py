@@ -68,18 +68,18 @@ class JetsonSession:
         return user_path(option, "--jetson-artifacts")
 
     def check_artifacts(self) -> None:
-        """The artifacts folder is a folder this user can write, or a usage error now (not a
-        traceback when the first log is opened)."""
+        """The artifacts folder is (or can become) a folder this user writes, or a usage error
+        now, not a traceback when the first log is opened. Nothing is created here."""
         folder = self.artifacts
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
             raise UsageError(
-                f"--jetson-artifacts {folder}: cannot create the folder ({exc.strerror or exc}); "
-                "give a writable folder"
-            ) from None
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise UsageError(f"--jetson-artifacts {folder}: not writable; give a writable folder")
+                f"--jetson-artifacts {folder}: {existing} is not a folder; give a folder"
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"--jetson-artifacts {folder}: {existing} is not writable")
 
     @property
     def default_dut(self) -> str:
