@@ -188,8 +188,6 @@ def execute(command: Command, *, euid: int | None = None) -> RunResult:
         log.parent.mkdir(parents=True, exist_ok=True)
     with _open_log(log) as logf:
         _log(logf, f"$ cd {shlex.quote(str(workdir))} && {shlex.join(shown)}")
-        start = time.monotonic()
-        proc = _spawn(full, workdir, child_env, what)
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         lines: list[str] = []
 
@@ -201,7 +199,11 @@ def execute(command: Command, *, euid: int | None = None) -> RunResult:
             if on_line is not None:
                 on_line(line)
 
+        # SIGTERM is an exception before the child exists, and the try starts right after it
+        # does: an interrupt that lands just after the spawn still kills the child's group.
         with _sigterm_as_exception():
+            start = time.monotonic()
+            proc = _spawn(full, workdir, child_env, what)
             try:
                 timed_out = _pump(proc, emit, start + timeout)
                 if timed_out:

@@ -61,13 +61,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def _seconds(value: str) -> float:
     from pytest_jetson.inputs import seconds_problem
 
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    problem = seconds_problem(number, zero_ok=True)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(f"{problem}, got {value!r}")
+    number = float(value)
+    if seconds_problem(number, zero_ok=True) is not None:  # argparse: "invalid _seconds value"
+        raise ValueError(value)
     return number
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pytest_jetson.inputs import seconds_problem
+from pytest_jetson.inputs import MAX_SECONDS, seconds_problem
 from pytest_jetson.yamlfile import MapReader
 
 DEFAULT_PORT = 20408
@@ -114,9 +114,11 @@ def _lock_wait(block: MapReader) -> float | None:
         value = float(text)
     except ValueError:
         raise block.error(f"expected seconds, got {text!r}", key="lock_wait_s") from None
-    problem = seconds_problem(value, zero_ok=True)
-    if problem is not None:
-        raise block.error(f"{problem}, got {text}", key="lock_wait_s")
+    if seconds_problem(value, zero_ok=True) is not None:
+        raise block.error(
+            f"expected seconds >= 0 and at most {MAX_SECONDS:.0f} (a week), got {text}",
+            key="lock_wait_s",
+        )
     return value
 
 
