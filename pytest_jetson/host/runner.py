@@ -199,12 +199,15 @@ def execute(command: Command, *, euid: int | None = None) -> RunResult:
             if on_line is not None:
                 on_line(line)
 
-        # SIGTERM is an exception before the child exists, and the try starts right after it
-        # does: an interrupt that lands just after the spawn still kills the child's group.
+        # An interrupt that lands while the child is being started is held back and delivered
+        # inside the try, so it still kills the child's group (Popen itself kills nothing).
         with _sigterm_as_exception():
-            start = time.monotonic()
-            proc = _spawn(full, workdir, child_env, what)
+            with _interrupts_held() as held:
+                start = time.monotonic()
+                proc = _spawn(full, workdir, child_env, what)
             try:
+                for signum in held:
+                    signal.raise_signal(signum)
                 timed_out = _pump(proc, emit, start + timeout)
                 if timed_out:
                     _kill_group(proc, grace)
@@ -400,6 +403,29 @@ def _sigterm_as_exception() -> Iterator[None]:
         raise SystemExit(128 + signal.SIGTERM) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """Record SIGINT and SIGTERM instead of acting on them (main thread only); the caller
+    delivers the recorded ones again once it can clean up after them."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, hold)
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextmanager

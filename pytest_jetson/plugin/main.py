@@ -7,7 +7,6 @@ once a DUT is selected.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 from typing import Any
