@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -74,11 +74,13 @@ def _profile(request: pytest.FixtureRequest) -> Profile:
     return load_profile(find_profile(ref, folders=[root / "profiles"], base=root))
 
 
-def commit_gate(config: pytest.Config) -> CommitGate:
-    """The library's commit gate for this session: a call of the preview hook."""
+def commit_gate(config: pytest.Config, node: Any = None) -> CommitGate:
+    """The library's commit gate: a call of the preview hook, through ``node.ihook`` when a
+    test asks (so a conftest beside the test can answer), else ``config.hook``."""
+    hook: Any = node.ihook if node is not None else config.hook
 
     def gate(repo: Path, staged: Sequence[str], message: str) -> CommitDecision:
-        answer = config.hook.pytest_jetson_commit_preview(
+        answer = hook.pytest_jetson_commit_preview(
             config=config, repo=repo, staged=list(staged), message=message
         )
         if isinstance(answer, CommitDecision):
@@ -116,7 +118,7 @@ def jetson_derived_carrier(
         profile = _profile(request)
         result = derive_carrier(
             profile,
-            commit_gate(config),
+            commit_gate(config, request.node),
             bpmp=bool(config.getoption("jetson_derive_bpmp", False)),
         )
     except JetsonError as exc:

@@ -1,15 +1,12 @@
-"""pytest entry point (``pytest11``): options, ini keys, markers and session state.
+"""pytest entry point (``pytest11``): options, ini keys, markers, fixtures and session start.
 
 Without ``--dut`` the plugin is inert: it registers its options, markers and fixtures, and
-nothing else runs (no device is opened, no file is read). Everything heavy is imported only
-once a DUT is selected.
+nothing else runs (no device is opened, no file is read). With a DUT it builds the session state
+and registers :class:`~pytest_jetson.plugin.active.JetsonPlugin`, which does the per-session
+work. Everything heavy is imported only once a DUT is selected.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -217,6 +214,11 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
 
     state = make_session(config, names)
     config.stash[STATE_KEY] = state
+    from pytest_jetson.plugin.active import PLUGIN_NAME, JetsonPlugin
+
+    # The session's per-test work, as one plugin object (like pytest's StepwisePlugin); it also
+    # closes the session at unconfigure, so it is registered before anything can fail.
+    config.pluginmanager.register(JetsonPlugin(config, state), PLUGIN_NAME)
     known = state.known_names()
     unknown = [n for n in state.dut_names if n not in known]  # pools expanded
     if unknown:
@@ -250,128 +252,3 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson.plugin import steps
 
         config.pluginmanager.register(steps, "jetson-items")
-
-
-DUT_MARKERS = ("jetson_preflight", "jetson_chip")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that needs a DUT once per selected DUT (the id names the DUT)."""
-    from pytest_jetson.plugin.session import get_session
-
-    state = get_session(metafunc.config)
-    if state is None:
-        return
-    needs_dut = any(name.startswith("jetson_") for name in metafunc.fixturenames) or any(
-        metafunc.definition.get_closest_marker(m) for m in DUT_MARKERS
-    )
-    if not needs_dut:
-        return
-    if "jetson_dut_name" not in metafunc.fixturenames:
-        metafunc.fixturenames.append("jetson_dut_name")
-    metafunc.parametrize("jetson_dut_name", list(state.dut_names), indirect=True, scope="session")
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under pytest-xdist, one worker owns each DUT: its steps and tests go to it together."""
-    from pytest_jetson.plugin.session import get_session
-
-    state = get_session(config)
-    if state is None:
-        return None
-    from pytest_jetson.plugin.xdist import DutScheduling
-
-    return DutScheduling(config, log, duts=state.dut_names)
-
-
-INFRA = ("failure_class", "infra")
-PRODUCT = ("failure_class", "product")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Name the DUT of every result (JUnit property ``dut``) and classify failures: the bench
-    (infra) apart from the product (the image, a test)."""
-    from pytest_jetson.plugin.session import get_session
-
-    state = get_session(item.config)
-    if state is not None:
-        dut = _item_dut(item)
-        if dut is not None and ("dut", dut) not in item.user_properties:
-            item.user_properties.append(("dut", dut))
-    report = yield
-    if state is not None and report.failed and call.excinfo is not None:
-        exc = call.excinfo.value
-        prop = INFRA if _is_infra(exc) else PRODUCT
-        if prop not in item.user_properties:
-            item.user_properties.append(prop)
-        if prop not in report.user_properties:
-            report.user_properties.append(prop)
-        from pytest_jetson.plugin.outcomes import DEFECT, DefectFailed
-
-        if isinstance(exc, DefectFailed):
-            report.user_properties.append(DEFECT)
-        from pytest_jetson.errors import JetsonError
-        from pytest_jetson.host.lock import LockError
-
-        if isinstance(exc, LockError) or (report.when != "call" and isinstance(exc, JetsonError)):
-            # A DUT that is held, a place that cannot be had, a bench that broke while a
-            # fixture set it up: not a code path to debug, the domain message says it all.
-            report.longrepr = f"{type(exc).__name__}: {exc}"
-    return report
-
-
-def _item_dut(item: pytest.Item) -> str | None:
-    """The DUT an item runs against: a flash step's, or its ``jetson_dut_name`` parameter."""
-    step_dut = getattr(item, "dut_name", None)
-    if isinstance(step_dut, str):
-        return step_dut
-    from pytest_jetson.plugin.markers import item_dut
-
-    return item_dut(item, "") or None
-
-
-def _is_infra(exc: BaseException) -> bool:
-    from pytest_jetson.errors import BenchError
-
-    return isinstance(exc, BenchError) or bool(getattr(exc, "infra", False))
-
-
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
-    """An infrastructure failure is an error (CI may retry it); a preflight defect, found
-    while setting a test up, is a failure of the product, not an error."""
-    if report.when == "call" and report.failed and INFRA in report.user_properties:
-        return "error", "E", ("ERROR", {"red": True})
-    defect = ("preflight", "defect")
-    if report.when == "setup" and report.failed and defect in report.user_properties:
-        return "failed", "F", ("FAILED", {"red": True})
-    return None
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """After pytest wrote ``--junitxml``: infrastructure failures become ``<error>`` there."""
-    config = session.config
-    xmlpath = config.getoption("xmlpath", None)
-    if not xmlpath or hasattr(config, "workerinput"):
-        return
-    from pytest_jetson.plugin.session import selected_duts
-
-    if not selected_duts(config):
-        return  # inert without a DUT
-    from pytest_jetson.plugin.junit import reclassify_infra_failures
-
-    path = Path(os.path.expanduser(os.path.expandvars(str(xmlpath))))
-    if path.is_file():
-        reclassify_infra_failures(path)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop whatever the session started (simulated DUTs, consoles, locks)."""
-    from pytest_jetson.plugin.session import STATE_KEY
-
-    state = config.stash.get(STATE_KEY, None)
-    if state is not None:
-        del config.stash[STATE_KEY]
-        state.close()
