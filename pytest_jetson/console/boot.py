@@ -1,122 +1,96 @@
-"""Boot validation over the serial console: stages per chip, login, simple shell commands.
+"""Boot validation over the serial console: the one boot sequencer, login, shell commands.
 
-Stage markers are lines NVIDIA's boot logs print (MB1, MB2, UEFI, the kernel, systemd, the
-login prompt). T234 markers are seen in R36 logs; most T264 ones are
-unverified, so their patterns are deliberately loose (any line naming MB1, MB2, UEFI firmware).
-Each stage has its own deadline, counted from the moment the previous stage was reached.
+:class:`BootSequencer` follows a boot stage by stage (:mod:`.stages`). Each stage has its own
+deadline, counted from the last stage that was seen. The markers of every later stage are
+watched too, because on Orin and Thor the debug port carries the Tegra Combined UART and a
+stage's banner can be lost (:mod:`.tcu`): when a later stage's marker arrives first, the stages
+in between are recorded as not observed, which never fails the boot. Only the final stage (the
+login prompt, or the first-boot wizard when no user was staged) and bad patterns decide it. A
+bad pattern fails the stage the board was in: the last stage seen, or the stage the pattern
+itself proves (a UEFI ``ASSERT`` is UEFI's even when UEFI's banner was lost).
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_jetson.catalogue import ChipFamily
-from pytest_jetson.console import (
+from pytest_jetson.console.errors import BadPatternSeen, ConsoleTimeout
+from pytest_jetson.console.patterns import (
     OEM_WIZARD_MARKERS,
     OEM_WIZARD_PATTERNS,
-    BadPatternSeen,
-    ConsoleTimeout,
-    SerialConsole,
+    BadPattern,
+    PatternLike,
 )
+from pytest_jetson.console.stages import (
+    IMPLIED_STAGE,
+    KERNEL_HANDOVER,
+    STAGE_NAMES,
+    T234_STAGES,
+    T264_STAGES,
+    BootStage,
+    BootTimeline,
+    StageMark,
+    timeline_dict,
+)
+from pytest_jetson.console.tcu import tolerant, tolerant_bad
 from pytest_jetson.errors import DutError, UsageError
 
-
-@dataclass(frozen=True)
-class BootStage:
-    """One boot stage: any of ``patterns`` (bytes regexes) marks it reached."""
-
-    name: str
-    patterns: tuple[bytes, ...]
-    deadline_s: float
+if TYPE_CHECKING:
+    from pytest_jetson.console.core import ConsoleMatch, SerialConsole
 
 
-_KERNEL = (
-    rb"EFI stub: Booting Linux Kernel",
-    rb"Booting Linux on physical CPU",
-    rb"Linux version \d",
-)
-_LOGIN = (rb"\S+ login: ?",)
-KERNEL_HANDOVER: tuple[bytes, ...] = (
-    rb"systemd\[1\]: ",
-    rb"Welcome to \S",
-    rb"\[  OK  \] ",
-)
-"""The kernel handed over to userspace (systemd's first ``[  OK  ]`` lines): the kernel stage is
-over. The login prompt also ends it (a quiet userspace may print none of these)."""
+class BootConsole(Protocol):
+    """What the sequencer needs of a console: a live :class:`SerialConsole`, or a recorded
+    capture read as fast as it can be (:class:`~.capture.CaptureConsole`)."""
 
-T234_STAGES: tuple[BootStage, ...] = (
-    BootStage("mb1", (rb"I> MB1 \(version: ",), 60.0),
-    BootStage("mb2", (rb"I> MB2 \(version: ",), 60.0),
-    BootStage("uefi", (rb"Jetson UEFI firmware \(version ",), 90.0),
-    BootStage("kernel", _KERNEL, 120.0),
-    BootStage("login", _LOGIN, 240.0),
-)
-"""AGX Orin / Orin Nano (markers seen in R36 logs)."""
+    @property
+    def bad_patterns(self) -> tuple[BadPattern, ...]: ...
 
-T264_STAGES: tuple[BootStage, ...] = (
-    BootStage("mb1", (rb"\bMB1\b",), 90.0),
-    BootStage("mb2", (rb"\bMB2\b",), 90.0),
-    BootStage("uefi", (rb"UEFI firmware \(version ",), 120.0),
-    BootStage("kernel", _KERNEL, 150.0),
-    BootStage("login", _LOGIN, 300.0),
-)
-"""AGX Thor (markers unverified past the kernel: kept tolerant)."""
+    def expect(
+        self,
+        pattern: PatternLike | Sequence[PatternLike],
+        timeout: float = 30.0,
+        *,
+        stage: str | None = None,
+    ) -> ConsoleMatch: ...
 
-STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in T234_STAGES)
-"""Stage names in boot order, the same for every chip."""
-
-
-@dataclass(frozen=True)
-class StageMark:
-    """A stage reached: seconds since the reset and the line that showed it."""
-
-    name: str
-    seconds: float
-    line: str
-
-
-@dataclass(frozen=True)
-class BootTimeline:
-    """Stages reached in order, in seconds since the reset."""
-
-    marks: tuple[StageMark, ...]
-    oem_wizard: bool = False
-    """True when the first-boot wizard stood in for the login prompt (no user staged)."""
-
-    def __getitem__(self, stage: str) -> float:
-        for mark in self.marks:
-            if mark.name == stage:
-                return mark.seconds
-        raise KeyError(stage)
-
-    def as_dict(self) -> dict[str, float]:
-        """Stage name → seconds since the reset."""
-        return {mark.name: round(mark.seconds, 3) for mark in self.marks}
+    def extra_bad_patterns(
+        self, patterns: Iterable[BadPattern]
+    ) -> contextlib.AbstractContextManager[None]: ...
 
 
 class BootStageTimeout(DutError):
-    """A boot stage was not reached within its deadline."""
+    """A boot stage was not reached (or, ``ended=False``, did not end) within its deadline."""
 
-    def __init__(self, stage: str, cause: ConsoleTimeout) -> None:
+    def __init__(
+        self, stage: str, cause: ConsoleTimeout, *, last: str | None = None, ended: bool = False
+    ) -> None:
         self.stage = stage
+        self.last_seen = last
         self.log_path = cause.log_path
-        super().__init__(f"boot stage {stage!r} not reached: {cause.message}", output=cause.output)
+        what = "did not end (no hand-over to userspace)" if ended else "not reached"
+        after = f" (last stage seen: {last})" if last and not ended else ""
+        message = f"boot stage {stage!r} {what}{after}: {cause.message}"
+        super().__init__(message, output=cause.output)
 
 
 class BootStageFailed(DutError):
     """A bad pattern (panic, UEFI assert, the wizard…) showed up during a boot stage.
 
-    ``stage`` is the stage the board was in (the last one reached; ``mb1`` before any).
+    ``stage`` is the stage the board was in: the last one seen (``mb1`` before any), or the
+    later one the pattern proves; ``awaited`` the stage being waited for.
     """
 
     def __init__(self, stage: str, awaited: str, cause: BadPatternSeen) -> None:
         self.stage = stage
         self.awaited = awaited
         self.pattern_name = cause.name
+        self.line = cause.line
         self.log_path = cause.log_path
         super().__init__(
             f"boot failed in stage {stage!r} (waiting for {awaited!r}): {cause.message}",
@@ -155,59 +129,185 @@ def boot_stages(
     for stage in table:
         patterns = stage.patterns
         if stage.name == "login" and not user_staged:
-            patterns = patterns + tuple(re.escape(m) for m in OEM_WIZARD_MARKERS)
-        stages.append(BootStage(stage.name, patterns, deadlines.get(stage.name, stage.deadline_s)))
+            patterns = patterns + tuple(tolerant(m) for m in OEM_WIZARD_MARKERS)
+        stages.append(
+            BootStage(
+                stage.name,
+                patterns,
+                deadlines.get(stage.name, stage.deadline_s),
+                stage.end_patterns,
+            )
+        )
     return tuple(stages)
 
 
-def expect_stage(
-    console: SerialConsole,
-    stage: BootStage,
-    *,
-    start: float,
-    since: float,
-    user_staged: bool,
-    current: str | None = None,
-) -> StageMark:
-    """Wait for ``stage`` within its deadline counted from monotonic time ``since``.
+_HANDOVER = b"|".join(b"(?:" + p + b")" for p in KERNEL_HANDOVER)
 
-    Bad patterns (and the OEM wizard when a user was staged) fail at once with
-    :class:`BootStageFailed` naming ``current``, the stage the board is in (default: this
-    one). ``start`` is the monotonic time of the reset, for the mark's seconds.
+
+class BootSequencer:
+    """Follows one boot on ``console``, stage by stage; the flow's step items and
+    :func:`validate_boot` both drive it.
+
+    ``start`` is the monotonic time of the reset (default: now); ``total`` caps every wait at
+    that many seconds after it (the whole-boot deadline). :meth:`reach` waits until a stage is
+    decided, :meth:`settle` until it is also over (the kernel: until it hands over to
+    userspace, so a kernel panic fails the kernel stage). A failure is raised once and again
+    to whoever asks for a later stage.
     """
-    remaining = max(since + stage.deadline_s - time.monotonic(), 0.0)
-    extra = OEM_WIZARD_PATTERNS if user_staged else ()
-    with console.extra_bad_patterns(extra):
+
+    def __init__(
+        self,
+        console: BootConsole,
+        chip: ChipFamily,
+        *,
+        user_staged: bool,
+        deadlines: Mapping[str, float] | None = None,
+        start: float | None = None,
+        total: float | None = None,
+    ) -> None:
+        self.console = console
+        self.stages = boot_stages(chip, user_staged=user_staged, deadlines=deadlines)
+        self.user_staged = user_staged
+        self.start = time.monotonic() if start is None else start
+        self.total = total
+        self._marks: list[StageMark] = []
+        self._since = self.start
+        self._handed_over = False
+        self._failure: DutError | None = None
+        self._extra_bad = tolerant_bad(console.bad_patterns) + (
+            OEM_WIZARD_PATTERNS + tolerant_bad(OEM_WIZARD_PATTERNS) if user_staged else ()
+        )
+
+    @property
+    def marks(self) -> tuple[StageMark, ...]:
+        """The stages decided so far, in boot order."""
+        return tuple(self._marks)
+
+    @property
+    def timeline(self) -> dict[str, float | str]:
+        """Stage name → seconds since the reset, or ``"not_observed"``."""
+        return timeline_dict(self.marks)
+
+    @property
+    def last_seen(self) -> StageMark | None:
+        """The last stage whose marker arrived."""
+        return next((m for m in reversed(self._marks) if m.seen), None)
+
+    def reach(self, name: str) -> StageMark:
+        """Wait until stage ``name`` is decided: seen, or not observed (a later one was seen)."""
+        index = self._index(name)
+        while len(self._marks) <= index:
+            self._wait()
+        return self._marks[index]
+
+    def settle(self, name: str) -> StageMark:
+        """Wait until stage ``name`` is decided and over (the kernel: handed over)."""
+        mark = self.reach(name)
+        index = self._index(name)
+        while self.stages[index].end_patterns and self._in(index):
+            self._wait()
+        return mark
+
+    def __iter__(self) -> Iterator[StageMark]:
+        for stage in self.stages:
+            yield self.reach(stage.name)
+
+    def _index(self, name: str) -> int:
+        for index, stage in enumerate(self.stages):
+            if stage.name == name:
+                return index
+        raise UsageError(f"no boot stage {name!r}; stages are {', '.join(STAGE_NAMES)}")
+
+    def _in(self, index: int) -> bool:
+        """Whether the board is still in stage ``index`` (reached, nothing later yet)."""
+        return len(self._marks) == index + 1 and not self._handed_over
+
+    def _position(self) -> int:
+        """The stage the board is in: the last decided one (past the kernel's hand-over, the
+        login stage); the first stage before any."""
+        if not self._marks:
+            return 0
+        last = len(self._marks) - 1
+        if self._handed_over and self.stages[last].end_patterns:
+            return min(last + 1, len(self.stages) - 1)
+        return last
+
+    def _wait(self) -> None:
+        """One wait for whatever comes next: a later stage, the kernel's hand-over, a failure."""
+        if self._failure is not None:
+            raise self._failure
+        n = len(self._marks)
+        if n >= len(self.stages):
+            return
+        ahead = self.stages[n:]
+        patterns = [stage.regex for stage in ahead]
+        watch_end = bool(n and self.stages[n - 1].end_patterns and not self._handed_over)
+        if watch_end:
+            patterns.append(_HANDOVER)
+        awaited = ahead[0]
+        now = time.monotonic()
+        left = self._since + awaited.deadline_s - now
+        if self.total is not None:
+            left = min(left, self.start + self.total - now)
         try:
-            found = console.expect(list(stage.patterns), timeout=remaining, stage=stage.name)
+            with self.console.extra_bad_patterns(self._extra_bad):
+                found = self.console.expect(patterns, timeout=max(left, 0.0), stage=awaited.name)
         except ConsoleTimeout as exc:
-            raise BootStageTimeout(stage.name, exc) from exc
+            if watch_end:
+                self._failure = BootStageTimeout(self.stages[n - 1].name, exc, ended=True)
+            else:
+                last = self.last_seen
+                self._failure = BootStageTimeout(
+                    awaited.name, exc, last=last.name if last is not None else None
+                )
+            raise self._failure from exc
         except BadPatternSeen as exc:
-            raise BootStageFailed(current or stage.name, stage.name, exc) from exc
-    return StageMark(stage.name, found.time - start, found.line)
+            self._failure = self._blame(exc, awaited.name)
+            raise self._failure from exc
+        if found.index == len(ahead):
+            self._handed_over = True
+            return
+        self._reached(n + found.index, found)
+
+    def _reached(self, index: int, found: ConsoleMatch) -> None:
+        for skipped in self.stages[len(self._marks) : index]:
+            self._marks.append(StageMark(skipped.name, None, "", "not_observed"))
+        name = self.stages[index].name
+        self._marks.append(StageMark(name, found.time - self.start, found.line, at=found.time))
+        self._since = found.time
+        if index > 0 and self.stages[index - 1].end_patterns:
+            self._handed_over = True  # a stage after the kernel ends the kernel
+        elif self.stages[index].end_patterns:
+            self._handed_over = False
+
+    def _blame(self, exc: BadPatternSeen, awaited: str) -> BootStageFailed:
+        """The failure, in the stage the board was in or the later one the pattern proves;
+        stages skipped to get there are not observed."""
+        index = self._position()
+        implied = IMPLIED_STAGE.get(exc.name)
+        if implied is not None:
+            index = max(index, self._index(implied))
+        for skipped in self.stages[len(self._marks) : index]:
+            self._marks.append(StageMark(skipped.name, None, "", "not_observed"))
+        return BootStageFailed(self.stages[index].name, awaited, exc)
 
 
 def iter_boot(
-    console: SerialConsole,
+    console: BootConsole,
     chip: ChipFamily,
     *,
     user_staged: bool,
     deadlines: Mapping[str, float] | None = None,
     start: float | None = None,
 ) -> Iterator[StageMark]:
-    """Yield each stage as it is reached (one test item per stage can drive this)."""
-    start = time.monotonic() if start is None else start
-    since, current = start, None
-    for stage in boot_stages(chip, user_staged=user_staged, deadlines=deadlines):
-        mark = expect_stage(
-            console, stage, start=start, since=since, user_staged=user_staged, current=current
-        )
-        since, current = start + mark.seconds, mark.name
-        yield mark
+    """Yield each stage as it is decided (seen or not observed)."""
+    yield from BootSequencer(
+        console, chip, user_staged=user_staged, deadlines=deadlines, start=start
+    )
 
 
 def validate_boot(
-    console: SerialConsole,
+    console: BootConsole,
     chip: ChipFamily,
     *,
     user_staged: bool,
@@ -229,6 +329,9 @@ def validate_boot(
 
 
 _PROMPT = rb"[$#] ?$"
+_LOGIN_AGAIN = rb"login: ?(?:$|(?=\[ *\d+\.\d+\] ))"
+"""A fresh login prompt: at the end of what arrived, or followed on its line by a kernel
+message (``eis860 login: [   27.620287] …``, as the combined UART shows it)."""
 
 
 def login(
@@ -247,7 +350,7 @@ def login(
     """
     console.sendline("")
     first = console.expect(
-        [rb"login: ?$", _PROMPT], timeout=prompt_timeout, stage="login or shell prompt"
+        [_LOGIN_AGAIN, _PROMPT], timeout=prompt_timeout, stage="login or shell prompt"
     )
     if first.index == 1:
         return
@@ -255,7 +358,7 @@ def login(
     console.expect(rb"[Pp]assword: ?$", timeout=prompt_timeout, stage="password prompt")
     console.sendline(password, secret=secret)
     found = console.expect(
-        [_PROMPT, rb"Login incorrect", rb"login: ?$"], timeout=prompt_timeout, stage="shell prompt"
+        [_PROMPT, rb"Login incorrect", _LOGIN_AGAIN], timeout=prompt_timeout, stage="shell prompt"
     )
     if found.index != 0:
         raise LoginFailed(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,8 @@ from pytest_jetson.flash.tool import (
 )
 
 if TYPE_CHECKING:
-    from pytest_jetson.console.boot import BootStage, StageMark
+    from pytest_jetson.console.boot import BootSequencer
+    from pytest_jetson.console.stages import StageMark
     from pytest_jetson.drivers.defaultuser import UserStaging
     from pytest_jetson.host.lock import DutLock
     from pytest_jetson.preflight.checks import CheckOutcome
@@ -80,12 +81,9 @@ class FlashFlow:
     failed_step: str | None = None
     failure: str = ""
     boot_started: float | None = None
-    timeline: dict[str, float] = field(default_factory=dict)
-    _since: float | None = None
-    _current: str | None = None
     _resolution: Resolution | None = None
     _resolution_key: tuple[str | None, BoardId] | None = None
-    _early_login: StageMark | None = None
+    _boot: BootSequencer | None = None
     _shell: Shell | None = None
 
     @property
@@ -317,84 +315,54 @@ class FlashFlow:
 
     # --- boot -----------------------------------------------------------------------------
 
-    def boot_stage(self, stage: str) -> float:
-        """Wait for boot ``stage`` on the console; returns seconds since the reset.
+    def boot_stage(self, stage: str) -> StageMark:
+        """Wait for boot ``stage`` on the console (:class:`~.console.boot.BootSequencer`).
 
-        Each stage has its own deadline, counted from the previous stage and capped by the
-        whole-boot deadline; bad patterns (a panic, an Oops, the first-boot wizard when a user
-        was staged) fail at once naming the stage the board was in. The ``kernel`` stage lasts
-        until the kernel hands over to userspace, so a kernel panic fails it.
+        Each stage has its own deadline, counted from the last stage seen and capped by the
+        whole-boot deadline; a stage whose marker was lost in the combined UART while a later
+        one arrived is not observed (a pass). Bad patterns (a panic, an Oops, the first-boot
+        wizard when a user was staged) fail at once naming the stage the board was in. The
+        ``kernel`` stage lasts until the kernel hands over to userspace, so a kernel panic
+        fails it.
         """
-        from pytest_jetson.console.boot import boot_stages, expect_stage
-
-        dut = self.dut
-        console = self._open_console()
-        now = time.monotonic()
-        if self.boot_started is None:
-            self.boot_started = now
-        staged = self._user_staged()
-        stages = {s.name: s for s in boot_stages(dut.entry.profile.chip, user_staged=staged)}
-        since = self._since if self._since is not None else self.boot_started
-        if stage == "login" and self._early_login is not None:
-            mark = self._early_login
-        else:
-            mark = expect_stage(
-                console,
-                self._capped(stages[stage], since),
-                start=self.boot_started,
-                since=since,
-                user_staged=staged,
-                current=self._current,
-            )
-        self._since = self.boot_started + mark.seconds
-        self._current = stage
-        elapsed = round(mark.seconds, 3)
-        self.timeline[stage] = elapsed
-        if stage == BOOT_STAGES[-1]:
-            dut.transition("booted")
-        if self.summary is not None:
-            self.summary.boot_timeline = dict(self.timeline)
-        if stage == "kernel":
-            self._kernel_handover(console, stages["login"], staged)
-        self._record(stage, outcome="seen", message=f"{elapsed:.2f}s after reset: {mark.line}")
-        return elapsed
-
-    def _capped(self, stage: BootStage, since: float) -> BootStage:
-        """``stage`` with its deadline cut to what is left of the whole-boot deadline."""
-        assert self.boot_started is not None
-        left = self.boot_started + self.dut.deadlines.boot - since
-        return replace(stage, deadline_s=max(min(stage.deadline_s, left), 0.0))
-
-    def _kernel_handover(self, console: Any, login: BootStage, staged: bool) -> None:
-        """Wait until the kernel hands over to userspace (or the login prompt shows)."""
-        from pytest_jetson.console.boot import (
-            KERNEL_HANDOVER,
-            BootStage,
-            BootStageTimeout,
-            StageMark,
-            expect_stage,
-        )
-
-        assert self.boot_started is not None and self._since is not None
-        handover = BootStage("userspace", (*KERNEL_HANDOVER, *login.patterns), login.deadline_s)
+        sequencer = self._sequencer()
         try:
-            done = expect_stage(
-                console,
-                self._capped(handover, self._since),
-                start=self.boot_started,
-                since=self._since,
-                user_staged=staged,
-                current="kernel",
+            mark = sequencer.settle(stage) if stage == "kernel" else sequencer.reach(stage)
+        finally:
+            if self.summary is not None:
+                self.summary.boot_timeline = sequencer.timeline
+        if stage == BOOT_STAGES[-1]:
+            self.dut.transition("booted")
+        if mark.seconds is None:
+            after = self.boot_last_seen()
+            later = f"; {after} was seen" if after is not None else ""
+            self._record(stage, outcome="not_observed", message=f"marker not seen{later}")
+        else:
+            self._record(
+                stage, outcome="seen", message=f"{mark.seconds:.2f}s after reset: {mark.line}"
             )
-        except BootStageTimeout as exc:
-            raise DutError(
-                f"boot stage 'kernel' did not end (no hand-over to userspace): {exc}",
-                output=exc.output,
-            ) from None
-        self._current = None  # past the kernel: what fails now fails the login stage
-        line = done.line.encode("utf-8", "replace")
-        if not any(re.search(p, line) for p in KERNEL_HANDOVER):
-            self._early_login = StageMark("login", done.seconds, done.line)
+        return mark
+
+    def boot_last_seen(self) -> str | None:
+        """The name of the last boot stage whose marker arrived."""
+        mark = self._boot.last_seen if self._boot is not None else None
+        return mark.name if mark is not None else None
+
+    def _sequencer(self) -> BootSequencer:
+        """The boot sequencer of this boot (made at the first stage)."""
+        from pytest_jetson.console.boot import BootSequencer
+
+        if self._boot is None:
+            if self.boot_started is None:
+                self.boot_started = time.monotonic()
+            self._boot = BootSequencer(
+                self._open_console(),
+                self.dut.entry.profile.chip,
+                user_staged=self._user_staged(),
+                start=self.boot_started,
+                total=self.dut.deadlines.boot,
+            )
+        return self._boot
 
     def release(self) -> str | None:
         """Log in and check ``/etc/nv_tegra_release`` is the flashed release.

@@ -267,7 +267,8 @@ class FlashSummary:
     """``pending``, ``planned`` (``--jetson-plan-only``), ``flashed``, ``failed``, ``timeout``,
     ``interrupted`` or ``refused``."""
     steps: list[dict[str, Any]] = field(default_factory=list)
-    boot_timeline: dict[str, float] = field(default_factory=dict)
+    boot_timeline: dict[str, float | str] = field(default_factory=dict)
+    """Stage → seconds after the reset, or ``"not_observed"`` (its marker was lost)."""
     message: str = ""
     teardown: str = ""
     started: float = field(default_factory=time.time)
