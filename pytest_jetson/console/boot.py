@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_jetson.catalogue import ChipFamily
-from pytest_jetson.console.errors import BadPatternSeen, ConsoleTimeout
+from pytest_jetson.console.errors import BadPatternSeen, ConsoleTimeout, received_tail
 from pytest_jetson.console.patterns import (
     OEM_WIZARD_MARKERS,
     OEM_WIZARD_PATTERNS,
@@ -75,7 +75,10 @@ class BootStageTimeout(DutError):
         self.log_path = cause.log_path
         what = "did not end (no hand-over to userspace)" if ended else "not reached"
         after = f" (last stage seen: {last})" if last and not ended else ""
-        message = f"boot stage {stage!r} {what}{after}: {cause.message}"
+        message = (
+            f"boot stage {stage!r} {what}{after}: console {cause.port}: timed out after "
+            f"{cause.timeout:.1f} s{received_tail(cause.last_lines, cause.log_path)}"
+        )
         super().__init__(message, output=cause.output)
 
 
@@ -93,7 +96,8 @@ class BootStageFailed(DutError):
         self.line = cause.line
         self.log_path = cause.log_path
         super().__init__(
-            f"boot failed in stage {stage!r} (waiting for {awaited!r}): {cause.message}",
+            f"boot failed in stage {stage!r} (waiting for {awaited!r}): console {cause.port}: "
+            f"{cause.name} seen: {cause.line!r}{received_tail(cause.last_lines, cause.log_path)}",
             output=cause.output,
         )
 

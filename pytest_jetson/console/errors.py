@@ -19,6 +19,11 @@ def _tail(last_lines: Sequence[str], log_path: Path | None) -> str:
     return f"\nlast {len(last_lines)} lines received:\n{shown}\nfull log: {where}"
 
 
+def received_tail(last_lines: Sequence[str], log_path: Path | None) -> str:
+    """The last lines received and the full log's path, as every console failure ends."""
+    return _tail(last_lines, log_path)
+
+
 class ConsoleTimeout(DeadlineExceeded):
     """``expect`` ran out of time."""
 

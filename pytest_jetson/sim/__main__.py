@@ -2,8 +2,8 @@
 
 * ``tree DIR --board B [--release R] [--full-size]`` writes ``DIR/Linux_for_Tegra`` with the
   behaving tools, acting on a DUT state in ``DIR/sim-host`` (no console process).
-* ``serve DIR --board B [--release R] [--fault F ...] [--speed S] [--start S]`` runs one DUT
-  with its console until Ctrl-C, printing where its console, USB port, tree and profile are.
+* ``serve DIR --board B [--release R] [--fault F ...] [--speed S] [--start S] [--seed N]``
+  runs one DUT with its console until Ctrl-C, printing where its console, USB port, tree and profile are.
   It starts flashed and booted at a login prompt (user ``ubuntu``, password ``ubuntu``)
   unless ``--start`` says ``factory``, ``blank`` or ``off``.
 """
@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         default="booted",
         help="how the DUT is found: " + "; ".join(f"{k}: {v}" for k, v in STARTS.items()),
     )
+    serve.add_argument(
+        "--seed", type=int, default=0, help="seed of the combined-UART interleaving (default 0)"
+    )
     return parser
 
 
@@ -80,6 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             start=args.start,
             user=("ubuntu", "ubuntu"),
+            tcu_seed=args.seed,
         )
         print(f"dut: {dut.name} ({board.devkit_name}, {dut.release}, {args.start})")
         print(f"console: {dut.console_port}")

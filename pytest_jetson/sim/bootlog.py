@@ -49,6 +49,8 @@ class Event:
     kind: Kind
     text: str = ""
     end: End | None = None
+    stage: str = ""
+    """The boot stage that prints the line (``panic`` and ``end`` lines decide the boot)."""
 
 
 def flashed_release(flashed: Flashed) -> SimRelease:
@@ -217,21 +219,21 @@ def boot_script(state: DutState) -> list[Event]:
             if stage == "kernel" and n == 6 and state.has_fault("boot_hang"):
                 return [*events, Event(t, "end", end="dead")]
             t += step
-            events.append(Event(t, "line", line))
+            events.append(Event(t, "line", line, stage=stage))
     t += STAGE_SECONDS["login"] * factor
     end = end_of_boot(state, flashed)
     if end == "wizard":
-        events.extend(Event(t, "line", line) for line in WIZARD_LINES)
+        events.extend(Event(t, "line", line, stage="end") for line in WIZARD_LINES)
     else:
-        events.extend(Event(t, "line", line) for line in login_banner(state, flashed))
+        events.extend(Event(t, "line", line, stage="end") for line in login_banner(state, flashed))
     events.append(Event(t, "end", end=end))
     return events
 
 
 def _panic(t: float) -> list[Event]:
     return [
-        Event(t, "line", f"[    2.873412] {PANIC}"),
-        Event(t, "line", "[    2.873501] CPU: 3 PID: 1 Comm: swapper/0 Not tainted"),
-        Event(t, "line", f"[    2.873620] ---[ end {PANIC} ]---"),
+        Event(t, "line", f"[    2.873412] {PANIC}", stage="panic"),
+        Event(t, "line", "[    2.873501] CPU: 3 PID: 1 Comm: swapper/0 Not tainted", stage="panic"),
+        Event(t, "line", f"[    2.873620] ---[ end {PANIC} ]---", stage="panic"),
         Event(t, "end", end="dead"),
     ]

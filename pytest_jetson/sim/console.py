@@ -38,6 +38,7 @@ from pytest_jetson.sim.bootlog import (
     login_banner,
 )
 from pytest_jetson.sim.state import DutState, StateStore, check_password, power_cycle
+from pytest_jetson.sim.tcu import TcuRenderer
 
 POLL_SECONDS = 0.02
 """How often the console looks at the state and the owner."""
@@ -123,6 +124,7 @@ class Console:
         self.line = ""
         self.user = ""
         self.last_cr = False
+        self.tcu: TcuRenderer | None = None
         if self.state.mode == "on" and self.state.flashed is not None:
             self.phase = self._settled_phase(self.state)
 
@@ -173,6 +175,10 @@ class Console:
         self.line = ""
         if not self.pty.is_open:
             self.pty.open()
+        state = self.state
+        self.tcu = TcuRenderer(
+            state.chip, state.tcu_seed, state.boot_seq, heavy=state.has_fault("tcu_garble")
+        )
         now = time.monotonic()
         for event in boot_script(self.state):
             self.events.append((now + self.state.scaled(event.at), event))
@@ -182,7 +188,9 @@ class Console:
         now = time.monotonic()
         while self.events and self.events[0][0] <= now:
             _, event = self.events.popleft()
-            if event.kind == "line":
+            if event.kind == "line" and self.tcu is not None:
+                self.pty.write(self.tcu.line(event.stage, event.text))
+            elif event.kind == "line":
                 self.emit(event.text + "\n")
             elif event.kind == "unplug":
                 self.pty.close()
@@ -194,7 +202,12 @@ class Console:
     def _end_boot(self, event: Event) -> None:
         if event.end == "login":
             self.phase = "login"
-            self.prompt()
+            assert self.state.flashed is not None
+            prompt = f"{self.state.flashed.hostname} login: "
+            if self.tcu is not None:
+                self.pty.write(self.tcu.prompt(prompt))
+            else:
+                self.prompt()
         elif event.end == "autologin":
             assert self.state.flashed is not None and self.state.flashed.user is not None
             self.user = self.state.flashed.user.username

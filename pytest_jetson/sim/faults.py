@@ -29,6 +29,8 @@ FAULTS: dict[str, str] = {
     "oem_wizard": "the first-boot wizard shows although a user was staged",
     "serial_unplug": "the console port vanishes mid-boot and comes back under the same path",
     "slow_boot": "the boot takes several times longer",
+    "tcu_garble": "the combined UART interleaves heavily: most lines spliced, the MB2 and UEFI "
+    "banners lost",
 }
 """Every fault name and what it does."""
 

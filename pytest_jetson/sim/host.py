@@ -123,11 +123,13 @@ class SimHost:
         default_boot_device: str | None = None,
         start: Start = "factory",
         user: tuple[str, str] | None = None,
+        tcu_seed: int = 0,
     ) -> SimDut:
         """Build a DUT: its tree (with tree faults), tools, state, profile and console.
 
         ``start`` is how the DUT is found (:data:`STARTS`); for ``booted`` and ``off`` its
         image is the tree with ``user`` = ``(name, password)`` staged, as the bench left it.
+        ``tcu_seed`` seeds its console's combined-UART interleaving.
         """
         if start not in STARTS:
             raise UsageError(f"unknown simulated start {start!r} (valid: {', '.join(STARTS)})")
@@ -157,6 +159,7 @@ class SimHost:
             speed=speed,
             start=start,
             image=image,
+            tcu_seed=tcu_seed,
         )
         StateStore(state_dir).write(state)
         dut = SimDut(
@@ -268,9 +271,11 @@ def initial_state(
     speed: float = 1.0,
     start: Start = "factory",
     image: Flashed | None = None,
+    tcu_seed: int = 0,
 ) -> DutState:
     """The DUT as the session finds it: by default powered on and running its factory image,
-    as it arrives on the bench; ``booted``/``off`` run ``image``, ``blank`` has nothing."""
+    as it arrives on the bench; ``booted``/``off`` run ``image``, ``blank`` has nothing.
+    ``tcu_seed`` seeds its console's combined-UART interleaving."""
     flashed: Flashed | None = None
     if start == "factory":
         flashed = factory_image(RELEASES[_factory_release(board, release)])
@@ -290,6 +295,7 @@ def initial_state(
         faults=faults,
         speed=speed,
         serial_number=f"{sum(name.encode()) * 104729 % 10**12:012d}",
+        tcu_seed=tcu_seed,
     )
 
 

@@ -68,6 +68,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "at a login prompt), factory (an older image, first-boot wizard), blank (nothing "
         "flashed, silent console) or off (powered off).",
     )
+    group.addoption(
+        "--jetson-sim-seed",
+        dest="jetson_sim_seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the simulated consoles' combined-UART interleaving (default 0; "
+        "the same seed gives the same bytes).",
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -194,6 +203,7 @@ def _start(
         default_boot_device=BOOT_DEVICES.get(spec.board),
         start=config.getoption("jetson_sim_start"),
         user=_credentials(default_user),
+        tcu_seed=config.getoption("jetson_sim_seed"),
     )
     return BenchEntry(
         name=name,

@@ -99,6 +99,8 @@ class DutState:
     faults: tuple[str, ...] = ()
     speed: float = 1.0
     serial_number: str = ""
+    tcu_seed: int = 0
+    """Seed of the combined UART's interleaving (same seed, same boot: same bytes)."""
 
     @property
     def port_numbers(self) -> tuple[int, ...]:

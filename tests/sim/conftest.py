@@ -14,6 +14,7 @@ import pytest
 import serial
 
 from pytest_jetson.sim.host import SimDut, SimHost
+from pytest_jetson.sim.tcu import CCPLEX, demux
 from tests.helpers import FAST, wait_for
 
 
@@ -51,15 +52,16 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def read_until(port: serial.Serial, marker: bytes, timeout: float = 10.0) -> bytes:
-    """Read from ``port`` until ``marker`` shows up (or fail, quoting what came)."""
+    """Read from ``port`` until ``marker`` shows up in what CCPLEX printed (the combined UART
+    demultiplexed, as NVIDIA's demuxer shows it), and return that (or fail, quoting what came)."""
     buf = b""
     deadline = time.monotonic() + timeout
-    while marker not in buf:
+    while marker not in (text := demux(buf).get(CCPLEX, b"")):
         if time.monotonic() > deadline:
             tail = buf.decode(errors="replace")[-2000:]
             raise AssertionError(f"{marker!r} not seen within {timeout} s; got:\n{tail}")
         buf += port.read(4096)
-    return buf
+    return text
 
 
 def read_quiet(port: serial.Serial, seconds: float) -> bytes:
