@@ -126,6 +126,34 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 1 if offline.refused else 0
 
 
+def _add_bootlog(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "capture",
+        type=Path,
+        metavar="FILE",
+        help="a recorded console capture: raw bytes saved from a port, a pasted log, or a "
+        "console log of --jetson-artifacts",
+    )
+    parser.add_argument(
+        "--chip", required=True, choices=("t234", "t264"), help="t234 (Orin) or t264 (Thor)"
+    )
+    parser.add_argument(
+        "--user-staged",
+        action="store_true",
+        help="a default user was staged: the first-boot wizard is a failure (default: it "
+        "counts as reaching the login stage)",
+    )
+
+
+def _run_bootlog(args: argparse.Namespace) -> int:
+    from pytest_jetson.catalogue import chip_by_id
+    from pytest_jetson.console.replay import render, replay_capture
+
+    verdict = replay_capture(args.capture, chip_by_id(args.chip), user_staged=args.user_staged)
+    print(render(verdict))
+    return 0 if verdict.booted else 1
+
+
 COMMANDS: list[Command] = [
     Command(
         "derive-carrier",
@@ -138,6 +166,13 @@ COMMANDS: list[Command] = [
         "print the flash plan without a board: exit 0 resolved, 1 refused, 2 usage error",
         _add_plan,
         _run_plan,
+    ),
+    Command(
+        "bootlog",
+        "run a recorded console capture through the boot validation (stages, bad patterns, "
+        "not observed) and print the timeline and the verdict",
+        _add_bootlog,
+        _run_bootlog,
     ),
 ]
 """Every subcommand; add one here (e.g. ``plan``) to extend the command line."""

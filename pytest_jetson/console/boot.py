@@ -392,3 +392,25 @@ def run(console: SerialConsole, command: str, timeout: float = 30.0, *, check: b
     if check and status != 0:
         raise CommandFailed(command, status, output)
     return output
+
+
+__all__ = [
+    "KERNEL_HANDOVER",
+    "STAGE_NAMES",
+    "T234_STAGES",
+    "T264_STAGES",
+    "BootConsole",
+    "BootSequencer",
+    "BootStage",
+    "BootStageFailed",
+    "BootStageTimeout",
+    "BootTimeline",
+    "CommandFailed",
+    "LoginFailed",
+    "StageMark",
+    "boot_stages",
+    "iter_boot",
+    "login",
+    "run",
+    "validate_boot",
+]

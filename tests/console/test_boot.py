@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from pytest_jetson.catalogue import T234, T264
-from pytest_jetson.console import SerialConsole
+from pytest_jetson.console import ConsoleLost, SerialConsole
 from pytest_jetson.console.boot import (
     STAGE_NAMES,
+    BootSequencer,
     BootStageFailed,
     BootStageTimeout,
     CommandFailed,
@@ -26,6 +27,7 @@ from pytest_jetson.console.boot import (
     run,
     validate_boot,
 )
+from pytest_jetson.console.capture import CaptureConsole
 from pytest_jetson.errors import DutError, UsageError
 
 T234_LOG = [
@@ -222,3 +224,140 @@ def test_wrong_password_is_a_login_failure(shell: ScriptedShell, console: Serial
     with pytest.raises(LoginFailed, match="refused") as caught:
         login(console, "ubuntu", "pw-XYZZY", prompt_timeout=5)
     assert "XYZZY" not in str(caught.value) and "XYZZY" not in caught.value.output
+
+
+# --- the Tegra Combined UART: text of other processors in the stream (our own words) ---------
+
+TO_BPMP, TO_RCE, TO_TZ, BACK = b"\xff\xe2", b"\xff\xe5", b"\xff\xe4", b"\xff\xe1"
+TCU_MB = [
+    b"[0000.063] I> MB1 (version: 1.4.0.4-t234-54845784-e89ea9bc)\r\n",
+    b"[0004.512] I> MB2 (version: 0.0.0.0-t234-54845784-22833a33)\r\n",
+    b"[0004.600] I> Task: Load TOS\r\n" + TO_BPMP + b"bpmp: init complete\n" + BACK,
+]
+TCU_UEFI = (
+    b"Jetson UEFI fi" + TO_BPMP + b"WARNING: clk_disable: pll_e off\n" + BACK + b"rmware "
+    b"(version 36.4.4-gcid-41062509 built on 2025-06-16T15:25:51+00:00)\r\n"
+)
+TCU_KERNEL = [
+    b"L4TLauncher: Attempting Direct Boot\r\nEFI stub: Booting Linux Kernel...\r\n",
+    b"[    0.000000] Kernel command line: root=/dev/mmcblk0p1 rw cons"
+    + TO_BPMP
+    + b"WARNING: clk_disable: emc off\n"
+    + BACK
+    + b"ole=ttyTCU0,115200\r\n",
+    b"[    0.000000] Linux version 5.15.148-tegra (buildbrain@mobile)\r\n",
+]
+TCU_USERSPACE = b"[    5.134567] systemd[1]: Detected architecture arm64.\r\n"
+TCU_LOGIN = b"\r\neis860 login: [   27.620287] usb 1-2: new high-speed USB device\r\n"
+LOST_UEFI = b"Jetson UEmware (version 36.4.4-gcid-41062509 built on 2025-06-16)\r\n"
+
+
+def _capture(*parts: bytes | list[bytes]) -> CaptureConsole:
+    data = b"".join(b"".join(p) if isinstance(p, list) else p for p in parts)
+    return CaptureConsole(data, name="capture")
+
+
+def _alternate(ours: bytes, other: bytes) -> bytes:
+    """Thor: two firmware streams alternating in 4-byte chunks."""
+    out = b""
+    for at in range(0, max(len(ours), len(other)), 4):
+        out += TO_TZ + other[at : at + 4] + BACK + ours[at : at + 4]
+    return out
+
+
+def test_spliced_markers_and_a_prompt_sharing_its_line_are_all_seen() -> None:
+    console = _capture(TCU_MB, TCU_UEFI, TCU_KERNEL, TCU_USERSPACE, TCU_LOGIN)
+    timeline = validate_boot(console, T234, user_staged=True)
+    assert [m.status for m in timeline.marks] == ["seen"] * 5
+    assert "36.4.4-gcid-41062509" in timeline.marks[2].line
+    assert timeline.marks[-1].line.startswith("eis860 login: [   27.620287] usb 1-2")
+    assert all(isinstance(s, float) for s in timeline.as_dict().values())
+
+
+def test_a_lost_banner_is_not_observed_and_the_boot_goes_on() -> None:
+    console = _capture(TCU_MB, LOST_UEFI, TCU_KERNEL, TCU_USERSPACE, TCU_LOGIN)
+    timeline = validate_boot(console, T234, user_staged=True)
+    statuses = {m.name: m.status for m in timeline.marks}
+    assert statuses == {
+        "mb1": "seen",
+        "mb2": "seen",
+        "uefi": "not_observed",
+        "kernel": "seen",
+        "login": "seen",
+    }
+    assert timeline.as_dict()["uefi"] == "not_observed"
+    uefi = timeline.marks[2]
+    assert (uefi.seconds, uefi.line, uefi.at, uefi.seen) == (None, "", None, False)
+    with pytest.raises(KeyError):
+        timeline["uefi"]
+
+
+def test_a_uefi_assert_after_a_lost_banner_is_blamed_on_uefi_not_mb2() -> None:
+    """The banner lost, the ASSERT in Thor-style 4-byte alternation with OP-TEE text: the
+    assert proves UEFI ran, so UEFI fails, not the MB2 stage last seen."""
+    assert_line = b"ASSERT [Tcg2Dxe] /edk2/Tcg2Dxe.c(2807): !EFI_ERROR (Status)"
+    garbled = _alternate(assert_line, b"VM 8001: I/TC: WARNING (insecure configuration)")
+    console = _capture(TCU_MB, LOST_UEFI, garbled + b"\r\n", TCU_KERNEL)
+    sequencer = BootSequencer(console, T234, user_staged=True)
+    with pytest.raises(BootStageFailed) as caught:
+        sequencer.reach("login")
+    err = caught.value
+    assert (err.stage, err.awaited, err.pattern_name) == ("uefi", "uefi", "uefi_assert")
+    assert "boot failed in stage 'uefi'" in str(err)
+    assert sequencer.timeline == {"mb1": ANY_FLOAT, "mb2": ANY_FLOAT}
+    with pytest.raises(BootStageFailed):  # asked again (the next step item): the same failure
+        sequencer.reach("kernel")
+
+
+def test_a_spliced_panic_with_the_kernel_banners_lost_fails_the_kernel_stage() -> None:
+    panic = (
+        b"[    2.87] Kernel pa" + TO_RCE + b"Camera-FW started\r\n" + BACK + b"nic - not syncing"
+    )
+    console = _capture(TCU_MB, LOST_UEFI, b"[    0.000000] Linux ver\r\n", panic + b"\r\n")
+    sequencer = BootSequencer(console, T234, user_staged=True)
+    with pytest.raises(BootStageFailed) as caught:
+        sequencer.settle("kernel")
+    assert (caught.value.stage, caught.value.pattern_name) == ("kernel", "kernel_panic")
+    assert sequencer.timeline["uefi"] == "not_observed"
+    assert "kernel" not in sequencer.timeline
+
+
+def test_a_panic_after_the_hand_over_fails_the_login_stage() -> None:
+    console = _capture(TCU_MB, TCU_UEFI, TCU_KERNEL, TCU_USERSPACE, PANIC)
+    sequencer = BootSequencer(console, T234, user_staged=True)
+    assert sequencer.settle("kernel").seen
+    with pytest.raises(BootStageFailed) as caught:
+        sequencer.reach("login")
+    assert (caught.value.stage, caught.value.awaited) == ("login", "login")
+
+
+def test_the_kernel_settles_at_the_login_prompt_when_userspace_is_quiet() -> None:
+    console = _capture(TCU_MB, TCU_UEFI, TCU_KERNEL, TCU_LOGIN)
+    sequencer = BootSequencer(console, T234, user_staged=True)
+    sequencer.settle("kernel")
+    assert [m.name for m in sequencer.marks] == list(STAGE_NAMES)
+    assert sequencer.reach("login").line.startswith("eis860 login:")
+
+
+def test_a_capture_that_ends_early_names_the_last_stage_seen() -> None:
+    sequencer = BootSequencer(_capture(TCU_MB, LOST_UEFI), T234, user_staged=True)
+    with pytest.raises(ConsoleLost, match="the capture ended"):
+        sequencer.reach("login")
+    last = sequencer.last_seen
+    assert last is not None and last.name == "mb2"
+
+
+def test_a_lost_banner_on_a_live_console(dut: Any, console: SerialConsole) -> None:
+    play(dut, [*TCU_MB, LOST_UEFI, *TCU_KERNEL, TCU_USERSPACE, TCU_LOGIN])
+    deadlines = dict.fromkeys(STAGE_NAMES, 900.0)  # only the markers can end the waits
+    timeline = validate_boot(console, T234, user_staged=True, deadlines=deadlines)
+    assert timeline.as_dict()["uefi"] == "not_observed"
+    assert timeline["login"] >= timeline["kernel"] >= timeline["mb2"]
+
+
+class _AnyFloat:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, float)
+
+
+ANY_FLOAT: Any = _AnyFloat()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_jetson.__main__ import main
 from tests.helpers import SPEED, processes_under, wait_for
 
 
@@ -80,7 +81,7 @@ def test_flash_hang_is_killed_at_its_deadline(flow_run: Callable[..., Any]) -> N
 
 
 def test_kernel_panic_fails_the_kernel_item_naming_the_stage(
-    flow_run: Callable[..., Any],
+    flow_run: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = flow_run("sim-orin", "--jetson-sim-fault=kernel_panic")
     failure = _assert_domain_failure(
@@ -88,6 +89,33 @@ def test_kernel_panic_fails_the_kernel_item_naming_the_stage(
     )
     assert "console.log" in failure
     assert run.summary["boot_timeline"].keys() == {"mb1", "mb2", "uefi", "kernel"}
+    console_log = str(run.artifacts / run.dut / "console.log")
+    assert main(["bootlog", console_log, "--chip", "t234", "--user-staged"]) == 1
+    assert "failed in stage 'kernel' (waiting for 'login'): kernel_panic" in capsys.readouterr().out
+
+
+def test_tcu_garble_loses_banners_and_still_boots_to_login(
+    flow_run: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The combined UART lost the MB2 and UEFI banners: those items pass, saying so in JUnit
+    (never a skip, so --jetson-strict holds), and the boot is decided by the login prompt."""
+    run = flow_run("sim-orin", "--jetson-sim-fault=tcu_garble", "--jetson-strict")
+    run.result.assert_outcomes(passed=14, skipped=1)
+    for stage in ("mb2", "uefi"):
+        assert run.outcome_of(stage) == "passed"
+        assert run.properties(stage)["not_observed"] == "marker not seen; kernel was"
+    assert "not_observed" not in run.properties("kernel")
+    summary = run.summary
+    assert summary["outcome"] == "booted"
+    timeline = summary["boot_timeline"]
+    assert timeline["mb2"] == timeline["uefi"] == "not_observed"
+    assert 0 <= timeline["mb1"] <= timeline["kernel"] <= timeline["login"]
+    uefi = next(s for s in summary["steps"] if s["step"] == "uefi")
+    assert uefi["outcome"] == "not_observed"
+    console_log = str(run.artifacts / run.dut / "console.log")
+    assert main(["bootlog", console_log, "--chip", "t234", "--user-staged"]) == 0
+    out = capsys.readouterr().out
+    assert "  uefi    not observed" in out and "verdict: OK, booted to the login prompt" in out
 
 
 def test_boot_hang_times_out_naming_the_stage(flow_run: Callable[..., Any]) -> None:
