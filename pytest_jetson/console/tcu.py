@@ -47,7 +47,3 @@ def tolerant_bad(patterns: Iterable[BadPattern]) -> tuple[BadPattern, ...]:
         if not p.regex and len(p.pattern) > 1
     )
 
-
-def unsplice(data: bytes) -> bytes:
-    """``data`` with the switch prefixes removed, for showing a line to a person."""
-    return re.sub(SWITCH, b"", data)
