@@ -46,4 +46,3 @@ def tolerant_bad(patterns: Iterable[BadPattern]) -> tuple[BadPattern, ...]:
         for p in patterns
         if not p.regex and len(p.pattern) > 1
     )
-
