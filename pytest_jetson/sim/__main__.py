@@ -3,7 +3,8 @@
 * ``tree DIR --board B [--release R] [--full-size]`` writes ``DIR/Linux_for_Tegra`` with the
   behaving tools, acting on a DUT state in ``DIR/sim-host`` (no console process).
 * ``serve DIR --board B [--release R] [--fault F ...] [--speed S] [--start S] [--seed N]``
-  runs one DUT with its console until Ctrl-C, printing where its console, USB port, tree and profile are.
+  runs one DUT with its console until Ctrl-C, printing where its console, USB port, tree and
+  profile are.
   It starts flashed and booted at a login prompt (user ``ubuntu``, password ``ubuntu``)
   unless ``--start`` says ``factory``, ``blank`` or ``off``.
 """
