@@ -11,7 +11,7 @@ from tests.helpers import (
     HIL_TEST,
     SPEED,
     junit_cases,
-    processes_with,
+    processes_under,
     properties,
     summary,
     write_bench,
@@ -211,4 +211,9 @@ def test_the_timeout_backstop_is_infra_and_teardown_still_runs(pytester: pytest.
     data = summary(artifacts, "pair-a")
     assert data["outcome"] == "interrupted"  # the flash tool was stopped, not left running
     assert data["teardown"].startswith("power_off: ")
-    assert processes_with("./flash.sh") == {}
+    # The flow tool ran in this session's tree; nothing may still run there (other sessions
+    # on this host, such as another worker's flash, run their own flash.sh elsewhere).
+    first = (artifacts / "pair-a" / "flash.log").read_text().splitlines()[0]
+    lft = first.split("$ cd ", 1)[1].split(" && ", 1)[0]
+    assert lft.endswith("/Linux_for_Tegra")
+    assert processes_under(lft) == []
