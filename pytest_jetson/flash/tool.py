@@ -229,6 +229,22 @@ def failure_line(output: str) -> str | None:
     return found
 
 
+def usb_lost_line(output: str) -> str | None:
+    """The line showing the bench lost the device, when it comes before any product failure
+    line, else None.
+
+    A tool that loses its USB link goes on printing failures of its own: AGX Orin's flash.sh
+    ends every tegraflash failure with ``Failed flashing generic.``, after tegraflash's
+    ``USB communication failed``. What happened first decides, never the last line alone."""
+    for line in output.splitlines():
+        text = line.strip()
+        if _USB_LOST.search(text):
+            return text
+        if _FAILURE.fullmatch(text) and not _BENIGN.search(text):
+            return None
+    return None
+
+
 class Progress:
     """Turns flow-tool output into a phase name and elapsed time for a progress line."""
 
@@ -347,8 +363,9 @@ def run_flash(
         )
     )
     if result.returncode != 0:
-        why = failure_line(result.output) or f"{choice.tool} exited {result.returncode}"
-        error = FlashUsbLost if _USB_LOST.search(why) else FlashFailed
+        lost = usb_lost_line(result.output)
+        why = lost or failure_line(result.output) or f"{choice.tool} exited {result.returncode}"
+        error = FlashUsbLost if lost is not None else FlashFailed
         raise error(
             f"flash failed: {why} ({choice.tool} exited {result.returncode}; not retried)\n"
             f"--- last lines ---\n{result.tail()}\n--- full log: {log}",
