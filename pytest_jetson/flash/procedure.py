@@ -19,6 +19,7 @@ from pytest_jetson.console.shell import Shell
 from pytest_jetson.drivers.eeprom import BoardId, profile_board
 from pytest_jetson.dut import Dut
 from pytest_jetson.errors import BenchError, ConfigError, DeadlineExceeded, DutError
+from pytest_jetson.flash.buildonce import TwoSteps, full_identity, two_steps
 from pytest_jetson.flash.plan import Plan, relative_to_profile
 from pytest_jetson.flash.resolve import Resolution, require_files, resolve
 from pytest_jetson.flash.tool import (
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from pytest_jetson.console.stages import StageMark
     from pytest_jetson.drivers.defaultuser import UserStaging
     from pytest_jetson.host.lock import DutLock
+    from pytest_jetson.host.runner import RunResult
     from pytest_jetson.preflight.checks import CheckOutcome
     from pytest_jetson.preflight.findings import Findings
 
@@ -209,20 +211,9 @@ class FlashFlow:
         start = time.monotonic()
         outcome = "failed"
         returncode: int | None = None
+        ran = choice
         try:
-            tree = self._hold_tree()
-            try:
-                result = run_flash(
-                    dut.side,
-                    choice,
-                    timeout=max(1.0, dut.deadlines.flash - (time.monotonic() - start)),
-                    log=log,
-                    on_line=on_line,
-                    sudo=dut.sudo,
-                )
-            finally:
-                if tree is not None:
-                    tree.release()
+            result, ran = self._run_in_tree(choice, log=log, on_line=on_line, start=start)
             returncode = result.returncode
             outcome = "flashed"
         except DeadlineExceeded:
@@ -246,7 +237,7 @@ class FlashFlow:
                 self.summary.outcome = outcome
                 self.summary.add_step(
                     "flash",
-                    argv=choice.command,
+                    argv=ran.command,
                     returncode=returncode,
                     log=log,
                     duration=time.monotonic() - start,
@@ -259,6 +250,95 @@ class FlashFlow:
         if not dut.entry.profile.chip.post_flash_reset:
             # The board boots while the tool prints its last lines: count from its reset line.
             self.boot_started = reset_at[0] if reset_at else time.monotonic()
+
+    def _run_in_tree(
+        self,
+        choice: FlowChoice,
+        *,
+        log: Path,
+        on_line: Callable[[str], None],
+        start: float,
+    ) -> tuple[RunResult, FlowChoice]:
+        """Run the flow tool under the tree's locks; returns its result and what ran.
+
+        An initrd flash with a known port builds once (``--no-flash``, offline) unless the
+        tree already holds the same build, then flashes with ``--flash-only --usb-instance``
+        while other boards may flash from the same images; anything else runs alone in the tree.
+        """
+        dut = self.dut
+
+        def run(step: FlowChoice, path: Path) -> RunResult:
+            left = max(1.0, dut.deadlines.flash - (time.monotonic() - start))
+            return run_flash(dut.side, step, timeout=left, log=path, on_line=on_line, sudo=dut.sudo)
+
+        tree = self._hold_tree()
+        if tree is None or self.lock_dir is None:
+            return run(choice, log), choice
+        from pytest_jetson.flash.treelock import BuildRecord, TreeUse, read_build, write_build
+
+        lft, lock_dir = dut.lft, self.lock_dir
+        use = TreeUse(lft, lock_dir)
+        left = max(1.0, dut.deadlines.flash - (time.monotonic() - start))
+        what = f"the images in {lft}"
+        try:
+            steps = self._two_steps(choice)
+            if steps is None:
+                use.take(exclusive=True, timeout=left, what=what)
+                write_build(lft, lock_dir, None)  # the tree's files are this run's now
+                return run(choice, log), choice
+            record = read_build(lft, lock_dir)
+            if record is not None and record.key == steps.key:
+                use.take(exclusive=False, timeout=left, what=what)
+                role, built_by = "reused", record.dut
+            else:
+                use.take(exclusive=True, timeout=left, what=what)
+                write_build(lft, lock_dir, None)
+                self._build(steps.build, run)
+                write_build(lft, lock_dir, BuildRecord(steps.key, dut.name))
+                use.share()
+                role, built_by = "built", dut.name
+            if self.summary is not None:
+                self.summary.image_build = {"role": role, "key": steps.key, "built_by": built_by}
+            self.emit(f"jetson flash {dut.name}: image {role} (key {steps.key}, by {built_by})")
+            tree.release()
+            return run(steps.flash, log), steps.flash
+        finally:
+            tree.release()
+            use.release()
+
+    def _two_steps(self, choice: FlowChoice) -> TwoSteps | None:
+        """The build/flash split, keyed on the plan's image digest, for the EEPROM read (the
+        profile's values where it is empty)."""
+        board = self.dut.findings.board_id
+        if board is None:
+            return None
+        profile = profile_board(self.dut.entry.profile)
+        identity = full_identity(_identity(board), _identity(profile))
+        digest = self.plan_.image_digest if self.plan_ is not None else None
+        return two_steps(choice, identity, image_digest=digest)
+
+    def _build(self, build: FlowChoice, run: Callable[[FlowChoice, Path], RunResult]) -> None:
+        """Run the ``--no-flash`` build and record it as the summary's ``build`` step."""
+        log = self.dut.log("build.log")
+        start = time.monotonic()
+        returncode: int | None = None
+        outcome = "failed"
+        try:
+            returncode = run(build, log).returncode
+            outcome = "built"
+        except (FlashFailed, FlashUsbLost) as exc:
+            returncode = exc.returncode
+            raise
+        finally:
+            if self.summary is not None:
+                self.summary.add_step(
+                    "build",
+                    argv=build.command,
+                    returncode=returncode,
+                    log=log,
+                    duration=time.monotonic() - start,
+                    outcome=outcome,
+                )
 
     def _hold_tree(self) -> DutLock | None:
         """Wait (within the flash deadline) until no other flow tool runs in this tree."""
@@ -537,6 +617,16 @@ def _bench_steps(dut: Dut, boardctl: Any) -> tuple[str, str]:
     else:
         post = "manual: remove the recovery jumper/button and power-cycle"
     return rcm_entry, post
+
+
+def _identity(board: BoardId) -> dict[str, str]:
+    """The flow tool's board-identity variables for an EEPROM reading."""
+    return {
+        "BOARDID": board.board_id,
+        "FAB": board.fab,
+        "BOARDSKU": board.sku,
+        "BOARDREV": board.rev,
+    }
 
 
 def _rel(lft: Path, path: Path) -> str:

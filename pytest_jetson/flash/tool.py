@@ -293,6 +293,10 @@ class FlashSummary:
     """Where the image was flashed from (``local`` or ``host:/path/Linux_for_Tegra``)."""
     tree_lock: dict[str, Any] = field(default_factory=dict)
     """The tree lock the flow tool ran under: tree, lock file, seconds waited, who held it."""
+    image_build: dict[str, Any] = field(default_factory=dict)
+    """Build once, flash many: ``role`` (``built`` this DUT ran ``--no-flash``; ``reused`` it
+    flashed the images another DUT built), ``key`` (the build's) and ``built_by`` (the DUT that
+    built them). Empty for a one-run flash (flash.sh, or a remote bench)."""
 
     def add_step(
         self,

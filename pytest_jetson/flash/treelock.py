@@ -11,13 +11,16 @@ a waiter is told who holds it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_jetson.host.lock import DutLock, HolderRecord
+from pytest_jetson.host.lock import DutLock, HolderRecord, LockTimeout
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,84 @@ def hold_tree(
         held_by=held_by[0] if held_by else None,
     )
     return lock, wait
+
+
+class TreeUse:
+    """Who uses a tree's built images: ``--flash-only`` runs share it, a build (or any run
+    that writes the tree) takes it alone, so no image is rebuilt under a board being flashed
+    from it. An ``flock`` on ``tree-<hash>.use`` in the lock folder: the kernel drops it with
+    its holder, so a crashed run never blocks.
+    """
+
+    def __init__(self, lft: Path, lock_dir: Path) -> None:
+        self.path = Path(lock_dir) / f"{tree_lock_name(lft)}.use"
+        self._fd: int | None = None
+
+    def take(self, *, exclusive: bool, timeout: float, what: str) -> None:
+        """Take the tree shared or alone, waiting up to ``timeout`` seconds."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._fd, mode)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.release()
+                    raise LockTimeout(
+                        f"timed out after {timeout:g}s waiting for {what}: boards were still "
+                        f"being flashed from the images in this tree (lock {self.path})",
+                        dut=what,
+                        lock_path=self.path,
+                        holder=None,
+                        timeout=timeout,
+                        waited=timeout,
+                    ) from None
+                time.sleep(0.05)
+
+    def share(self) -> None:
+        """Turn a held exclusive use into a shared one (the build is done)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        """Let the tree go (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """Which build the tree's images are: its key and the DUT that built them."""
+
+    key: str
+    dut: str
+
+
+def build_record_path(lft: Path, lock_dir: Path) -> Path:
+    """Where the tree's build record lives (next to its lock)."""
+    return Path(lock_dir) / f"{tree_lock_name(lft)}.built"
+
+
+def read_build(lft: Path, lock_dir: Path) -> BuildRecord | None:
+    """The tree's build record; None when there is none or it is unreadable."""
+    try:
+        data = json.loads(build_record_path(lft, lock_dir).read_text())
+        return BuildRecord(key=str(data["key"]), dut=str(data["dut"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_build(lft: Path, lock_dir: Path, record: BuildRecord | None) -> None:
+    """Record the tree's images (None: they are no build anyone may reuse)."""
+    path = build_record_path(lft, lock_dir)
+    if record is None:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": record.key, "dut": record.dut}))
+    tmp.replace(path)

@@ -35,15 +35,18 @@ class SimSpec:
     board: str
     release: str | None = None
     faults: tuple[str, ...] = ()
+    tree: str | None = None
+    """DUTs of one board naming the same tree share one Linux_for_Tegra tree on the host."""
 
 
 def parse_sim_block(block: MapReader) -> SimSpec:
     """Read an inventory entry's ``sim:`` block."""
-    block.allow(("board", "release", "faults"))
+    block.allow(("board", "release", "faults", "tree"))
     return SimSpec(
         board=block.text("board"),
         release=block.opt_text("release"),
         faults=block.str_list("faults"),
+        tree=block.opt_text("tree"),
     )
 
 

@@ -92,6 +92,7 @@ class SimHost:
         self.host_dir = self.workdir / "host"
         (self.host_dir / DUTS_DIR).mkdir(parents=True, exist_ok=True)
         self._duts: dict[str, SimDut] = {}
+        self._trees: dict[str, tuple[str, SimTree]] = {}
         self._consoles: dict[str, subprocess.Popen[bytes]] = {}
         self._closed = False
         atexit.register(self.close)
@@ -124,9 +125,13 @@ class SimHost:
         start: Start = "factory",
         user: tuple[str, str] | None = None,
         tcu_seed: int = 0,
+        tree_name: str | None = None,
     ) -> SimDut:
         """Build a DUT: its tree (with tree faults), tools, state, profile and console.
 
+        ``tree_name``: DUTs of one board that name the same tree share one Linux_for_Tegra
+        tree, as several Jetsons of one image do on a real bench host (the first one builds
+        it; its tools pick their board by ``--usb-instance``/``-s`` among the host's).
         ``start`` is how the DUT is found (:data:`STARTS`); for ``booted`` and ``off`` its
         image is the tree with ``user`` = ``(name, password)`` staged, as the bench left it.
         ``tcu_seed`` seeds its console's combined-UART interleaving.
@@ -139,11 +144,9 @@ class SimHost:
             raise UsageError(f"simulated DUT {name!r} already exists on this host")
         chosen = check_faults(faults)
         sim_board = board_by_key(board)
-        tree = make_tree(self.workdir / "images" / name, board, release=release)
-        apply_tree_faults(tree.lft, chosen)
         state_dir = self.host_dir / DUTS_DIR / name
         state_dir.mkdir(parents=True, exist_ok=True)
-        install_tools(tree.lft, state_dir, release=tree.release)
+        tree = self._tree(tree_name or name, board, release, chosen, state_dir)
         port = f"{USB_BUS}-{FIRST_PORT + len(self._duts)}"
         link = state_dir / console.port_name(board)
         link.unlink(missing_ok=True)
@@ -178,6 +181,29 @@ class SimHost:
         self._start_console(dut)
         self._duts[name] = dut
         return dut
+
+    def _tree(
+        self,
+        key: str,
+        board: str,
+        release: str | None,
+        faults: tuple[str, ...],
+        state_dir: Path,
+    ) -> SimTree:
+        """The tree named ``key``: built (with its faults and tools) the first time."""
+        if key in self._trees:
+            owner, tree = self._trees[key]
+            if owner != board or (release is not None and release != tree.release):
+                raise UsageError(
+                    f"simulated tree {key!r} is a {owner} {tree.release} tree: a {board} "
+                    f"{release or ''} DUT cannot share it"
+                )
+            return tree
+        tree = make_tree(self.workdir / "images" / key, board, release=release)
+        apply_tree_faults(tree.lft, faults)
+        install_tools(tree.lft, state_dir, release=tree.release)
+        self._trees[key] = (board, tree)
+        return tree
 
     def usb_backend(self) -> SimUsbBackend:
         """A pyusb backend showing this host's simulated USB devices."""

@@ -204,6 +204,7 @@ def _start(
         start=config.getoption("jetson_sim_start"),
         user=_credentials(default_user),
         tcu_seed=config.getoption("jetson_sim_seed"),
+        tree_name=spec.tree,
     )
     return BenchEntry(
         name=name,
@@ -214,7 +215,9 @@ def _start(
         usb_port=dut.usb_port,
         default_user=default_user,
         recovery="boardctl",
-        blocks=(("sim", SimSpec(board=spec.board, release=dut.release, faults=faults)),),
+        blocks=(
+            ("sim", SimSpec(board=spec.board, release=dut.release, faults=faults, tree=spec.tree)),
+        ),
     )
 
 

@@ -47,3 +47,27 @@ def test_a_second_flash_waits_for_the_tree_and_says_who_holds_it(tmp_path: Path)
     (wait,) = got
     assert wait.held_by is not None and f"pid {os.getpid()}" in wait.held_by
     assert wait.waited_s > 0
+
+
+def test_flash_only_runs_share_the_tree_a_build_waits_for_them(tmp_path: Path) -> None:
+    from pytest_jetson.flash.treelock import BuildRecord, TreeUse, read_build, write_build
+    from pytest_jetson.host.lock import LockTimeout
+
+    lft, locks = tmp_path / "Linux_for_Tegra", tmp_path / "locks"
+    one, two, builder = TreeUse(lft, locks), TreeUse(lft, locks), TreeUse(lft, locks)
+    one.take(exclusive=False, timeout=1, what="t")
+    two.take(exclusive=False, timeout=1, what="t")  # two flash-only runs at once
+    with pytest.raises(LockTimeout, match="still being flashed from the images"):
+        builder.take(exclusive=True, timeout=0.2, what="t")
+    one.release()
+    two.release()
+    builder.take(exclusive=True, timeout=1, what="t")
+    builder.share()
+    one.take(exclusive=False, timeout=1, what="t")  # a downgraded build lets flashes in
+    builder.release()
+    one.release()
+    assert read_build(lft, locks) is None
+    write_build(lft, locks, BuildRecord("k1", "t1"))
+    assert read_build(lft, locks) == BuildRecord("k1", "t1")
+    write_build(lft, locks, None)
+    assert read_build(lft, locks) is None

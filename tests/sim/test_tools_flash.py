@@ -363,3 +363,36 @@ def test_initrd_flow_needs_the_initrd_the_conf_names(
         initrd.write_bytes(saved)
     assert result.returncode == 1
     assert f"cp: cannot stat '{initrd}'" in result.stderr
+
+
+def test_build_once_offline_then_flash_only_like_nvidias_two_steps(
+    orin: SimDut, thor: SimDut, only: types.SimpleNamespace, kit: types.SimpleNamespace
+) -> None:
+    """``--flash-only`` flashes what a ``--no-flash`` run saved (without one it fails: the saved
+    parameters are missing); ``--no-flash`` with BOARDID/FAB/BOARDSKU/BOARDREV builds offline,
+    no device in recovery."""
+    (thor.lft / "tools" / "kernel_flash" / "initrdflashparam.txt").unlink(missing_ok=True)
+    only.put(thor)
+    pinned = ("--usb-instance", thor.usb_port, "jetson-agx-thor-devkit", "external")
+    unbuilt = kit.run_tool(thor, INITRD, "--flash-only", *pinned)
+    assert unbuilt.returncode == 1
+    assert "initrdflashparam.txt: No such file or directory" in unbuilt.stderr
+    thor.store.replace(mode="on")
+    eeprom = thor.board.eeprom
+    identity = {"BOARDID": eeprom.board_id, "FAB": eeprom.fab}
+    identity |= {"BOARDSKU": eeprom.sku, "BOARDREV": eeprom.rev}
+    built = kit.run_tool(
+        thor, INITRD, "--no-flash", "jetson-agx-thor-devkit", "external", **identity
+    )
+    assert built.returncode == 0, built.stderr
+    assert "run with option --flash-only to flash device." in built.stdout
+    assert "Step 3" not in built.stdout
+    for dut in (orin, thor):  # two Jetsons in recovery: each flash is pinned to its port
+        dut.store.replace(mode="recovery", faults=())
+    crowded = kit.run_tool(thor, INITRD, "--flash-only", "jetson-agx-thor-devkit", "external")
+    assert crowded.returncode == 1 and "Too many devices in RCM mode" in crowded.stdout
+    flashed = kit.run_tool(thor, INITRD, "--flash-only", *pinned)
+    assert flashed.returncode == 0, flashed.stderr
+    assert "Step 1" not in flashed.stdout and "Step 3" in flashed.stdout
+    assert thor.state().flashed is not None
+    assert thor.state().flashed.tool == "l4t_initrd_flash.sh"

@@ -13,6 +13,7 @@ into the DUT state; T234 then boots it, T264 stays in recovery until ``boardctl 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class FlashArgs:
     board: str
     rootdev: str
     no_flash: bool = False
+    flash_only: bool = False
     usb_instance: str | None = None
     external_device: str | None = None
     layout: str | None = None
@@ -62,6 +64,7 @@ def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) 
     positional: list[str] = []
     opts: dict[str, str] = {}
     no_flash = False
+    flash_only = False
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -73,6 +76,8 @@ def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) 
             continue
         if a == "--no-flash":
             no_flash = True
+        elif a == "--flash-only":
+            flash_only = True
         elif a.startswith("-"):
             if flags and a not in flags:
                 return a
@@ -85,6 +90,7 @@ def _parse(argv: list[str], arg_options: frozenset[str], flags: frozenset[str]) 
         board=positional[0],
         rootdev=positional[1],
         no_flash=no_flash,
+        flash_only=flash_only,
         usb_instance=opts.get("--usb-instance"),
         external_device=opts.get("--external-device"),
         layout=opts.get("-c"),
@@ -196,9 +202,22 @@ def _kernel_image(env: ToolEnv, conf: _conf.ConfResult) -> Path:
     return path if path.is_absolute() else env.lft / path
 
 
+OFFLINE = ("BOARDID", "FAB", "BOARDSKU", "BOARDREV")
+"""With all of these set, ``--no-flash`` builds offline: no device is probed or read."""
+
+
+def _offline(args: FlashArgs) -> bool:
+    return args.no_flash and all(os.environ.get(name) for name in OFFLINE)
+
+
 def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> Prepared | int:
-    """Probe, read the EEPROM and dispatch the conf; an exit code on failure."""
-    store = _target(env, args.usb_instance)
+    """Probe, read the EEPROM and dispatch the conf; an exit code on failure.
+
+    Offline (``--no-flash`` with every board-identity variable set) nothing is probed: the
+    images are built for the board the variables name, the way NVIDIA documents building once
+    for many devices.
+    """
+    store = env.store if _offline(args) else _target(env, args.usb_instance)
     if store is None:
         if tool == "flash.sh":
             err("Error: probing the target board failed.")
@@ -208,7 +227,8 @@ def _prepare(env: ToolEnv, args: FlashArgs, tool: str) -> Prepared | int:
             err("No devices to flash")
         return 1
     state = store.read()
-    _target_lines(state, args.board)
+    if not _offline(args):
+        _target_lines(state, args.board)
     eeprom, read = _eeprom_from_env(state.eeprom)
     if read:
         read_eeprom_lines(env, state, header=False)
@@ -340,13 +360,13 @@ def _active_fault(state: DutState) -> str | None:
 
 
 def _record(
-    env: ToolEnv, store: StateStore, args: FlashArgs, prepared: Prepared, tool: str, layout: str
+    env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom, tool: str, layout: str
 ) -> DutState:
     flashed = snapshot(
         env.lft,
         board=args.board,
-        sku=prepared.eeprom.sku,
-        fab=prepared.eeprom.fab,
+        sku=eeprom.sku,
+        fab=eeprom.fab,
         boot_device=args.external_device or args.rootdev,
         tool=tool,
         tree=env.release,
@@ -389,7 +409,9 @@ def flash_main(env: ToolEnv, argv: list[str]) -> int:
     if _flash_lines(env, store, fail_at=_active_fault(state)) is not None:
         err("Failed flashing generic.")
         return 1
-    _record(env, store, args, prepared, "flash.sh", prepared.conf.variables.get("EMMC_CFG", ""))
+    _record(
+        env, store, args, prepared.eeprom, "flash.sh", prepared.conf.variables.get("EMMC_CFG", "")
+    )
     out("*** The target generic has been flashed successfully. ***")
     out(_reset_hint(args.rootdev))
     _boot_after_flash(store)
@@ -429,6 +451,8 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
     if args.layout is not None and not (env.lft / args.layout).is_file():
         err(f"Error: partition layout {args.layout} does not exist")
         return 1
+    if args.flash_only:
+        return _flash_only(env, args)
     _box("Step 1: Generate flash packages")
     out("Create folder to store images to flash")
     out("Generate image for internal storage devices")
@@ -448,9 +472,56 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
     out("Success")
     _box("Step 2: Generate rcm boot commandline")
     out("Success")
+    _save_build(env, args, prepared.eeprom)
     if args.no_flash:
-        out("*** no-flash flag enabled. Exiting now... ***")
+        out("Finish generating flash package.")
+        out("Put device in recovery mode, run with option --flash-only to flash device.")
         return 0
+    return _flash_step(env, store, args, prepared.eeprom)
+
+
+FLASH_PARAM = "tools/kernel_flash/initrdflashparam.txt"
+"""Where the build step saves the flash parameters ``--flash-only`` reads back."""
+BUILT = "tools/kernel_flash/.sim-built.json"
+"""The simulation's note of the board identity the saved images were built for."""
+
+
+def _save_build(env: ToolEnv, args: FlashArgs, eeprom: SimEeprom) -> None:
+    param = env.lft / FLASH_PARAM
+    param.parent.mkdir(parents=True, exist_ok=True)
+    device = f"--external-device {args.external_device} " if args.external_device else ""
+    param.write_text(f"{device}--network usb0 {args.board} {args.rootdev}\n")
+    (env.lft / BUILT).write_text(json.dumps(dataclasses.asdict(eeprom)))
+    out(f"Save initrd flashing command parameters to {param}")
+
+
+def _flash_only(env: ToolEnv, args: FlashArgs) -> int:
+    """``--flash-only``: flash the images a ``--no-flash`` run saved, nothing is built. Without
+    a saved build the parameter file is missing and the tool fails."""
+    devices = env.rcm_devices(args.usb_instance)
+    if not devices:
+        out("No devices to flash")
+        return 1
+    if len(devices) > 1:
+        out("Too many devices in RCM mode")
+        return 1
+    param = env.lft / FLASH_PARAM
+    built = env.lft / BUILT
+    if not param.is_file() or not built.is_file():
+        err(f"cat: {param}: No such file or directory")
+        err(f"awk: fatal: cannot open file `{param}' for reading: No such file or directory")
+        return 1
+    words = param.read_text().split()
+    eeprom = SimEeprom(**json.loads(built.read_text()))
+    saved = dataclasses.replace(args, board=words[-2], rootdev=words[-1])
+    if _others_building(env):
+        err(CLASH.format(path=env.lft / FLASH_PARAM))
+        return 1
+    return _flash_step(env, devices[0], saved, eeprom)
+
+
+def _flash_step(env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom) -> int:
+    """Step 3: flash the generated images over the initrd's USB network."""
     _box("Step 3: Start the flashing process")
     state = store.read()
     fault = _active_fault(state)
@@ -475,7 +546,7 @@ def initrd_main(env: ToolEnv, argv: list[str]) -> int:
         out("Cleaning up...")
         out(f"Log is saved to Linux_for_Tegra/initrdlog/{log.name}")
         return 1
-    _record(env, store, args, prepared, "l4t_initrd_flash.sh", args.layout or "")
+    _record(env, store, args, eeprom, "l4t_initrd_flash.sh", args.layout or "")
     out("Reboot target")
     if state.chip == "t234":
         _boot_after_flash(store)
