@@ -55,7 +55,16 @@ def _check_booted(run: Any, *, passed: int, skipped: int) -> dict[str, Any]:
     assert eeprom["board_sku"]
     flash = next(s for s in summary["steps"] if s["step"] == "flash")
     assert flash["returncode"] == 0 and flash["outcome"] == "flashed"
-    assert flash["command"] == summary["plan"]["argv"]
+    plan_argv = summary["plan"]["argv"]
+    if summary["image_build"]:  # initrd: built once (--no-flash), then --flash-only on the port
+        at = plan_argv.index("--usb-instance")
+        port, words = plan_argv[at + 1], [*plan_argv[:at], *plan_argv[at + 2 :]]
+        assert flash["command"] == [words[0], "--flash-only", "--usb-instance", port, *words[1:]]
+        build = next(s for s in summary["steps"] if s["step"] == "build")
+        assert build["command"][4:] == [words[0], "--no-flash", *words[1:]]
+        assert build["returncode"] == 0 and summary["image_build"]["role"] == "built"
+    else:
+        assert flash["command"] == plan_argv
     assert run.log("flash.log").count("$ cd ") == 1
     timeline = summary["boot_timeline"]
     assert list(timeline) == ["kernel", "login", "mb1", "mb2", "uefi"]  # sorted JSON keys
@@ -103,7 +112,8 @@ def test_orin_nano_flashes_nvme_through_the_initrd_flow(flow_run: Callable[..., 
     assert argv[argv.index("--usb-instance") + 1] == "1-4"
     assert argv[-2:] == ["jetson-orin-nano-devkit", "internal"]
     assert summary["plan"]["flow_tool"] == "l4t_initrd_flash.sh"
-    assert "Step 1: Generate flash packages" in run.log("flash.log")
+    assert "Step 1: Generate flash packages" in run.log("build.log")
+    assert "Step 3: Start the flashing process" in run.log("flash.log")
 
 
 def test_an_empty_eeprom_is_flashed_with_the_profile_values(flow_run: Callable[..., Any]) -> None:
