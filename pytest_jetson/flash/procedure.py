@@ -8,6 +8,8 @@ Steps raise :class:`~pytest_jetson.errors.DutError` (the board or image misbehav
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable
@@ -314,8 +316,17 @@ class FlashFlow:
             return None
         profile = profile_board(self.dut.entry.profile)
         identity = full_identity(_identity(board), _identity(profile))
-        digest = self.plan_.image_digest if self.plan_ is not None else None
-        return two_steps(choice, identity, image_digest=digest)
+        return two_steps(choice, identity, image_digest=self._build_digest())
+
+    def _build_digest(self) -> str | None:
+        """The plan's image-digest fields without the default-user staging word: the first
+        DUT's staging writes the user into the shared tree's rootfs, after which the next DUT
+        reads "already staged (kept)" for the very same rootfs."""
+        if self.plan_ is None:
+            return None
+        fields = {k: v for k, v in self.plan_.image_fields().items() if k != "default_user"}
+        text = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _build(self, build: FlowChoice, run: Callable[[FlowChoice, Path], RunResult]) -> None:
         """Run the ``--no-flash`` build and record it as the summary's ``build`` step."""
