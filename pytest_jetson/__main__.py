@@ -154,6 +154,44 @@ def _run_bootlog(args: argparse.Namespace) -> int:
     return 0 if verdict.booted else 1
 
 
+def _add_requalify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the quarantined DUT (inventory name)")
+    parser.add_argument(
+        "--jetson-bench",
+        metavar="PATH",
+        default=None,
+        help="bench inventory file (default: ini jetson_bench, else hil/bench.yaml here)",
+    )
+
+
+INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+"""The files pytest reads its ini keys from, in its own order: the folder's settings
+(``jetson_bench``, ``addopts``) apply to ``requalify`` as to a test run there."""
+
+
+def _run_requalify(args: argparse.Namespace) -> int:
+    """Run pytest with ``--jetson-requalify`` on the DUT, in this folder, collecting nothing
+    else (an empty folder as the only test path): 0 requalified, 1 still failing, 2 usage."""
+    import tempfile
+
+    import pytest
+
+    argv = ["-p", "no:cacheprovider", "-q", f"--rootdir={Path.cwd()}", "--jetson-requalify"]
+    ini = next((Path.cwd() / n for n in INI_FILES if (Path.cwd() / n).is_file()), None)
+    if ini is not None:
+        argv.append(f"--config-file={ini}")
+    argv += ["--dut", args.name]
+    if args.jetson_bench is not None:
+        argv.append(f"--jetson-bench={Path(args.jetson_bench).resolve()}")
+    with tempfile.TemporaryDirectory(prefix="jetson-requalify-") as empty:
+        status = int(pytest.main([*argv, empty]))
+    if status == pytest.ExitCode.OK:
+        return 0
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return 2
+    return 1
+
+
 COMMANDS: list[Command] = [
     Command(
         "derive-carrier",
@@ -173,6 +211,12 @@ COMMANDS: list[Command] = [
         "not observed) and print the timeline and the verdict",
         _add_bootlog,
         _run_bootlog,
+    ),
+    Command(
+        "requalify",
+        "health-check a quarantined DUT (reset, boot, login) and lift its quarantine if it passes",
+        _add_requalify,
+        _run_requalify,
     ),
 ]
 """Every subcommand; add one here (e.g. ``plan``) to extend the command line."""

@@ -54,6 +54,11 @@ class DefaultUser:
         return self.username if self.kind == "custom" else self.kind
 
 
+LADDER_RUNGS = ("reset", "power_cycle")
+"""The recovery ladder's rungs, in climbing order (the default ladder of every DUT): a
+``ladder:`` list in a DUT's entry keeps a subset, ``ladder: []`` none."""
+
+
 @dataclass(frozen=True)
 class EntryBlock:
     """A block that a plugin adds to the inventory's DUT entries (``sim:`` from the
@@ -114,6 +119,8 @@ class BenchEntry:
     """Step deadlines (seconds) this bench sets for the DUT, overriding the defaults."""
     labgrid: LabgridSpec | None = None
     """The DUT sits on a remote labgrid bench (its ``labgrid:`` block); None when local."""
+    ladder: tuple[str, ...] = LADDER_RUNGS
+    """The recovery ladder's rungs tried, in order, when the bench loses the DUT."""
 
     def block(self, key: str, kind: type[T]) -> T | None:
         """The entry's plugin block ``key`` when it is a ``kind``, else None."""
@@ -138,6 +145,7 @@ _DUT_KEYS = (
     "default_user",
     "recovery",
     "labgrid",
+    "ladder",
 )
 DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
 """Steps whose deadline a bench entry may set (``deadlines: {flash: 5400}``)."""
@@ -173,6 +181,7 @@ class InventoryDut:
     boardctl_serial: str | None = None
     """boardctl's ``-s``: the key, else the ``<serial>`` of a TOPO by-id console path."""
     boardctl_index: int | None = None
+    ladder: tuple[str, ...] = LADDER_RUNGS
     line: int = 0
     """The line of the entry in the inventory file."""
 
@@ -279,6 +288,7 @@ class Inventory:
             teardown=dut.teardown,
             deadlines=dut.deadlines,
             labgrid=dut.labgrid,
+            ladder=dut.ladder,
         )
 
 
@@ -424,7 +434,21 @@ def _dut(name: str, entry: MapReader, blocks: Sequence[EntryBlock]) -> Inventory
         blocks=extra,
         wired_by_plugin=any(b.wires_entry for b in present),
         labgrid=parse_labgrid(entry),
+        ladder=_ladder(entry),
     )
+
+
+def _ladder(entry: MapReader) -> tuple[str, ...]:
+    if entry.node_of("ladder") is None:
+        return LADDER_RUNGS
+    rungs = entry.str_list("ladder")
+    unknown = [r for r in rungs if r not in LADDER_RUNGS]
+    if unknown:
+        raise entry.error(
+            f"unknown rung(s) {', '.join(map(repr, unknown))}; rungs: {', '.join(LADDER_RUNGS)}",
+            key="ladder",
+        )
+    return tuple(r for r in LADDER_RUNGS if r in rungs)
 
 
 def load_inventory(

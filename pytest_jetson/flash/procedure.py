@@ -481,8 +481,9 @@ class FlashFlow:
         self._record("release", outcome="pass", message=f"board runs {found}")
         return found
 
-    def shell(self) -> Shell:
-        """A logged-in shell on the DUT's console (logging in once)."""
+    def shell(self, *, timeout: float | None = None) -> Shell:
+        """A logged-in shell on the DUT's console (logging in once, within ``timeout``
+        seconds, default the ``login`` deadline)."""
         if self._shell is None:
             username, password = self._credentials()
             choice = self.dut.entry.default_user
@@ -495,10 +496,19 @@ class FlashFlow:
                 self._open_console(),
                 username,
                 password,
-                timeout=self.dut.deadlines.login,
+                timeout=self.dut.deadlines.login if timeout is None else timeout,
                 secret=secret,
             )
         return self._shell
+
+    def drop_shell(self) -> None:
+        """Forget the logged-in shell (the board was reset: the next :meth:`shell` logs in)."""
+        self._shell = None
+
+    def record_recovery(self, climb: dict[str, Any]) -> None:
+        """Add one climb of the recovery ladder to the summary and persist it."""
+        self._summary().recovery.append(climb)
+        self._persist()
 
     def _user_staged(self) -> bool:
         return self.dut.findings.user_staged

@@ -297,6 +297,8 @@ class FlashSummary:
     """Build once, flash many: ``role`` (``built`` this DUT ran ``--no-flash``; ``reused`` it
     flashed the images another DUT built), ``key`` (the build's) and ``built_by`` (the DUT that
     built them). Empty for a one-run flash (flash.sh, or a remote bench)."""
+    recovery: list[dict[str, Any]] = field(default_factory=list)
+    """Each climb of the recovery ladder: the symptom and every rung tried (result, seconds)."""
 
     def add_step(
         self,

@@ -135,16 +135,35 @@ def jetson_console(pytestconfig: pytest.Config, jetson_dut: Dut) -> SerialConsol
 
 
 @pytest.fixture
-def jetson_shell(pytestconfig: pytest.Config, jetson_dut: Dut) -> Shell:
+def jetson_shell(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, jetson_dut: Dut
+) -> Shell:
     """A logged-in shell on the DUT's console (as the bench's default user).
 
-    A console that does not answer (no login prompt within the ``login`` deadline) latches
-    the DUT broken: this test skips after the deadline, later ones at once with its reason.
+    A console that does not answer (no login prompt within the ``login`` deadline) climbs the
+    DUT's recovery ladder (reset, power cycle); a rung that brings it back lets the test go on
+    (the climb is in the summary and the JUnit property ``jetson_recovery``). A ladder that
+    runs out latches the DUT broken and quarantines it: this test skips, later ones at once.
     """
     state = require_session(pytestconfig)
-    return _on_console(
-        pytestconfig, jetson_dut, "no shell on DUT {name}", state.flow(jetson_dut.name).shell
-    )
+    flow = state.flow(jetson_dut.name)
+
+    def shell() -> Shell:
+        from pytest_jetson.errors import BenchError
+
+        try:
+            return flow.shell()
+        except BenchError as exc:
+            from pytest_jetson.plugin.recovery import RECOVERY_PROPERTY, climb_for
+
+            symptom = f"console silent: {str(exc).splitlines()[0]}"
+            result = climb_for(state, jetson_dut, jetson_dut.redactor(symptom))
+            request.node.user_properties.append((RECOVERY_PROPERTY, result.describe()))
+            if not result.healed:
+                raise BenchError(result.describe()) from exc
+            return flow.shell()
+
+    return _on_console(pytestconfig, jetson_dut, "no shell on DUT {name}", shell)
 
 
 def _on_console(config: pytest.Config, dut: Dut, what: str, get: Callable[[], T]) -> T:

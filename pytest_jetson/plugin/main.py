@@ -152,6 +152,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long to wait for a DUT another session holds before failing (default 300).",
     )
     group.addoption(
+        "--jetson-requalify",
+        dest="jetson_requalify",
+        action="store_true",
+        default=False,
+        help="run a health check (reset, boot, login) of each --dut instead of the tests; "
+        "it lifts a DUT's quarantine when it passes and keeps it (with the attempt) otherwise.",
+    )
+    group.addoption(
         "--jetson-teardown",
         dest="jetson_teardown",
         choices=("leave", "power_off", "recovery"),
@@ -248,6 +256,11 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     from pytest_jetson.plugin import placeguard  # remote (labgrid) DUTs: the place between items
 
     config.pluginmanager.register(placeguard, "jetson-remote")
+    if config.getoption("jetson_requalify"):
+        from pytest_jetson.plugin import requalify
+
+        config.pluginmanager.register(requalify, "jetson-requalify")
+        return
     if config.getoption("jetson_flash"):
         from pytest_jetson.plugin import steps
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_jetson.dut import Dut
     from pytest_jetson.flash.procedure import FlashFlow
     from pytest_jetson.profile import Profile
+    from pytest_jetson.recovery.quarantine import QuarantineStore
 
 # Heavy modules (yaml, the drivers) are imported inside functions: without --dut the plugin
 # must cost nothing at startup.
@@ -96,6 +97,7 @@ class JetsonSession:
         """The resolved bench entry of DUT ``name`` (resolving it on first use)."""
         entry = self.entries.get(name)
         if entry is None:
+            self.check_quarantine(name)
             workdir = self.workdir / name
             workdir.mkdir(parents=True, exist_ok=True)
             hook: Any = self.config.hook
@@ -192,6 +194,7 @@ class JetsonSession:
         """
         if name in self.locks:
             return
+        self.check_quarantine(name)
         hook: Any = self.config.hook
         if not hook.pytest_jetson_dut_lock(config=self.config, name=name):
             return
@@ -212,6 +215,23 @@ class JetsonSession:
             self.unavailable[name] = f"not waiting again for DUT {name}: {exc}"
             raise
         self.locks[name] = lock
+
+    def quarantine(self) -> QuarantineStore:
+        """The quarantine records, next to the DUT locks."""
+        from pytest_jetson.recovery.quarantine import QuarantineStore
+
+        return QuarantineStore(self.lock_dir())
+
+    def check_quarantine(self, name: str) -> None:
+        """Raise :class:`~pytest_jetson.recovery.quarantine.Quarantined` for a quarantined
+        inventory DUT, before anything touches it (no lock, no tool); ``--jetson-requalify``
+        runs are the exception. Only inventory DUTs are quarantined (a plugin's built-in DUTs,
+        like the simulator's, are private to the session)."""
+        if self.inventory is None or name not in self.inventory.duts:
+            return
+        if self.config.getoption("jetson_requalify"):
+            return
+        self.quarantine().check(name)
 
     def lock_dir(self) -> Path:
         """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``,

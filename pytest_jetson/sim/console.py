@@ -111,6 +111,10 @@ class Pty:
             return b""
 
 
+WEDGED = ("console_silent", "hang_until_power_cycle", "never_recovers")
+"""Faults under which the board is found wedged: no output at all, typing ignored."""
+
+
 class Console:
     """The console's behaviour: boot playback, login, shell."""
 
@@ -127,6 +131,9 @@ class Console:
         self.tcu: TcuRenderer | None = None
         if self.state.mode == "on" and self.state.flashed is not None:
             self.phase = self._settled_phase(self.state)
+        self.hung = any(self.state.has_fault(f) for f in WEDGED)
+        if self.hung:
+            self.phase = "silent"
 
     def _settled_phase(self, state: DutState) -> str:
         assert state.flashed is not None
@@ -163,10 +170,22 @@ class Console:
         if self.state.mode != "on":
             self.events.clear()
             self.phase = "idle"
+            if not self.state.has_fault("never_recovers"):
+                self.hung = False
             if not self.pty.is_open:
                 self.pty.open()
         elif self.state.boot_seq != old.boot_seq:
+            if self.hung and self._stays_wedged(reset=old.mode == "on"):
+                return
+            self.hung = False
             self.start_boot()
+
+    def _stays_wedged(self, *, reset: bool) -> bool:
+        """Whether a wedged board stays silent through this boot: a hung one ignores the
+        reset line (only a power cycle helps), a dead one never comes back."""
+        if self.state.has_fault("never_recovers"):
+            return True
+        return reset and self.state.has_fault("hang_until_power_cycle")
 
     def start_boot(self) -> None:
         """Schedule the boot log of the flashed image from now."""

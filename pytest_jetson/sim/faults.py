@@ -31,6 +31,10 @@ FAULTS: dict[str, str] = {
     "slow_boot": "the boot takes several times longer",
     "tcu_garble": "the combined UART interleaves heavily: most lines spliced, the MB2 and UEFI "
     "banners lost",
+    "console_silent": "the board is found wedged: console silent, typing ignored, until a reset",
+    "hang_until_power_cycle": "the board is found hung: silent, a reset does nothing, a power "
+    "cycle brings it back",
+    "never_recovers": "the board is found dead: silent through every reset and power cycle",
 }
 """Every fault name and what it does."""
 

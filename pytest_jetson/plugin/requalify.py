@@ -1,0 +1,73 @@
+"""``--jetson-requalify``: a health check of each selected DUT instead of the collected tests.
+
+The check is a boot validation: boardctl resets the board and a shell must log in within the
+``boot`` deadline. When it passes, the DUT's quarantine record is removed; when it fails, the
+record stays with the attempt added. Quarantined DUTs are touched only in such a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_jetson.plugin.session import JetsonSession, get_session
+
+
+class RequalifyItem(pytest.Item):
+    """The health check of one DUT."""
+
+    def __init__(self, *, dut_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dut_name = dut_name
+
+    def runtest(self) -> None:
+        """Reset the DUT and log in within the boot deadline; lift or keep the quarantine."""
+        state = get_session(self.config)
+        assert state is not None
+        store = state.quarantine()
+        try:
+            _health_check(state, self.dut_name)
+        except Exception as exc:
+            record = store.read(self.dut_name)
+            if record is not None:
+                from pytest_jetson.plugin.recovery import run_name
+
+                store.add_attempt(record, run_name(state), str(exc).splitlines()[0])
+                state.emit(f"jetson requalify {self.dut_name}: still failing, quarantine kept")
+            raise
+        lifted = store.lift(self.dut_name)
+        what = "quarantine lifted" if lifted else "healthy (it was not quarantined)"
+        state.emit(f"jetson requalify {self.dut_name}: {what}")
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        """Where the item comes from, for reports."""
+        return "jetson-requalify", None, f"requalify {self.dut_name}"
+
+
+def _health_check(state: JetsonSession, name: str) -> None:
+    from pytest_jetson.errors import BenchError
+
+    dut = state.dut(name)
+    boardctl = dut.boardctl()
+    if boardctl is None:
+        raise BenchError(f"DUT {name}: requalification needs boardctl to reset the board")
+    flow = state.flow(name)
+    boardctl.reset()
+    flow.drop_shell()
+    flow.shell(timeout=dut.deadlines.boot)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Replace the collected tests with one health check per selected DUT."""
+    state = get_session(config)
+    if state is None:
+        return
+    checks: list[pytest.Item] = [
+        RequalifyItem.from_parent(session, name=f"requalify[{name}]", dut_name=name)
+        for name in state.dut_names
+    ]
+    config.hook.pytest_deselected(items=list(items))
+    items[:] = checks

@@ -1,0 +1,126 @@
+"""The recovery ladder and quarantine, as a user sees them on a simulated bench: a wedged
+console healed by a rung, a dead DUT quarantined and left alone by the next session, and
+``requalify`` lifting or keeping the quarantine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_jetson.recovery.quarantine import QuarantineStore
+from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, summary, write_bench
+
+QUICK = ("--jetson-deadline=login=1", "--jetson-deadline=boot=3")
+"""A wedged console is noticed in 1 s; a rung's boot gets 3 s (the simulated one, at this
+speed, takes under one)."""
+
+
+def bench(faults: str, *, ladder: str = "") -> str:
+    return f"""
+lock_dir: locks
+duts:
+  pair-a:
+    sim: {{board: orin-agx, faults: [{faults}]}}
+    default_user: ubuntu{ladder}
+  pair-b:
+    sim: {{board: thor-agx}}
+    default_user: nvidia
+"""
+
+
+def run(pytester: pytest.Pytester, duts: str, *extra: str) -> tuple[pytest.RunResult, Path]:
+    artifacts = pytester.path / "art"
+    result = pytester.runpytest(
+        f"--dut={duts}", SPEED, *QUICK, f"--jetson-artifacts={artifacts}",
+        "--junitxml=junit.xml", "-rA", *extra, "test_hil.py",
+    )  # fmt: skip
+    return result, artifacts
+
+
+@pytest.mark.parametrize(
+    ("fault", "healed_by"),
+    [
+        pytest.param("console_silent", "reset", id="silent-until-reset"),
+        pytest.param("hang_until_power_cycle", "power_cycle", id="hung-until-power-cycle"),
+    ],
+)
+def test_a_wedged_console_is_healed_by_a_rung_and_the_test_goes_on(
+    pytester: pytest.Pytester, fault: str, healed_by: str
+) -> None:
+    write_bench(pytester, bench(fault))
+    pytester.makepyfile(test_hil=HIL_TEST)
+    result, artifacts = run(pytester, "pair-a")
+    result.assert_outcomes(passed=1)
+    climbs = summary(artifacts, "pair-a")["recovery"]
+    assert [r["rung"] for r in climbs[0]["rungs"]][-1] == healed_by
+    assert climbs[0]["healed"] and climbs[0]["symptom"].startswith("console silent")
+    (case,) = junit_cases(pytester.path / "junit.xml")
+    assert f"{healed_by}: healed" in properties(case)["jetson_recovery"]
+    assert not (pytester.path / "hil" / "locks" / "pair-a.quarantine.json").exists()
+
+
+def test_a_dead_dut_is_quarantined_and_the_next_session_leaves_it_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    write_bench(pytester, bench("never_recovers"))
+    pytester.makepyfile(test_hil=HIL_TEST)
+    first, artifacts = run(pytester, "pair-a")
+    first.assert_outcomes(skipped=1)
+    rungs = summary(artifacts, "pair-a")["recovery"][0]["rungs"]
+    assert [(r["rung"], r["healed"]) for r in rungs] == [
+        ("reset", False),
+        ("power_cycle", False),
+    ]
+    record = json.loads((pytester.path / "hil" / "locks" / "pair-a.quarantine.json").read_text())
+    assert record["reason"].startswith("recovery ladder ran out")
+
+    boardctl_log = artifacts / "pair-a" / "boardctl.log"
+    boardctl_log.unlink(missing_ok=True)
+    (pytester.path / "hil" / "locks" / "pair-a.lock").unlink(missing_ok=True)
+    second, _ = run(pytester, "pair-a,pair-b")
+    second.assert_outcomes(passed=1, errors=1)
+    second.stdout.fnmatch_lines(["*Quarantined: DUT pair-a is quarantined since*"])
+    assert not boardctl_log.exists()  # no boardctl call
+    assert not (pytester.path / "hil" / "locks" / "pair-a.lock").exists()  # no lock taken
+
+
+def requalify(pytester: pytest.Pytester) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_jetson", "requalify", "pair-a", "--jetson-bench",
+         "hil/bench.yaml"],
+        cwd=pytester.path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_requalify_keeps_a_dead_dut_quarantined_and_lifts_a_healthy_one(
+    pytester: pytest.Pytester,
+) -> None:
+    write_bench(pytester, bench("never_recovers"))
+    store = QuarantineStore(pytester.path / "hil" / "locks")
+    store.put("pair-a", "recovery ladder ran out", "an earlier run")
+    record = store.path("pair-a")
+    pytester.path.joinpath("pytest.ini").write_text(
+        "[pytest]\naddopts = --jetson-sim-speed=8 --jetson-deadline=boot=3\n"
+    )
+    kept = requalify(pytester)
+    assert kept.returncode == 1, kept.stdout + kept.stderr
+    assert len(json.loads(record.read_text())["attempts"]) == 1
+
+    write_bench(pytester, bench(""))  # the board was replaced
+    lifted = requalify(pytester)
+    assert lifted.returncode == 0, lifted.stdout + lifted.stderr
+    assert "quarantine lifted" in lifted.stdout
+    assert not record.exists()
+
+
+def test_requalify_usage_errors_exit_2(pytester: pytest.Pytester) -> None:
+    write_bench(pytester, bench(""))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_jetson", "requalify", "no-such-dut"],
+        cwd=pytester.path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
