@@ -216,6 +216,12 @@ def test_a_broken_profile_error_names_the_profile_file(bench_dir: Path) -> None:
         ("duts:\n  sim-orin: {profile: orin}\n", 2, "duts.sim-orin", "reserved"),
         ("dut:\n  a: {profile: orin}\n", 1, "dut", "did you mean 'duts'"),
         ("duts:\n  a: {boardctl_target: topo}\n", 2, "duts.a.profile", "missing required key"),
+        (
+            "duts:\n  a: {profile: orin, ladder: [reset, reflash]}\n",
+            2,
+            "duts.a.ladder",
+            "unknown rung(s) 'reflash'; rungs: reset, power_cycle",
+        ),
     ],
 )
 def test_bad_inventories_name_file_line_and_key(
@@ -226,3 +232,18 @@ def test_bad_inventories_name_file_line_and_key(
         load_inventory(path, blocks=[SIM_BLOCK])
     assert (info.value.path, info.value.line, info.value.key) == (str(path), line, key)
     assert message in str(info.value)
+
+
+def test_the_ladder_defaults_to_every_rung_and_keeps_their_order(bench_dir: Path) -> None:
+    path = write_bench(
+        bench_dir,
+        """
+        duts:
+          a: {profile: orin}
+          b: {profile: orin, ladder: [power_cycle, reset]}
+          c: {profile: orin, ladder: []}
+        """,
+    )
+    inventory = load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+    ladders = [inventory.entry(n).ladder for n in "abc"]
+    assert ladders == [("reset", "power_cycle"), ("reset", "power_cycle"), ()]
