@@ -147,7 +147,16 @@ _DUT_KEYS = (
     "labgrid",
     "ladder",
 )
-DEADLINE_STEPS = ("boardctl", "rcm", "eeprom", "default_user", "flash", "boot", "login")
+DEADLINE_STEPS = (
+    "boardctl",
+    "rcm",
+    "eeprom",
+    "default_user",
+    "flash",
+    "boot",
+    "login",
+    "recovery",
+)
 """Steps whose deadline a bench entry may set (``deadlines: {flash: 5400}``)."""
 _USB_PORT = re.compile(r"[0-9]+-[0-9]+(\.[0-9]+)*")
 TOPO_BY_ID = re.compile(

@@ -58,6 +58,10 @@ class Deadlines:
     boot: float = 300.0
     """The whole boot, reset to login prompt; each stage also has its own (see boot.py)."""
     login: float = 60.0
+    recovery: float = 30.0
+    """A rung of the recovery ladder: from its reset or power-on to the first console byte (a
+    Jetson prints its first boot-ROM/MB1 lines within seconds of leaving reset); the login
+    after that has the ``boot`` deadline."""
 
     def as_dict(self) -> dict[str, float]:
         """The deadlines by step name."""

@@ -141,7 +141,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="STEP=SECONDS",
         help="override a step deadline (boardctl, rcm, eeprom, default_user, flash, boot, "
-        "login); repeatable.",
+        "login, recovery); repeatable.",
     )
     group.addoption(
         "--jetson-lock-timeout",

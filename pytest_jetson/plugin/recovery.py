@@ -26,14 +26,15 @@ def run_name(state: JetsonSession) -> str:
 
 
 def climb_for(state: JetsonSession, dut: Dut, symptom: str) -> Climb:
-    """Climb the DUT's ladder for a silent console: after each rung, log in again within the
-    ``boot`` deadline (a reset replays the whole boot). The climb goes to the summary; a
-    ladder that runs out quarantines an inventory DUT."""
+    """Climb the DUT's ladder for a silent console: after each rung, the console must print
+    within the ``recovery`` deadline and log in within the ``boot`` deadline. The climb goes
+    to the summary; a ladder that runs out quarantines an inventory DUT."""
     from pytest_jetson.recovery.ladder import climb
 
     flow = state.flow(dut.name)
 
     def probe(deadline: float) -> None:
+        dut.console().expect(r"\S", timeout=dut.deadlines.recovery)  # the boot starts
         flow.drop_shell()
         flow.shell(timeout=deadline)
 

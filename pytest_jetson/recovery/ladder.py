@@ -83,10 +83,12 @@ def climb(
     probe: Probe,
     *,
     deadline: float,
+    prepare: Callable[[], None] = lambda: None,
 ) -> Climb:
     """Try ``rungs`` in order until ``probe`` passes after one; each rung has ``deadline``
-    seconds for the DUT to answer. Without boardctl no rung can act (each is recorded as
-    skipped)."""
+    seconds for the DUT to answer; ``prepare`` runs before each rung acts (the console's old
+    output is dropped, so only what follows the rung counts). Without boardctl no rung can act
+    (each is recorded as skipped)."""
     results: list[RungResult] = []
     for rung in rungs:
         start = time.monotonic()
@@ -94,6 +96,7 @@ def climb(
             results.append(RungResult(rung, False, "skipped: needs boardctl", 0.0))
             continue
         try:
+            prepare()
             _act(boardctl, rung)
             probe(deadline)
         except JetsonError as exc:

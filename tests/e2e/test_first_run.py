@@ -36,7 +36,7 @@ def test_qa_runs_the_on_board_suite_on_a_board_that_is_already_flashed(typed: Ty
 def test_a_blank_board_waits_once_then_skips_at_once_with_the_reason(typed: Typed) -> None:
     result = typed(
         "pytest", "--dut=sim-orin", "--jetson-sim-start=blank", "--jetson-deadline=login=1",
-        "hil/test_booted_board.py", "-rs",
+        "--jetson-deadline=recovery=1", "hil/test_booted_board.py", "-rs",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
