@@ -164,32 +164,10 @@ def _add_requalify(parser: argparse.ArgumentParser) -> None:
     )
 
 
-INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
-"""The files pytest reads its ini keys from, in its own order: the folder's settings
-(``jetson_bench``, ``addopts``) apply to ``requalify`` as to a test run there."""
-
-
 def _run_requalify(args: argparse.Namespace) -> int:
-    """Run pytest with ``--jetson-requalify`` on the DUT, in this folder, collecting nothing
-    else (an empty folder as the only test path): 0 requalified, 1 still failing, 2 usage."""
-    import tempfile
+    from pytest_jetson.plugin.requalify import requalify
 
-    import pytest
-
-    argv = ["-p", "no:cacheprovider", "-q", f"--rootdir={Path.cwd()}", "--jetson-requalify"]
-    ini = next((Path.cwd() / n for n in INI_FILES if (Path.cwd() / n).is_file()), None)
-    if ini is not None:
-        argv.append(f"--config-file={ini}")
-    argv += ["--dut", args.name]
-    if args.jetson_bench is not None:
-        argv.append(f"--jetson-bench={Path(args.jetson_bench).resolve()}")
-    with tempfile.TemporaryDirectory(prefix="jetson-requalify-") as empty:
-        status = int(pytest.main([*argv, empty]))
-    if status == pytest.ExitCode.OK:
-        return 0
-    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-        return 2
-    return 1
+    return requalify(args.name, bench=args.jetson_bench, cwd=Path.cwd())
 
 
 COMMANDS: list[Command] = [

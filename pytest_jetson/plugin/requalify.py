@@ -7,6 +7,7 @@ record stays with the attempt added. Quarantined DUTs are touched only in such a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,3 +72,32 @@ def pytest_collection_modifyitems(
     ]
     config.hook.pytest_deselected(items=list(items))
     items[:] = checks
+
+
+INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+"""The files pytest reads its ini keys from, in its own order: the folder's settings
+(``jetson_bench``, ``addopts``) apply to ``requalify`` as to a test run there."""
+
+
+def requalify(name: str, *, bench: str | None, cwd: Path) -> int:
+    """``python -m pytest_jetson requalify NAME``: pytest with ``--jetson-requalify`` on the
+    DUT, in ``cwd``, collecting nothing else (an empty folder as the only test path).
+
+    Returns 0 requalified, 1 still failing, 2 usage error.
+    """
+    import tempfile
+
+    argv = ["-p", "no:cacheprovider", "-q", f"--rootdir={cwd}", "--jetson-requalify"]
+    ini = next((cwd / n for n in INI_FILES if (cwd / n).is_file()), None)
+    if ini is not None:
+        argv.append(f"--config-file={ini}")
+    argv += ["--dut", name]
+    if bench is not None:
+        argv.append(f"--jetson-bench={Path(bench).resolve()}")
+    with tempfile.TemporaryDirectory(prefix="jetson-requalify-") as empty:
+        status = pytest.main([*argv, empty])
+    if status == pytest.ExitCode.OK:
+        return 0
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return 2
+    return 1

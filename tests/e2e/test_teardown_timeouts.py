@@ -157,7 +157,7 @@ def test_step_timeouts_derive_from_the_deadlines_shown_in_the_plan(
         [
             "Flash plan for DUT pair-a *",
             "  Deadlines:    boardctl 120s, rcm 60s, eeprom 180s, default_user 300s, "
-            "flash 7s, boot 100s, login 60s",
+            "flash 7s, boot 100s, login 60s, recovery 30s",
         ]
     )
 
