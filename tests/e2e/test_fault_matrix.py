@@ -38,6 +38,11 @@ EXPECTED: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {
     "slow_boot": (None, None, ()),
     # banners lost in the combined UART are not_observed; only login and bad patterns decide
     "tcu_garble": (None, None, ()),
+    # a wedged board found by the recovery ladder's tests: the flash's recovery and reset wake it
+    "console_silent": (None, None, ()),
+    "hang_until_power_cycle": (None, None, ()),
+    # after a flash, a boot with no output at all is still reported as the image failing at mb1
+    "never_recovers": ("mb1", "product", ("--jetson-deadline=boot=1.2",)),
 }
 """The outcome of each fault, the same on every board."""
 
