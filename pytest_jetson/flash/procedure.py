@@ -264,8 +264,10 @@ class FlashFlow:
         """Run the flow tool under the tree's locks; returns its result and what ran.
 
         An initrd flash with a known port builds once (``--no-flash``, offline) unless the
-        tree already holds the same build, then flashes with ``--flash-only --usb-instance``
-        while other boards may flash from the same images; anything else runs alone in the tree.
+        tree already holds the same build, then flashes with ``--flash-only --usb-instance``;
+        every run holds the tree alone. NVIDIA's l4t_initrd_flash.sh gives each separate
+        ``--flash-only`` run device instance 0, so two at once would share the tree's
+        ``bootloader0`` working folder; parallel flashing from one build is ``--massflash``.
         """
         dut = self.dut
 
@@ -290,14 +292,13 @@ class FlashFlow:
                 return run(choice, log), choice
             record = read_build(lft, lock_dir)
             if record is not None and record.key == steps.key:
-                use.take(exclusive=False, timeout=left, what=what)
+                use.take(exclusive=True, timeout=left, what=what)
                 role, built_by = "reused", record.dut
             else:
                 use.take(exclusive=True, timeout=left, what=what)
                 write_build(lft, lock_dir, None)
                 self._build(steps.build, run)
                 write_build(lft, lock_dir, BuildRecord(steps.key, dut.name))
-                use.share()
                 role, built_by = "built", dut.name
             if self.summary is not None:
                 self.summary.image_build = {"role": role, "key": steps.key, "built_by": built_by}
