@@ -2,7 +2,7 @@
 
 The plan's fields that land on the board (tree path and release, conf, EEPROM identity, boot
 device, flow tool and its argv without the bench-only ``--usb-instance``, its ``NAME=value``
-words, the default-user staging) plus a content hash of the tree's files the conf names: the
+words, the user staged in the rootfs) plus a content hash of the tree's files the conf names: the
 BCT sources (``*.dts``/``*.dtsi``/``*.cfg`` the MB1/MB2 BCT keys name), the DTBs and overlays
 (``DTB_FILE``, ``TBCDTB_FILE``, ``BPFDTB_FILE``, ``OVERLAY_DTB_FILE``) and ``kernel/Image``. A
 changed BCT, DTB or kernel in the same tree therefore changes the digest, though the release
@@ -10,8 +10,8 @@ string does not. Files flash.sh generates (``bootloader/signed``, compiled ``*.d
 hashed: only sources the conf names, looked up where the tree ships them (``kernel/dtb`` first
 for DTBs, then ``bootloader/generic/BCT``, ``bootloader/t186ref/BCT``, ``bootloader``).
 
-Helper ``flash-truth`` adds an ``image_digest`` to the Plan itself; this one is computed the same
-way plus the tree contents, to be reconciled with it.
+It extends :attr:`~pytest_jetson.flash.plan.Plan.image_digest` (the plan's fields) with the
+tree contents; the host record of ``--jetson-flash=auto`` stores this one.
 """
 
 from __future__ import annotations
@@ -24,28 +24,8 @@ from pathlib import Path
 
 from pytest_jetson.flash.plan import DIGEST_LENGTH, Plan
 
-BENCH_ONLY_OPTIONS = frozenset({"--usb-instance"})
-"""Flow-tool options that say where the board sits, not what lands on it (they take a value)."""
-
 _FILE_VALUE = re.compile(r"^[\w.+-]+\.(dtb|dtbo|dts|dtsi|cfg)$")
 _SEARCH = ("kernel/dtb", "bootloader/generic/BCT", "bootloader/t186ref/BCT", "bootloader")
-
-
-def image_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
-    """``argv`` without the bench-only options and their values."""
-    kept: list[str] = []
-    skip = False
-    for word in argv:
-        if skip:
-            skip = False
-            continue
-        if word in BENCH_ONLY_OPTIONS:
-            skip = True
-            continue
-        if word.split("=", 1)[0] in BENCH_ONLY_OPTIONS:
-            continue
-        kept.append(word)
-    return tuple(kept)
 
 
 def conf_files(conf: Mapping[str, str]) -> tuple[str, ...]:
@@ -70,22 +50,22 @@ def tree_contents(lft: Path, conf: Mapping[str, str]) -> dict[str, str]:
 
 
 def image_digest(plan: Plan, lft: Path, conf: Mapping[str, str]) -> str:
-    """The digest of what lands on the board (see the module docstring)."""
-    fields = {
-        "target": plan.target,
-        "lft": plan.lft,
-        "version": plan.version,
-        "flash_conf": plan.flash_conf,
-        "eeprom": dict(plan.eeprom),
-        "boot_device": plan.boot_device,
-        "flow_tool": plan.flow_tool,
-        "argv": list(image_argv(plan.argv)),
-        "tool_env": dict(plan.tool_env),
-        "default_user": plan.default_user,
-        "tree": tree_contents(lft, conf),
-    }
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    """The plan's image digest (:attr:`Plan.image_digest`: what lands on the board) with the
+    user staged in the rootfs instead of the plan's wording, plus the tree contents."""
+    fields = dict(plan.image_fields())
+    fields["default_user"] = _rootfs_user(lft)
+    fields["tree"] = tree_contents(lft, conf)
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
+def _rootfs_user(lft: Path) -> str:
+    """The user staged in the tree's rootfs (what lands on the board), not the plan's wording
+    of the staging step: a user staged by the previous session reads "already staged (kept)"
+    in the plan, yet the same user lands on the board."""
+    from pytest_jetson.drivers.defaultuser import staged_user
+
+    return staged_user(lft / "rootfs") or "(none: first-boot wizard)"
 
 
 def _locate(lft: Path, name: str) -> Path | None:

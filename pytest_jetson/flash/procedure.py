@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pytest_jetson.console.boot import BootSequencer
     from pytest_jetson.console.stages import StageMark
     from pytest_jetson.drivers.defaultuser import UserStaging
+    from pytest_jetson.flash.record import Decision, RecordStore
     from pytest_jetson.host.lock import DutLock
     from pytest_jetson.host.runner import RunResult
     from pytest_jetson.preflight.checks import CheckOutcome
@@ -80,7 +81,13 @@ class FlashFlow:
     lock_dir: Path | None = None
     """Where the tree lock lives (the bench's lock folder); None: the tree is not locked (a
     remote bench's tree lives on its own host, where its place is the lock)."""
+    auto: bool = False
+    """``--jetson-flash=auto``: skip the flash when the board provably runs the plan's image."""
     summary: FlashSummary | None = None
+    image_digest: str | None = None
+    """What lands on the board (tree contents included), set by :meth:`plan`."""
+    decision: Decision | None = None
+    """The ``auto`` decision, once made (None: not ``auto``, or not decided yet)."""
     plan_: Plan | None = None
     failed_step: str | None = None
     failure: str = ""
@@ -89,6 +96,8 @@ class FlashFlow:
     _resolution_key: tuple[str | None, BoardId] | None = None
     _boot: BootSequencer | None = None
     _shell: Shell | None = None
+    _marks: dict[str, StageMark] = field(default_factory=dict)
+    """The stages of this boot seen so far (``auto`` reports the verification boot's)."""
 
     @property
     def summary_path(self) -> Path:
@@ -157,7 +166,11 @@ class FlashFlow:
         staging = dut.findings.staging
         plan = plan_for(dut, resolution, staging=staging, eeprom_source="read from the DUT")
         self.plan_ = plan
+        from pytest_jetson.flash.imagedigest import image_digest
+
+        self.image_digest = image_digest(plan, dut.host_lft, resolution.conf)
         summary = self._summary()
+        summary.image_digest = self.image_digest
         summary.plan = _plan_dict(plan)
         summary.plan_digest = plan.digest
         summary.bench_host = plan.bench_host
@@ -194,11 +207,51 @@ class FlashFlow:
         self._record("recovery", outcome=outcome.status, message=outcome.message)
         return outcome
 
+    @property
+    def records(self) -> RecordStore | None:
+        """The DUT's host record and provisioning marker (next to its lock), or None when the
+        DUT has no local lock folder (a remote place)."""
+        if self.lock_dir is None:
+            return None
+        from pytest_jetson.flash.record import RecordStore
+
+        return RecordStore(self.lock_dir, self.dut.name)
+
+    @property
+    def skipped(self) -> bool:
+        """Whether ``auto`` verified the board and the flash was skipped."""
+        return self.decision is not None and self.decision.skip
+
+    def flash_or_verify(self) -> str | None:
+        """The flash step: with ``auto``, first decide (booting and reading the board when the
+        host record allows a skip); returns the skip message, or None after a flash."""
+        if self.auto:
+            from pytest_jetson.flash.autoflash import decide_reflash
+
+            self.decision = decide_reflash(self)
+            summary = self._summary()
+            summary.reflash = {
+                "skip": self.decision.skip,
+                "reason": self.decision.reason,
+                "message": self.dut.redactor(self.decision.message),
+            }
+            self._persist()
+            if self.decision.skip:
+                self._record("flash", outcome="skipped", message=self.decision.message)
+                return self.decision.message
+            self.emit(f"jetson flash {self.dut.name}: flashing: {self.decision.message}")
+        self.flash()
+        return None
+
     def flash(self) -> None:
         """Run the flow tool once; never retried. Opens the console first, so no boot byte
-        is lost when the board resets at the end."""
+        is lost when the board resets at the end. The provisioning marker is written first:
+        only a passed boot validation clears it."""
         dut = self.dut
         choice = self.flow_choice()
+        records = self.records
+        if records is not None and self.image_digest is not None:
+            records.mark_provisioning(self.image_digest)
         console = self._open_console()
         console.discard()
         log = dut.log("flash.log")
@@ -417,12 +470,15 @@ class FlashFlow:
         ``kernel`` stage lasts until the kernel hands over to userspace, so a kernel panic
         fails it.
         """
+        if self.skipped and stage in self._marks:
+            return self._marks[stage]  # validated on the verification boot
         sequencer = self._sequencer()
         try:
             mark = sequencer.settle(stage) if stage == "kernel" else sequencer.reach(stage)
         finally:
             if self.summary is not None:
                 self.summary.boot_timeline = sequencer.timeline
+        self._marks[stage] = mark
         if stage == BOOT_STAGES[-1]:
             self.dut.transition("booted")
         if mark.seconds is None:
@@ -478,9 +534,31 @@ class FlashFlow:
                 f"\n--- console log: {shell.console.log_path}"
             )
         if self.summary is not None:
-            self.summary.outcome = "booted"
+            self.summary.outcome = "verified" if self.skipped else "booted"
+        self._validated()
         self._record("release", outcome="pass", message=f"board runs {found}")
         return found
+
+    def _validated(self) -> None:
+        """The boot validation passed: store the host record (image digest and the identity
+        read now) and clear the provisioning marker."""
+        records = self.records
+        if records is None or self.image_digest is None:
+            return
+        from pytest_jetson.flash.autoflash import read_identity
+
+        identity = read_identity(self.shell())
+        if isinstance(identity, str):
+            self.emit(f"jetson {self.dut.name}: no host record written: {identity}")
+            return
+        records.validated(self.image_digest, identity)
+
+    def reset_boot(self) -> None:
+        """Forget the boot seen so far (the board is taken back to recovery and flashed)."""
+        self.boot_started = None
+        self._boot = None
+        self._marks.clear()
+        self._shell = None
 
     def shell(self, *, timeout: float | None = None) -> Shell:
         """A logged-in shell on the DUT's console (logging in once, within ``timeout``

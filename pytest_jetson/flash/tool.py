@@ -299,6 +299,10 @@ class FlashSummary:
     built them). Empty for a one-run flash (flash.sh, or a remote bench)."""
     recovery: list[dict[str, Any]] = field(default_factory=list)
     """Each climb of the recovery ladder: the symptom and every rung tried (result, seconds)."""
+    image_digest: str = ""
+    """What lands on the board (tree contents included): the host record compares it."""
+    reflash: dict[str, Any] = field(default_factory=dict)
+    """``--jetson-flash=auto``: ``skip``, ``reason`` and ``message`` of the decision."""
 
     def add_step(
         self,

@@ -39,6 +39,8 @@ GROUP = "Jetson hardware-in-the-loop (pytest-jetson)"
 """The title of the ``jetson`` option group (plugins of ours add their options to it)."""
 ACCEPT_PLAN = "--jetson-accept-plan"
 ACCEPT_ANY = "*"
+FLASH = "--jetson-flash"
+FLASH_MODES = ("always", "auto")
 
 MARKERS = (
     "jetson_preflight(*checks, on_fail='fail'): run the named preflight checks "
@@ -100,12 +102,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(a dead bench is never green in CI).",
     )
     group.addoption(
-        "--jetson-flash",
+        FLASH,
         dest="jetson_flash",
-        action="store_true",
-        default=False,
+        nargs="?",
+        const="always",
+        default=None,
+        choices=FLASH_MODES,
         help="flash the DUT's bsp_image and validate the boot as ordered test items "
-        "before the collected tests.",
+        "before the collected tests. --jetson-flash=auto (always with '='): skip the flash "
+        "when the host record, the provisioning marker and the booted board's identity "
+        "prove it already runs the plan's image (the boot is still validated).",
     )
     group.addoption(
         ACCEPT_PLAN,
@@ -184,12 +190,15 @@ def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
     """Let a bare ``--jetson-accept-plan`` stand before a path (``... --jetson-accept-plan
-    hil/``): it means "accept any plan"; a digest must be given as ``=DIGEST``."""
+    hil/``): it means "accept any plan"; a digest must be given as ``=DIGEST``. The same for a
+    bare ``--jetson-flash`` (always flash); ``auto`` is given as ``--jetson-flash=auto``."""
     for index, arg in enumerate(args):
         if arg == "--":
             break
         if arg == ACCEPT_PLAN:
             args[index] = f"{ACCEPT_PLAN}={ACCEPT_ANY}"
+        elif arg == FLASH:  # bare: flash always; a mode is given only as --jetson-flash=MODE
+            args[index] = f"{FLASH}=always"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -262,7 +262,12 @@ class JetsonSession:
 
             dut = self.dut(name)
             local = dut.entry.labgrid is None
-            flow = FlashFlow(dut, emit=self.emit, lock_dir=self.lock_dir() if local else None)
+            flow = FlashFlow(
+                dut,
+                emit=self.emit,
+                lock_dir=self.lock_dir() if local else None,
+                auto=self.config.getoption("jetson_flash") == "auto",
+            )
             self.flows[name] = flow
         return flow
 

@@ -144,9 +144,12 @@ class JetsonStep(pytest.Item):
             _unavailable_is_infra(flow, outcome)
             apply_outcome(self.config, flow.dut, outcome)
         elif step == "flash":
-            flow.flash()
+            verified = flow.flash_or_verify()
             self._properties(flow)
+            return verified
         elif step == "post-flash-reset":
+            if flow.skipped:
+                return "flash skipped: the board was booted to verify it"
             if flow.post_flash_reset() is None:
                 chip = flow.dut.entry.profile.chip.catalogue_id
                 return f"not needed on {chip}: the flash tool resets the board itself"

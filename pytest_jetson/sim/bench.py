@@ -1,6 +1,6 @@
 """The simulator's part of a bench: its built-in DUTs and the inventory's ``sim:`` block.
 
-A ``sim:`` block (``{board, release, faults}``) makes an inventory entry a simulated DUT; it
+A ``sim:`` block (``{board, release, faults, state}``) makes an inventory entry a simulated DUT; it
 needs no ``profile`` (the simulated tree comes with one). The loader reads it through the
 :class:`~pytest_jetson.bench.EntryBlock` below, given by the simulator's pytest plugin.
 """
@@ -37,16 +37,20 @@ class SimSpec:
     faults: tuple[str, ...] = ()
     tree: str | None = None
     """DUTs of one board naming the same tree share one Linux_for_Tegra tree on the host."""
+    state: str | None = None
+    """A folder (relative to the inventory) keeping the DUT across sessions: its tree, what
+    was flashed and its power state; None: a fresh DUT every session."""
 
 
 def parse_sim_block(block: MapReader) -> SimSpec:
     """Read an inventory entry's ``sim:`` block."""
-    block.allow(("board", "release", "faults", "tree"))
+    block.allow(("board", "release", "faults", "tree", "state"))
     return SimSpec(
         board=block.text("board"),
         release=block.opt_text("release"),
         faults=block.str_list("faults"),
         tree=block.opt_text("tree"),
+        state=block.opt_text("state"),
     )
 
 

@@ -37,7 +37,7 @@ from pytest_jetson.sim.bootlog import (
     flashed_release,
     login_banner,
 )
-from pytest_jetson.sim.state import DutState, StateStore, check_password, power_cycle
+from pytest_jetson.sim.state import DutState, Flashed, StateStore, check_password, power_cycle
 from pytest_jetson.sim.tcu import TcuRenderer
 
 POLL_SECONDS = 0.02
@@ -355,15 +355,46 @@ class Console:
             return "", 0
         if cmd == "false":
             return "", 1
+        if cmd == "nvbootctrl" and args == ["get-current-slot"]:
+            return f"{self.state.flashed.boot_slot}\n", 0
+        if cmd == "sha256sum":
+            return _sha256sum(self.state.flashed, args)
         if cmd == "cat":
             files = {
                 "/etc/nv_tegra_release": self.state.flashed.nv_tegra_release,
                 "/etc/hostname": f"{host}\n",
+                "/boot/extlinux/extlinux.conf": extlinux_text(self.state.flashed),
             }
             missing = [a for a in args if a not in files]
             text = "".join(files.get(a, f"cat: {a}: No such file or directory\n") for a in args)
             return text, 1 if missing else 0
         return f"-bash: {cmd}: command not found\n", 127
+
+
+def extlinux_text(flashed: Flashed) -> str:
+    """``/boot/extlinux/extlinux.conf`` as flash.sh leaves it: one ``primary`` entry whose
+    ``LINUX`` is ``/boot/Image`` and whose ``FDT`` names the flashed DTB."""
+    fdt = f"      FDT {flashed.dtb}\n" if flashed.dtb else ""
+    return (
+        "TIMEOUT 30\nDEFAULT primary\n\nMENU TITLE L4T boot options\n\nLABEL primary\n"
+        "      MENU LABEL primary kernel\n      LINUX /boot/Image\n"
+        f"{fdt}      INITRD /boot/initrd\n      APPEND ${{cbootargs}} root=/dev/mmcblk0p1 rw\n"
+    )
+
+
+def _sha256sum(flashed: Flashed, paths: list[str]) -> tuple[str, int]:
+    """``sha256sum`` of the boot files the flash wrote (a missing one: an error line, exit 1)."""
+    known = {"/boot/Image": flashed.kernel_sha256}
+    if flashed.dtb:
+        known[flashed.dtb] = flashed.dtb_sha256
+    out, status = [], 0
+    for path in paths:
+        if known.get(path):
+            out.append(f"{known[path]}  {path}\n")
+        else:
+            out.append(f"sha256sum: {path}: No such file or directory\n")
+            status = 1
+    return "".join(out), status
 
 
 def _split_commands(line: str) -> list[list[str]]:

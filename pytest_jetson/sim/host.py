@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -126,6 +127,7 @@ class SimHost:
         user: tuple[str, str] | None = None,
         tcu_seed: int = 0,
         tree_name: str | None = None,
+        keep: Path | None = None,
     ) -> SimDut:
         """Build a DUT: its tree (with tree faults), tools, state, profile and console.
 
@@ -135,6 +137,9 @@ class SimHost:
         ``start`` is how the DUT is found (:data:`STARTS`); for ``booted`` and ``off`` its
         image is the tree with ``user`` = ``(name, password)`` staged, as the bench left it.
         ``tcu_seed`` seeds its console's combined-UART interleaving.
+        ``keep`` is a folder keeping the DUT across sessions: its tree is built there once,
+        and a DUT found there runs what the last session flashed (``start`` applies only to
+        a new one), like a board left on the bench.
         """
         if start not in STARTS:
             raise UsageError(f"unknown simulated start {start!r} (valid: {', '.join(STARTS)})")
@@ -144,9 +149,13 @@ class SimHost:
             raise UsageError(f"simulated DUT {name!r} already exists on this host")
         chosen = check_faults(faults)
         sim_board = board_by_key(board)
+        kept = keep is not None and (keep / "dut" / "state.json").is_file()
         state_dir = self.host_dir / DUTS_DIR / name
+        if keep is not None:
+            (keep / "dut").mkdir(parents=True, exist_ok=True)
+            state_dir.symlink_to((keep / "dut").absolute(), target_is_directory=True)
         state_dir.mkdir(parents=True, exist_ok=True)
-        tree = self._tree(tree_name or name, board, release, chosen, state_dir)
+        tree = self._tree(tree_name or name, board, release, chosen, state_dir, keep)
         port = f"{USB_BUS}-{FIRST_PORT + len(self._duts)}"
         link = state_dir / console.port_name(board)
         link.unlink(missing_ok=True)
@@ -164,6 +173,9 @@ class SimHost:
             image=image,
             tcu_seed=tcu_seed,
         )
+        if kept:
+            old = StateStore(state_dir).read()
+            state = dataclasses.replace(state, flashed=old.flashed, mode=old.mode)
         StateStore(state_dir).write(state)
         dut = SimDut(
             name=name,
@@ -176,7 +188,7 @@ class SimHost:
             usb_port=port,
             boardctl_target=BOARDCTL_TARGETS[sim_board.chip.catalogue_id],
             boardctl_serial=topo_serial(state),
-            profile_path=self._write_profile(name, sim_board, tree, boot_device),
+            profile_path=self._write_profile(name, sim_board, tree, boot_device, keep),
         )
         self._start_console(dut)
         self._duts[name] = dut
@@ -189,8 +201,10 @@ class SimHost:
         release: str | None,
         faults: tuple[str, ...],
         state_dir: Path,
+        keep: Path | None = None,
     ) -> SimTree:
-        """The tree named ``key``: built (with its faults and tools) the first time."""
+        """The tree named ``key``: built (with its faults and tools) the first time; under
+        ``keep`` it is built once across sessions and found there later."""
         if key in self._trees:
             owner, tree = self._trees[key]
             if owner != board or (release is not None and release != tree.release):
@@ -199,8 +213,12 @@ class SimHost:
                     f"{release or ''} DUT cannot share it"
                 )
             return tree
-        tree = make_tree(self.workdir / "images" / key, board, release=release)
-        apply_tree_faults(tree.lft, faults)
+        images = (keep or self.workdir) / "images" / key
+        if keep is not None and (images / "Linux_for_Tegra" / "rootfs").is_dir():
+            tree = kept_tree(images, board_by_key(board))
+        else:
+            tree = make_tree(images, board, release=release)
+            apply_tree_faults(tree.lft, faults)
         install_tools(tree.lft, state_dir, release=tree.release)
         self._trees[key] = (board, tree)
         return tree
@@ -261,8 +279,10 @@ class SimHost:
                 )
             time.sleep(0.005)
 
-    def _write_profile(self, name: str, board: SimBoard, tree: SimTree, boot_device: str) -> Path:
-        profiles = self.workdir / "profiles"
+    def _write_profile(
+        self, name: str, board: SimBoard, tree: SimTree, boot_device: str, keep: Path | None
+    ) -> Path:
+        profiles = (keep or self.workdir) / "profiles"
         profiles.mkdir(parents=True, exist_ok=True)
         path = profiles / f"{name}.yaml"
         data = {
@@ -341,6 +361,16 @@ def _bench_image(tree: SimTree, boot_device: str, user: tuple[str, str] | None) 
         tree=tree.sim_release,
         user=user,
     )
+
+
+def kept_tree(dest: Path, board: SimBoard) -> SimTree:
+    """The tree a previous session built at ``dest`` (its release from its rootfs)."""
+    from pytest_jetson.lft.release import parse_nv_tegra_release
+
+    lft = dest / "Linux_for_Tegra"
+    text = (lft / "rootfs" / "etc" / "nv_tegra_release").read_text()
+    version = parse_nv_tegra_release(text).version
+    return SimTree(root=dest, lft=lft, board=board, release=version)
 
 
 def _factory_release(board: SimBoard, tree_release: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import time
 from pathlib import Path
@@ -87,6 +88,7 @@ def snapshot(
     release = release_of(text, tree)
     hostname_file = rootfs / "etc" / "hostname"
     hostname = hostname_file.read_text().strip() if hostname_file.is_file() else ""
+    dtb_name, dtb_sha = _dtb(lft, board)
     return Flashed(
         release=release.version,
         board=board,
@@ -100,7 +102,27 @@ def snapshot(
         ubuntu=release.ubuntu,
         hostname=hostname or "tegra-ubuntu",
         user=staged_user(rootfs),
+        kernel_sha256=_sha256(lft / "kernel" / "Image"),
+        dtb=f"/boot/dtb/kernel_{dtb_name}" if dtb_name else "",
+        dtb_sha256=dtb_sha,
     )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _dtb(lft: Path, board: str) -> tuple[str, str]:
+    """The conf's ``DTB_FILE`` and the hash of ``kernel/dtb/<it>``: flash.sh copies that DTB
+    to ``/boot/dtb/kernel_<DTB_FILE>`` in the rootfs and names it in extlinux's ``FDT``."""
+    from pytest_jetson.errors import ConfigError
+    from pytest_jetson.lft.scan import static_values
+
+    try:
+        name = static_values(lft, f"{board}.conf").get("DTB_FILE", "")
+    except (ConfigError, OSError):
+        return "", ""
+    return name, _sha256(lft / "kernel" / "dtb" / name) if name else ""
 
 
 def factory_image(release: SimRelease) -> Flashed:
@@ -116,6 +138,9 @@ def factory_image(release: SimRelease) -> Flashed:
         nv_tegra_release=nv_tegra_release_text(release),
         kernel=release.kernel,
         ubuntu=release.ubuntu,
+        kernel_sha256=hashlib.sha256(f"factory {release.version} Image".encode()).hexdigest(),
+        dtb="/boot/dtb/kernel_factory.dtb",
+        dtb_sha256=hashlib.sha256(f"factory {release.version} dtb".encode()).hexdigest(),
     )
 
 

@@ -130,6 +130,8 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
     spec = None if dut is None else dut.block("sim", SimSpec)
     if dut is None or spec is None or state.inventory is None:
         return None
+    if spec.state is not None:
+        spec = replace(spec, state=str(state.inventory.path.parent / spec.state))
     entry = _start(config, name, spec, dut.default_user)
     # The bench's operations settings hold for a simulated DUT too.
     entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines)
@@ -205,6 +207,7 @@ def _start(
         user=_credentials(default_user),
         tcu_seed=config.getoption("jetson_sim_seed"),
         tree_name=spec.tree,
+        keep=Path(spec.state) if spec.state is not None else None,
     )
     return BenchEntry(
         name=name,

@@ -73,6 +73,14 @@ class Flashed:
     initrd flow)."""
     rootfs_ab: bool = False
     """Flashed with ``ROOTFS_AB=1`` (two root file systems)."""
+    kernel_sha256: str = ""
+    """SHA-256 of the kernel Image the flash wrote (``kernel/Image`` of the tree)."""
+    dtb: str = ""
+    """The DTB the boot entry names on the DUT (``/boot/dtb/kernel_<DTB_FILE>``)."""
+    dtb_sha256: str = ""
+    """SHA-256 of that DTB (the tree's ``kernel/dtb/<DTB_FILE>`` when flashed)."""
+    boot_slot: str = "0"
+    """``nvbootctrl get-current-slot``: a flash leaves slot A (0) current."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_jetson.flash.imagedigest import image_argv, image_digest, tree_contents
+from pytest_jetson.flash.imagedigest import image_digest, tree_contents
 from pytest_jetson.flash.plan import Plan
 from pytest_jetson.lft.scan import static_values
 from pytest_jetson.sim.tree import make_tree
@@ -37,19 +37,17 @@ def lft(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tree(tmp_path_factory.mktemp("tree"), "orin-agx").lft
 
 
-def test_bench_only_words_dropped() -> None:
-    assert image_argv(PLAN.argv) == ("./flash.sh", "jetson-agx-orin-devkit", "mmcblk0p1")
-    assert image_argv(("x", "--usb-instance=1-4", "y")) == ("x", "y")
-
-
 def test_bench_wiring_does_not_change_it(lft: Path) -> None:
     conf = static_values(lft, CONF)
     moved = dataclasses.replace(
         PLAN, dut="other", argv=(*PLAN.argv[:2], "1-9", *PLAN.argv[3:]), boardctl="x"
     )
     assert image_digest(PLAN, lft, conf) == image_digest(moved, lft, conf)
+    assert image_digest(PLAN, lft, conf) == image_digest(
+        dataclasses.replace(PLAN, default_user="already staged in rootfs (kept)"), lft, conf
+    ), "the same user on the board, whatever the plan calls the staging"
     assert image_digest(PLAN, lft, conf) != image_digest(
-        dataclasses.replace(PLAN, default_user="other"), lft, conf
+        dataclasses.replace(PLAN, boot_device="nvme0n1p1"), lft, conf
     )
 
 
