@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pytest_jetson.flash.plan import DIGEST_LENGTH, Plan
@@ -28,21 +28,36 @@ _FILE_VALUE = re.compile(r"^[\w.+-]+\.(dtb|dtbo|dts|dtsi|cfg)$")
 _SEARCH = ("kernel/dtb", "bootloader/generic/BCT", "bootloader/t186ref/BCT", "bootloader")
 
 
-def conf_files(conf: Mapping[str, str]) -> tuple[str, ...]:
-    """The file names the conf's values name (comma-separated lists split), sorted."""
+def conf_files(values: Iterable[str]) -> tuple[str, ...]:
+    """The file names ``values`` name (comma-separated lists split), sorted."""
     names = set()
-    for value in conf.values():
+    for value in values:
         for part in value.split(","):
             if _FILE_VALUE.match(part.strip()):
                 names.add(part.strip())
     return tuple(sorted(names))
 
 
-def tree_contents(lft: Path, conf: Mapping[str, str]) -> dict[str, str]:
-    """``{relative path or name: sha256}`` of ``kernel/Image`` and every file the conf names
-    (``missing`` for a name found nowhere in the tree)."""
+def chain_values(lft: Path, conf_name: str) -> list[str]:
+    """Every literal value assigned in the conf chain of ``conf_name`` (``MB2_BCT``,
+    ``MISC_CONFIG``, ... for every SKU it dispatches: a superset only makes the digest
+    stricter); none when the chain cannot be read (the plan step refuses such a conf)."""
+    from pytest_jetson.errors import ConfigError
+    from pytest_jetson.lft.scan import variable_assignments
+
+    try:
+        found = variable_assignments(lft, conf_name)
+    except (ConfigError, OSError):
+        return []
+    return [a.value for items in found.values() for a in items if "$" not in a.value]
+
+
+def tree_contents(lft: Path, conf: Mapping[str, str], conf_name: str = "") -> dict[str, str]:
+    """``{relative path or name: sha256}`` of ``kernel/Image`` and every file the evaluated
+    ``conf`` or the conf chain names (``missing`` for a name found nowhere in the tree)."""
+    values = [*conf.values(), *(chain_values(lft, conf_name) if conf_name else [])]
     found: dict[str, str] = {}
-    for name in ("kernel/Image", *conf_files(conf)):
+    for name in ("kernel/Image", *conf_files(values)):
         path = _locate(lft, name)
         key = str(path.relative_to(lft)) if path is not None else name
         found[key] = _sha256(path) if path is not None else "missing"
@@ -54,7 +69,7 @@ def image_digest(plan: Plan, lft: Path, conf: Mapping[str, str]) -> str:
     user staged in the rootfs instead of the plan's wording, plus the tree contents."""
     fields = dict(plan.image_fields())
     fields["default_user"] = _rootfs_user(lft)
-    fields["tree"] = tree_contents(lft, conf)
+    fields["tree"] = tree_contents(lft, conf, plan.flash_conf)
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
 

@@ -116,12 +116,14 @@ def _dtb(lft: Path, board: str) -> tuple[str, str]:
     """The conf's ``DTB_FILE`` and the hash of ``kernel/dtb/<it>``: flash.sh copies that DTB
     to ``/boot/dtb/kernel_<DTB_FILE>`` in the rootfs and names it in extlinux's ``FDT``."""
     from pytest_jetson.errors import ConfigError
-    from pytest_jetson.lft.scan import static_values
+    from pytest_jetson.lft.scan import variable_assignments
 
     try:
-        name = static_values(lft, f"{board}.conf").get("DTB_FILE", "")
+        found = variable_assignments(lft, f"{board}.conf").get("DTB_FILE", [])
     except (ConfigError, OSError):
         return "", ""
+    values = [a.value for a in found if "$" not in a.value]
+    name = values[-1] if values else ""
     return name, _sha256(lft / "kernel" / "dtb" / name) if name else ""
 
 
