@@ -169,6 +169,20 @@ class SimBoard:
         """``reference_devkit.module.revision`` matching the EEPROM (the FAB)."""
         return self.eeprom.fab
 
+    def reference_devkit(self) -> dict[str, object]:
+        """The profile's ``reference_devkit`` block for this board (module id, SKU and
+        revision as its EEPROM reports them, the carrier and the devkit conf)."""
+        return {
+            "name": self.devkit_name,
+            "module": {
+                "id": self.module_id,
+                "sku": self.eeprom.sku,
+                "revision": self.module_revision,
+            },
+            "carrier": {"id": self.carrier_id, "sku": self.carrier_sku},
+            "flash_config": self.devkit_conf,
+        }
+
     def release(self, version: str | None = None) -> SimRelease:
         """The release ``version`` (default: the board's default), checked against the board."""
         chosen = version or self.default_release

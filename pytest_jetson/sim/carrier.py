@@ -77,16 +77,7 @@ def shipped_profile(base: Path) -> Path:
 
 def _write_profile(path: Path, board: SimBoard, release: str) -> None:
     data = {
-        "reference_devkit": {
-            "name": board.devkit_name,
-            "module": {
-                "id": board.module_id,
-                "sku": board.eeprom.sku,
-                "revision": board.module_revision,
-            },
-            "carrier": {"id": board.carrier_id, "sku": board.carrier_sku},
-            "flash_config": board.devkit_conf,
-        },
+        "reference_devkit": board.reference_devkit(),
         "custom_carrier": dict(CUSTOM_CARRIER),
         "bsp_image": {"root_path": "image", "version": release},
         "source": {"root_path": "source"},

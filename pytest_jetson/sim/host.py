@@ -286,16 +286,7 @@ class SimHost:
         profiles.mkdir(parents=True, exist_ok=True)
         path = profiles / f"{name}.yaml"
         data = {
-            "reference_devkit": {
-                "name": board.devkit_name,
-                "module": {
-                    "id": board.module_id,
-                    "sku": board.eeprom.sku,
-                    "revision": board.module_revision,
-                },
-                "carrier": {"id": board.carrier_id, "sku": board.carrier_sku},
-                "flash_config": board.devkit_conf,
-            },
+            "reference_devkit": board.reference_devkit(),
             "bsp_image": {
                 "root_path": os.path.relpath(tree.root, profiles),
                 "version": tree.release,
