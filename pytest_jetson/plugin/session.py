@@ -191,17 +191,57 @@ class JetsonSession:
         DUT is locked by acquiring its place, which every host sees, and the simulator's
         built-in DUTs are private to the session. Waits up to ``--jetson-lock-timeout``, then
         raises :class:`~pytest_jetson.host.lock.LockTimeout` naming the holder.
+
+        Locks are taken in one global order, the order of their lock files' paths, so two
+        sessions that select the same DUTs in different orders never hold one each and wait
+        for the other: a session without xdist takes all its DUTs' locks at the first use,
+        in that order; an xdist worker takes only the DUT it runs, and the scheduler hands
+        each worker its DUTs in that same order (:mod:`pytest_jetson.plugin.xdist`).
         """
         if name in self.locks:
             return
         self.check_quarantine(name)
-        hook: Any = self.config.hook
-        if not hook.pytest_jetson_dut_lock(config=self.config, name=name):
+        if not self._needs_lock(name):
             return
-        from pytest_jetson.host.lock import DutLock, LockError
+        from pytest_jetson.host.lock import LockError
 
         if name in self.unavailable:
             raise LockError(self.unavailable[name])
+        for other in self._lock_order(name):
+            try:
+                self._take_lock(other)
+            except LockError:
+                if other == name:
+                    raise
+        if name in self.unavailable:
+            raise LockError(self.unavailable[name])
+
+    def _needs_lock(self, name: str) -> bool:
+        hook: Any = self.config.hook
+        return bool(hook.pytest_jetson_dut_lock(config=self.config, name=name))
+
+    def _lock_order(self, name: str) -> list[str]:
+        """The DUTs whose locks this process takes now, for ``name``, in the global order."""
+        from pytest_jetson.host.lock import lock_file_stem
+        from pytest_jetson.recovery.quarantine import Quarantined
+
+        if hasattr(self.config, "workerinput"):  # an xdist worker: its own DUT only
+            return [name]
+        wanted = [name]
+        for other in self.dut_names:
+            if other in self.locks or other in self.unavailable or other in wanted:
+                continue
+            try:
+                self.check_quarantine(other)
+            except Quarantined:
+                continue  # never locked: its own use reports the quarantine
+            if self._needs_lock(other):
+                wanted.append(other)
+        return sorted(wanted, key=lock_file_stem)
+
+    def _take_lock(self, name: str) -> None:
+        from pytest_jetson.host.lock import DutLock, LockError
+
         timeout: float = self.config.getoption("jetson_lock_timeout")
 
         def waiting(holder: Any) -> None:

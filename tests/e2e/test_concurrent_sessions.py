@@ -188,3 +188,46 @@ def test_a_lock_timeout_must_be_finite_seconds(pytester: pytest.Pytester, value:
     result = pytester.runpytest("--dut=sim-orin", f"--jetson-lock-timeout={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*argument --jetson-lock-timeout: invalid * value: '{value}'"])
+
+
+HOLD_EACH = """
+import os
+import time
+from pathlib import Path
+
+
+def test_hold(jetson_dut_name, jetson_dut):
+    Path(f"holding-{jetson_dut_name}-{os.getpid()}").write_text("")
+    deadline = time.monotonic() + 60
+    while not Path("release").exists():
+        assert time.monotonic() < deadline, "never released"
+        time.sleep(0.02)
+"""
+
+
+def test_sessions_selecting_duts_in_opposite_orders_both_finish(
+    pytester: pytest.Pytester, start_session: Callable[..., Any]
+) -> None:
+    """Session 1 selects pair-a,pair-b and session 2 pair-b,pair-a. Taken in the order of
+    use, each would hold its first DUT and wait for the other until the lock timeout; taken
+    in one global order, the second waits for the first to end, then runs."""
+    write_bench(pytester)
+    pytester.makepyfile(test_each=HOLD_EACH)
+    timeout = "--jetson-lock-timeout=60"
+    one = start_session("--dut=pair-a,pair-b", SPEED, timeout, "test_each.py")
+    two = start_session("--dut=pair-b,pair-a", SPEED, timeout, "test_each.py")
+
+    def both_engaged() -> bool:
+        holding = {p.name.rsplit("-", 1)[1] for p in pytester.path.glob("holding-*")}
+        waiting = {s.pid for s in (one, two) if "waiting up to 60s" in s.text()}
+        return len(holding) + len(waiting) >= 2
+
+    # Both sessions are in: each holds a DUT in its test (the deadlock to come), or one
+    # holds and the other waits for a lock.
+    wait_for(both_engaged, 60, "both sessions holding or waiting for a DUT")
+    (pytester.path / "release").write_text("")
+
+    for session in (one, two):
+        assert session.wait(90) == 0, session.text()
+        assert "2 passed" in session.text() and "Waited" not in session.text()
+    assert not list((pytester.path / "hil" / "locks").glob("*.holder.json"))
