@@ -631,8 +631,10 @@ class FlashFlow:
             )
         self._persist()
 
-    def fail(self, step: str, message: str) -> None:
-        """Remember the first failed step (later steps and tests skip naming it)."""
+    def fail(self, step: str, message: str, *, outcome: str = "failed") -> None:
+        """Remember the first failed step (later steps and tests skip naming it) and record it
+        in the summary's steps (``outcome``: ``failed``, or ``skipped`` for a step that could
+        not run), unless the step recorded itself."""
         if self.failed_step is None:
             self.failed_step = step
             self.failure = message
@@ -643,7 +645,28 @@ class FlashFlow:
             self.summary.message = self.dut.redactor(
                 f"{step}: {message.splitlines()[0] if message else ''}"
             )
+        self._record(step, outcome=outcome, message=message)
+
+    def interrupt(self, step: str | None, why: str) -> None:
+        """Record an interruption (Ctrl-C, SIGTERM) that landed in ``step`` (None: between
+        steps): the summary's outcome is ``interrupted`` unless the flow had already failed
+        or ended, and the step is in ``steps`` with that outcome."""
+        summary = self._summary()
+        if self.failed_step is None and summary.outcome in ("pending", "flashed", "interrupted"):
+            summary.outcome = "interrupted"
+            where = f"during step '{step}'" if step else f"after step '{self._last_step()}'"
+            summary.message = f"interrupted {where}: {why}"
+            if step is not None:
+                self.failed_step = step
+                self.failure = summary.message
+        if step is not None:
+            self._record(step, outcome="interrupted", message=why)
+        else:
             self._persist()
+
+    def _last_step(self) -> str:
+        steps = self.summary.steps if self.summary is not None else []
+        return str(steps[-1]["step"]) if steps else "(none)"
 
     def _persist(self) -> None:
         if self.summary is not None:

@@ -89,6 +89,15 @@ class JetsonPlugin:
         if path.is_file():
             reclassify_infra_failures(path)
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C or SIGTERM that landed between steps (in pytest's own code): every flash
+        flow still under way records ``interrupted`` (a running step records it itself)."""
+        from pytest_jetson.plugin.steps import interrupt_cause
+
+        why = interrupt_cause(excinfo.value)
+        for flow in self.state.flows.values():
+            flow.interrupt(None, why)
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Stop whatever the session started (simulated DUTs, consoles, locks)."""
         from pytest_jetson.plugin.session import STATE_KEY

@@ -65,6 +65,9 @@ class JetsonStep(pytest.Item):
             flow = state.flow(self.dut_name)
         except ConfigError as exc:
             raise StepFailed(str(exc)) from None
+        except KeyboardInterrupt as exc:  # while the DUT was being locked or set up
+            _interrupted_before_flow(state, self.dut_name, self.step, interrupt_cause(exc))
+            raise
         runs = self.config.stash.setdefault(STEP_RUNS, {})
         key = (self.dut_name, self.step)
         if key in runs:  # a plugin (pytest-rerunfailures, ...) runs the item again
@@ -106,7 +109,10 @@ class JetsonStep(pytest.Item):
         try:
             return self._run(flow)
         except pytest.skip.Exception as exc:
-            flow.fail(self.step, f"skipped: {exc.msg}")
+            flow.fail(self.step, f"skipped: {exc.msg}", outcome="skipped")
+            raise
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): not a failure
+            flow.interrupt(self.step, interrupt_cause(exc))
             raise
         except (JetsonError, StepFailed) as exc:
             message = flow.dut.redactor(str(exc))
@@ -209,6 +215,33 @@ class JetsonStep(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Where the step shows in reports."""
         return self.path, None, f"jetson {self.dut_name}: {self.step}"
+
+
+def interrupt_cause(exc: BaseException) -> str:
+    """What interrupted the run, as the summary says it."""
+    from pytest_jetson.plugin.terminate import Terminated
+
+    return "SIGTERM received" if isinstance(exc, Terminated) else "Ctrl-C (SIGINT)"
+
+
+def _interrupted_before_flow(state: JetsonSession, dut: str, step: str, why: str) -> None:
+    """Write the summary of a DUT interrupted before its flow existed (while its lock was
+    awaited, its bench entry resolved or its simulated board started)."""
+    from pytest_jetson.flash.tool import FlashSummary
+
+    summary = FlashSummary(
+        dut=dut,
+        plan={},
+        plan_digest="",
+        outcome="interrupted",
+        message=f"interrupted during step '{step}': {why}",
+    )
+    summary.steps.append({"step": step, "outcome": "interrupted", "message": why})
+    summary.finished = summary.started
+    try:
+        summary.write(state.artifacts / dut / "summary.json")
+    except JetsonError as exc:
+        state.emit(f"jetson summary {dut}: {exc}")
 
 
 def _infra(exc: BaseException) -> bool:

@@ -89,6 +89,8 @@ def test_kernel_panic_fails_the_kernel_item_naming_the_stage(
     )
     assert "console.log" in failure
     assert run.summary["boot_timeline"].keys() == {"mb1", "mb2", "uefi", "kernel"}
+    kernel = next(s for s in run.summary["steps"] if s["step"] == "kernel")  # failed stages too
+    assert kernel["outcome"] == "failed" and "Kernel panic" in kernel["message"], kernel
     console_log = str(run.artifacts / run.dut / "console.log")
     assert main(["bootlog", console_log, "--chip", "t234", "--user-staged"]) == 1
     assert "failed in stage 'kernel' (waiting for 'login'): kernel_panic" in capsys.readouterr().out
@@ -121,6 +123,8 @@ def test_tcu_garble_loses_banners_and_still_boots_to_login(
 def test_boot_hang_times_out_naming_the_stage(flow_run: Callable[..., Any]) -> None:
     run = flow_run("sim-orin", "--jetson-sim-fault=boot_hang", "--jetson-deadline=boot=1.2")
     failure = _assert_domain_failure(run, "kernel", "boot stage 'kernel' did not end")
+    steps = {s["step"]: s["outcome"] for s in run.summary["steps"]}
+    assert (steps["uefi"], steps["kernel"], run.summary["outcome"]) == ("seen", "failed", "failed")
     assert "timed out after" in failure and "last" in failure
 
 
