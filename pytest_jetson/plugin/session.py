@@ -47,6 +47,9 @@ class JetsonSession:
     unavailable: dict[str, str] = field(default_factory=dict)
     """DUT name → why its lock could not be taken (later uses fail at once with it)."""
     flows: dict[str, FlashFlow] = field(default_factory=dict)
+    settled: dict[str, str] = field(default_factory=dict)
+    """DUT name → how it was taken out of recovery after its flow failed (before the next
+    DUT's steps); its teardown then keeps that unless it asks for recovery."""
     _workdir: Path | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -300,6 +303,7 @@ class JetsonSession:
         if flow is None:
             from pytest_jetson.flash.procedure import FlashFlow
 
+            self.settle_failed(before=name)
             dut = self.dut(name)
             local = dut.entry.labgrid is None
             flow = FlashFlow(
@@ -347,6 +351,38 @@ class JetsonSession:
             values[step] = check_seconds(value, f"--jetson-deadline {item!r}:")
         return values
 
+    def settle_failed(self, *, before: str) -> None:
+        """Power off every other DUT whose flash flow failed while it was in recovery, before
+        DUT ``before`` starts its steps.
+
+        A board left in recovery stays on the host's USB bus as a second Jetson: the next
+        DUT's RCM check and EEPROM read (``Too many Jetson devices``) would see two and take
+        a healthy bench for unavailable when its entry names no ``usb_port``. Power off takes
+        it off the bus without booting a half-written image; its teardown setting still
+        applies at the end of the session (``recovery`` puts it back into recovery then).
+        """
+        for name, flow in self.flows.items():
+            dut = self.duts.get(name)
+            if name == before or flow.failed_step is None or name in self.settled:
+                continue
+            if dut is None or dut.state != "recovery":
+                continue
+            self.settled[name] = self._power_off_failed(name, dut, flow.failed_step, before)
+            if flow.summary is not None:
+                flow.summary.teardown = self.settled[name]
+                flow.close()
+            self.emit(f"jetson teardown {name}: {dut.redactor(self.settled[name])}")
+
+    def _power_off_failed(self, name: str, dut: Dut, step: str, before: str) -> str:
+        why = f"after its failed step '{step}', so that DUT {before} sees one Jetson in recovery"
+        boardctl = dut.boardctl()
+        if boardctl is None:
+            return f"left in recovery {why.replace('so that', 'although')}: no boardctl"
+        try:
+            return f"power_off {why}: {boardctl.power_off().command}"
+        except JetsonError as exc:
+            return f"power_off {why} failed: {exc}"
+
     def teardown(self, name: str, dut: Dut) -> None:
         """Leave the DUT in the state the bench asks for (booted, powered off, recovery).
 
@@ -355,7 +391,10 @@ class JetsonSession:
         option = self.config.getoption("jetson_teardown")
         action = option or dut.entry.teardown
         done = "left as it was"
-        if action != "leave":
+        if name in self.settled and action != "recovery":  # already powered off
+            done = self.settled[name]
+            action = "leave"
+        elif action != "leave":
             boardctl = dut.boardctl()
             if boardctl is None:
                 done = f"{action} not possible without boardctl: left as it was"

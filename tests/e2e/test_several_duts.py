@@ -157,3 +157,54 @@ def test_a_worker_given_several_duts_takes_them_in_lock_order(pytester: pytest.P
     result.assert_outcomes(passed=2)
     order = [m.group(3) for m in map(VERBOSE_LINE.match, result.stdout.lines) if m]
     assert order == ["test_each.py::test_x[pair-a]", "test_each.py::test_x[pair-b]"], order
+
+
+TWINS = """
+lock_dir: locks
+duts:
+  twin-a:
+    sim: {board: orin-agx, faults: [flash_fail]}
+    default_user: ubuntu
+  twin-b:
+    sim: {board: orin-agx}
+    default_user: ubuntu
+"""
+
+# A bench whose inventory names no RCM port: the single Jetson in recovery is the DUT.
+NO_USB_PORT = """
+import dataclasses
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_jetson_resolve_dut(config, name, workdir):
+    entry = yield
+    return None if entry is None else dataclasses.replace(entry, usb_port=None)
+"""
+
+
+def test_a_failed_flash_leaves_the_next_dut_unaffected(pytester: pytest.Pytester) -> None:
+    """Without xdist, on a bench that names no RCM port: twin-a's flash fails while it is in
+    recovery; it is powered off before twin-b's steps, so twin-b's RCM check and EEPROM read
+    see one Jetson (not "2 Orin devices are in recovery") and it boots."""
+    write_bench(pytester, TWINS)
+    pytester.makeconftest(NO_USB_PORT)
+    pytester.makepyfile(test_hil=HIL_TEST)
+    artifacts = pytester.path / "art"
+    result = pytester.runpytest(
+        "--dut=twin-a,twin-b",
+        "--jetson-flash",
+        "--jetson-sim-speed=20",
+        f"--jetson-artifacts={artifacts}",
+        "-rA",
+        "--jetson-accept-plan",
+        "test_hil.py",
+    )
+
+    a, b = summary(artifacts, "twin-a"), summary(artifacts, "twin-b")
+    assert (a["outcome"], b["outcome"]) == ("failed", "booted"), result.stdout.str()
+    result.assert_outcomes(failed=1, passed=6 + 14, skipped=8 + 1)
+    assert a["teardown"].startswith("power_off after its failed step 'flash'"), a["teardown"]
+    assert "twin-b" in a["teardown"] and b["teardown"] == "left as it was"
+    result.stdout.fnmatch_lines(["*jetson teardown twin-a: power_off after its failed step*"])
