@@ -541,9 +541,10 @@ class FlashFlow:
 
     def _validated(self) -> None:
         """The boot validation passed: store the host record (image digest and the identity
-        read now) and clear the provisioning marker."""
+        read now) and clear the provisioning marker. A board ``auto`` verified needs neither:
+        its identity was read moments ago and equals the record, and a skip needs no marker."""
         records = self.records
-        if records is None or self.image_digest is None:
+        if records is None or self.image_digest is None or self.skipped:
             return
         from pytest_jetson.flash.autoflash import read_identity
 
