@@ -201,6 +201,14 @@ def summary(artifacts: Path, dut: str) -> dict[str, Any]:
     return data
 
 
+def sim_calls(state: Path, tool: str) -> list[tuple[str, ...]]:
+    """The argv of every run of simulated ``tool`` that reached the DUT kept in the ``sim:``
+    ``state`` folder ``state``, as the simulator logged it (boardctl: its command)."""
+    from pytest_jetson.sim.state import tool_calls
+
+    return [call.argv for call in tool_calls(state / "dut") if call.tool == tool]
+
+
 # -- benches and sessions -----------------------------------------------------------------------
 
 

@@ -32,6 +32,9 @@ Mode = Literal["off", "on", "recovery", "initrd"]
 
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
+CALLS_FILE = "calls.log"
+"""One JSON line per simulated tool run that reached this DUT: what a bench technician
+would see in the board's history (``{"tool": ..., "argv": [...]}``)."""
 DUTS_DIR = "duts"
 """Sub-directory of a host dir holding one state dir per DUT."""
 
@@ -260,3 +263,39 @@ def power_cycle(state: DutState, mode: Mode) -> DutState:
     """``state`` moved to ``mode``; entering ``on`` counts as a (re)boot."""
     boot_seq = state.boot_seq + 1 if mode == "on" else state.boot_seq
     return dataclasses.replace(state, mode=mode, boot_seq=boot_seq, usb_dropped=False)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One simulated tool run on a DUT: the tool's key and its arguments."""
+
+    tool: str
+    argv: tuple[str, ...]
+
+    @property
+    def verb(self) -> str:
+        """The last argument (boardctl's command: ``reset``, ``recovery``...), or ``""``."""
+        return self.argv[-1] if self.argv else ""
+
+
+def log_call(state_dir: Path, tool: str, argv: list[str]) -> None:
+    """Append one tool run to the DUT's call log (an ``O_APPEND`` write of one line, so
+    concurrent tools never interleave)."""
+    line = json.dumps({"tool": tool, "argv": list(argv)}) + "\n"
+    fd = os.open(state_dir / CALLS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def tool_calls(state_dir: Path) -> list[ToolCall]:
+    """Every tool run logged for the DUT of ``state_dir``, oldest first."""
+    path = state_dir / CALLS_FILE
+    if not path.is_file():
+        return []
+    calls = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        calls.append(ToolCall(data["tool"], tuple(data["argv"])))
+    return calls

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pytest_jetson.recovery.quarantine import QuarantineStore
-from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, summary, write_bench
+from tests.e2e.conftest import FlowRun
+from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, sim_calls, summary, write_bench
 
 QUICK = ("--jetson-deadline=login=1", "--jetson-deadline=recovery=1", "--jetson-deadline=boot=3")
 """A wedged console is noticed in 1 s; after a rung the boot must start within 1 s and reach a
@@ -124,3 +126,29 @@ def test_requalify_usage_errors_exit_2(pytester: pytest.Pytester) -> None:
         cwd=pytester.path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
+
+
+PANIC_BENCH = """
+lock_dir: locks
+duts:
+  cand:
+    sim: {board: orin-agx, faults: [kernel_panic], state: kept/cand}
+    default_user: ubuntu
+"""
+
+
+def test_a_candidate_that_panics_is_a_product_failure_and_the_ladder_never_climbs(
+    pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
+) -> None:
+    write_bench(pytester, PANIC_BENCH)
+    run = flow_run("cand", "--jetson-sim-speed=50")
+    assert run.outcome_of("kernel") == "failed"
+    assert run.failure_node("kernel").tag == "failure"  # product: a <failure>, not an <error>
+    assert 'name="failure_class" value="product"' in run.junit.read_text()
+    assert run.summary["recovery"] == []
+    assert "jetson_recovery" not in run.junit.read_text()
+    assert not (pytester.path / "hil" / "locks" / "cand.quarantine.json").exists()
+    # the simulator's own record: into recovery for the flash, nothing after the panic
+    kept = pytester.path / "hil" / "kept" / "cand"
+    assert sim_calls(kept, "boardctl") == [("recovery",)]
+    assert len(sim_calls(kept, "flash")) == 1  # the candidate, once: never a reflash

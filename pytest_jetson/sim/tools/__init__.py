@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest_jetson
 from pytest_jetson.sim.boards import RELEASES
+from pytest_jetson.sim.state import log_call
 from pytest_jetson.sim.tools._env import MARKER, ToolEnv, locate
 
 TOOLS: dict[str, str] = {
@@ -99,6 +100,8 @@ def _mains() -> dict[str, Callable[[ToolEnv, list[str]], int]]:
 def run(tool: str, script: str, argv: list[str]) -> int:
     """Entry point of an installed tool launcher: run ``tool`` for the tree holding ``script``."""
     env = locate(script)
+    if tool != "boardctl":  # boardctl logs on the board it drives (its -s/-i pick)
+        log_call(env.store.state_dir, tool, argv)
     try:
         return _mains()[tool](env, argv)
     except KeyboardInterrupt:

@@ -21,7 +21,14 @@ import optparse
 import os
 from collections.abc import Callable
 
-from pytest_jetson.sim.state import DutState, Mode, StateStore, power_cycle, topo_serial
+from pytest_jetson.sim.state import (
+    DutState,
+    Mode,
+    StateStore,
+    log_call,
+    power_cycle,
+    topo_serial,
+)
 from pytest_jetson.sim.tools._env import ToolEnv, err, hang, out
 
 COMMANDS_R36 = (
@@ -200,6 +207,7 @@ def _topo(env: ToolEnv, picked: StateStore, driven: StateStore | None, command: 
     """Run ``command`` on the picked TOPO; ``driven`` is None when the target's driver does not
     know this board's lines (the commands end, the board stays as it was)."""
     state = picked.read()
+    log_call(picked.state_dir, "boardctl", [command])
     env = dataclasses.replace(env, store=picked)
     if state.has_fault("boardctl_hang"):
         if command in ("recovery", "power_off"):
