@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -16,7 +16,7 @@ import yaml
 
 from pytest_jetson.errors import InventoryError, UsageError
 from pytest_jetson.inputs import MAX_SECONDS, path_problem
-from pytest_jetson.profile import Profile, load_profile
+from pytest_jetson.profile import BspImage, Profile, load_profile
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
 if TYPE_CHECKING:
@@ -54,9 +54,12 @@ class DefaultUser:
         return self.username if self.kind == "custom" else self.kind
 
 
-LADDER_RUNGS = ("reset", "power_cycle")
+LADDER_RUNGS = ("reset", "power_cycle", "recovery_reentry", "reflash")
 """The recovery ladder's rungs, in climbing order (the default ladder of every DUT): a
-``ladder:`` list in a DUT's entry keeps a subset, ``ladder: []`` none."""
+``ladder:`` list in a DUT's entry keeps a subset, ``ladder: []`` none. ``reset`` (boardctl
+reset), ``power_cycle`` (power_off, power_on), ``recovery_reentry`` (into recovery, seen in
+RCM, then a reset boots normally), ``reflash`` (the DUT's ``known_good`` image flashed and
+boot-validated)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class BenchEntry:
     """The DUT sits on a remote labgrid bench (its ``labgrid:`` block); None when local."""
     ladder: tuple[str, ...] = LADDER_RUNGS
     """The recovery ladder's rungs tried, in order, when the bench loses the DUT."""
+    known_good: Profile | None = None
+    """The DUT's known-good image (the ``known_good`` key: a profile, or a tree with the DUT's
+    own platform data), which the ladder's ``reflash`` rung flashes; None: no such rung."""
 
     def block(self, key: str, kind: type[T]) -> T | None:
         """The entry's plugin block ``key`` when it is a ``kind``, else None."""
@@ -146,6 +152,7 @@ _DUT_KEYS = (
     "recovery",
     "labgrid",
     "ladder",
+    "known_good",
 )
 DEADLINE_STEPS = (
     "boardctl",
@@ -191,6 +198,10 @@ class InventoryDut:
     """boardctl's ``-s``: the key, else the ``<serial>`` of a TOPO by-id console path."""
     boardctl_index: int | None = None
     ladder: tuple[str, ...] = LADDER_RUNGS
+    known_good: str | None = None
+    """The ``known_good`` value as written: a profile (name or path) or a Linux_for_Tegra
+    tree (a folder: the tree, or the folder holding it)."""
+    known_good_line: int = 0
     line: int = 0
     """The line of the entry in the inventory file."""
 
@@ -271,6 +282,42 @@ class Inventory:
             key=f"duts.{dut.name}.profile",
         )
 
+    def known_good(self, dut: InventoryDut, own: Profile) -> Profile | None:
+        """The known-good image of ``dut``: the profile its ``known_good`` names, or its own
+        profile (``own``) with the ``known_good`` tree as the image; None without the key."""
+        ref = dut.known_good
+        if ref is None:
+            return None
+        key = f"duts.{dut.name}.known_good"
+        problem = path_problem(ref)
+        if problem is not None:
+            raise InventoryError(
+                f"known_good {problem}", path=str(self.path), line=dut.known_good_line, key=key
+            )
+        candidate = Path(ref).expanduser()
+        candidate = candidate if candidate.is_absolute() else self.path.parent / candidate
+        if candidate.is_dir():
+            root = candidate.parent if candidate.name == "Linux_for_Tegra" else candidate
+            if not (root / "Linux_for_Tegra").is_dir():
+                raise InventoryError(
+                    f"known_good folder {candidate} is not a Linux_for_Tegra tree (nor holds "
+                    "one); name a tree or a profile",
+                    path=str(self.path),
+                    line=dut.known_good_line,
+                    key=key,
+                )
+            return replace(own, bsp_image=BspImage(root_path=root.resolve()))
+        named = replace(dut, profile_ref=ref, profile_line=dut.known_good_line)
+        try:
+            return load_profile(self.profile_path(named))
+        except InventoryError as exc:
+            raise InventoryError(
+                exc.message.replace("profile", "known_good profile", 1),
+                path=str(self.path),
+                line=dut.known_good_line,
+                key=key,
+            ) from None
+
     def entry(self, name: str, *, profile: Profile | None = None) -> BenchEntry:
         """The bench entry for DUT ``name``, loading its profile (or using ``profile``)."""
         dut = self.duts.get(name)
@@ -282,6 +329,7 @@ class Inventory:
         if profile is None:
             profile = load_profile(self.profile_path(dut))
         return BenchEntry(
+            known_good=self.known_good(dut, profile),
             name=dut.name,
             profile=profile,
             boardctl_target=dut.boardctl_target,
@@ -444,6 +492,8 @@ def _dut(name: str, entry: MapReader, blocks: Sequence[EntryBlock]) -> Inventory
         wired_by_plugin=any(b.wires_entry for b in present),
         labgrid=parse_labgrid(entry),
         ladder=_ladder(entry),
+        known_good=entry.opt_text("known_good"),
+        known_good_line=entry.line_of("known_good"),
     )
 
 

@@ -92,6 +92,7 @@ class Dut:
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
     _console: SerialConsole | None = None
+    _shared_console: bool = False
 
     @property
     def name(self) -> str:
@@ -239,8 +240,29 @@ class Dut:
             self._console = open_(port, baud, self.log("console.log"))
         return self._console
 
+    def with_image(self, entry: BenchEntry, side: BenchSide, artifacts: Path) -> Dut:
+        """The same board with another image (``entry``'s profile, flashed from ``side``),
+        as the recovery ladder's reflash sees it: it shares this DUT's console (one reader per
+        port), its deadlines, environment and redactor, and keeps its logs in ``artifacts``.
+        Closing it leaves the shared console open."""
+        twin = Dut(
+            entry=entry,
+            side=side,
+            artifacts=artifacts,
+            deadlines=self.deadlines,
+            env=self.env,
+            extra_checks=self.extra_checks,
+            redactor=self.redactor,
+        )
+        twin._console = self.console()
+        twin._shared_console = True
+        return twin
+
     def close(self) -> None:
         """Close the console (idempotent)."""
+        if self._shared_console:
+            self._console = None
+            return
         if self._console is not None:
             console, self._console = self._console, None
             console.close()

@@ -217,10 +217,10 @@ def test_a_broken_profile_error_names_the_profile_file(bench_dir: Path) -> None:
         ("dut:\n  a: {profile: orin}\n", 1, "dut", "did you mean 'duts'"),
         ("duts:\n  a: {boardctl_target: topo}\n", 2, "duts.a.profile", "missing required key"),
         (
-            "duts:\n  a: {profile: orin, ladder: [reset, reflash]}\n",
+            "duts:\n  a: {profile: orin, ladder: [reset, replace_board]}\n",
             2,
             "duts.a.ladder",
-            "unknown rung(s) 'reflash'; rungs: reset, power_cycle",
+            "unknown rung(s) 'replace_board'; rungs: reset, power_cycle, recovery_reentry, reflash",
         ),
     ],
 )
@@ -246,4 +246,47 @@ def test_the_ladder_defaults_to_every_rung_and_keeps_their_order(bench_dir: Path
     )
     inventory = load_inventory(path, profile_dirs=[bench_dir / "profiles"])
     ladders = [inventory.entry(n).ladder for n in "abc"]
-    assert ladders == [("reset", "power_cycle"), ("reset", "power_cycle"), ()]
+    every = ("reset", "power_cycle", "recovery_reentry", "reflash")
+    assert ladders == [every, ("reset", "power_cycle"), ()]
+
+
+def test_known_good_names_a_profile_or_a_tree(bench_dir: Path) -> None:
+    tree = bench_dir / "good" / "Linux_for_Tegra"
+    tree.mkdir(parents=True)
+    path = write_bench(
+        bench_dir,
+        """
+        duts:
+          a: {profile: orin}
+          b: {profile: orin, known_good: orin}
+          c: {profile: orin, known_good: ../good}
+          d: {profile: orin, known_good: ../good/Linux_for_Tegra}
+        """,
+    )
+    inventory = load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+    entries = {n: inventory.entry(n) for n in "abcd"}
+    assert entries["a"].known_good is None
+    assert entries["b"].known_good == entries["b"].profile
+    for name in "cd":
+        good = entries[name].known_good
+        assert good is not None and good.bsp_image is not None
+        assert good.bsp_image.lft == tree.resolve()
+        assert good.reference_devkit == entries[name].profile.reference_devkit
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param("nowhere", "known_good profile 'nowhere' not found", id="no-such-profile"),
+        pytest.param("../profiles", "is not a Linux_for_Tegra tree", id="a-folder-not-a-tree"),
+    ],
+)
+def test_a_bad_known_good_names_file_line_and_key(
+    bench_dir: Path, value: str, message: str
+) -> None:
+    path = write_bench(bench_dir, f"duts:\n  a:\n    profile: orin\n    known_good: {value}\n")
+    inventory = load_inventory(path, profile_dirs=[bench_dir / "profiles"])
+    with pytest.raises(InventoryError) as info:
+        inventory.entry("a")
+    assert (info.value.line, info.value.key) == (4, "duts.a.known_good")
+    assert message in str(info.value)

@@ -247,6 +247,7 @@ class SerialConsole:
         self._chunk_ends: list[int] = []
         self._chunk_times: list[float] = []
         self._wait: _Wait | None = None
+        self._byte_waiters = 0
         self._lost: str | None = None
         self._connected = False
         self._bad: list[BadPattern] = list(bad_patterns)
@@ -291,6 +292,24 @@ class SerialConsole:
         """Every byte received since the console opened."""
         with self._cond:
             return self._base + len(self._buf)
+
+    def wait_received(self, after: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until :attr:`bytes_received` exceeds ``after``
+        (whether it did); nothing is matched or consumed, so a later :meth:`expect` still
+        sees those bytes. Returns early, False, when the port is gone for good."""
+        check_seconds(timeout, "wait_received(): timeout", zero_ok=True)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._byte_waiters += 1
+            try:
+                while self._base + len(self._buf) <= after and self._lost is None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+            finally:
+                self._byte_waiters -= 1
+            return self._base + len(self._buf) > after
 
     @property
     def buffered(self) -> int:
@@ -651,6 +670,8 @@ class SerialConsole:
             wait = self._wait
             if wait is not None and not wait.decided and wait.scan(buf, self._base, last):
                 self._capture(wait)
+                self._cond.notify_all()
+            elif self._byte_waiters:
                 self._cond.notify_all()
             if len(buf) > self._max_buffer:
                 self._trim()

@@ -100,3 +100,20 @@ class BadPatternSeen(DutError):
             f"{line!r}{_tail(last_lines, log_path)}",
             output="\n".join(last_lines),
         )
+
+
+class ConsoleSilent(BenchError):
+    """Not one byte arrived on the console after the board was reset: a bench symptom (a dead
+    console link, or a board that does not run at all), never an image that started to boot
+    and stopped. A Jetson's boot ROM and MB1 print within seconds of leaving reset."""
+
+    def __init__(self, port: str, seconds: float, *, awaited: str, log_path: Path | None) -> None:
+        self.port = port
+        self.seconds = seconds
+        self.log_path = log_path
+        where = str(log_path) if log_path is not None else "(no log file)"
+        super().__init__(
+            f"console silent: not one byte in {seconds:.1f} s since the reset (waiting for "
+            f"{awaited})\nthe console link ({port}) or the board is dead, not the image; "
+            f"full log: {where}"
+        )

@@ -95,8 +95,6 @@ def _cannot_verify(flow: FlashFlow) -> str | None:
 
 def _boot_and_read(flow: FlashFlow) -> DeviceIdentity | str:
     """Boot the board out of recovery, validate the boot stages, log in and read it."""
-    import time
-
     from pytest_jetson.flash.procedure import BOOT_STAGES
 
     dut = flow.dut
@@ -104,7 +102,7 @@ def _boot_and_read(flow: FlashFlow) -> DeviceIdentity | str:
     assert boardctl is not None
     flow.dut.console().discard()
     flow.emit(f"jetson flash {dut.name}: booting the board to verify what it runs")
-    flow.boot_started = time.monotonic()
+    flow.mark_reset()
     boardctl.reset()
     dut.transition("flashed")  # the boot media holds an image of ours; the check says which
     try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_jetson.console.errors import ConsoleSilent
 from pytest_jetson.console.shell import Shell
 from pytest_jetson.drivers.eeprom import BoardId, profile_board
 from pytest_jetson.dut import Dut
@@ -36,7 +37,7 @@ from pytest_jetson.flash.tool import (
 )
 
 if TYPE_CHECKING:
-    from pytest_jetson.console.boot import BootSequencer
+    from pytest_jetson.console.boot import BootSequencer, BootStageTimeout
     from pytest_jetson.console.stages import StageMark
     from pytest_jetson.drivers.defaultuser import UserStaging
     from pytest_jetson.flash.record import Decision, RecordStore
@@ -92,6 +93,9 @@ class FlashFlow:
     failed_step: str | None = None
     failure: str = ""
     boot_started: float | None = None
+    boot_bytes: int | None = None
+    """The console's byte count when the board was reset (see :meth:`mark_reset`): a boot
+    that adds none is a silent console, a bench symptom."""
     _resolution: Resolution | None = None
     _resolution_key: tuple[str | None, BoardId] | None = None
     _boot: BootSequencer | None = None
@@ -256,11 +260,11 @@ class FlashFlow:
         console.discard()
         log = dut.log("flash.log")
         progress = Progress(self.emit)
-        reset_at: list[float] = []
+        reset_at: list[tuple[float, int]] = []
 
         def on_line(line: str) -> None:
             if not reset_at and RESET_LINE.search(line):
-                reset_at.append(time.monotonic())
+                reset_at.append((time.monotonic(), console.bytes_received))
             progress(line)
 
         start = time.monotonic()
@@ -304,7 +308,10 @@ class FlashFlow:
         dut.forget("rcm", "eeprom")
         if not dut.entry.profile.chip.post_flash_reset:
             # The board boots while the tool prints its last lines: count from its reset line.
-            self.boot_started = reset_at[0] if reset_at else time.monotonic()
+            if reset_at:
+                self.boot_started, self.boot_bytes = reset_at[0]
+            else:
+                self.mark_reset()
 
     def _run_in_tree(
         self,
@@ -439,12 +446,12 @@ class FlashFlow:
                 f"DUT {dut.name}: remove the force-recovery jumper / release RECOVERY and "
                 "power-cycle the board now; waiting for console activity"
             )
-            self.boot_started = time.monotonic()
+            self.mark_reset()
             self._open_console().expect(r"\S", timeout=dut.deadlines.boot)
             self._record("post-flash-reset", outcome="manual")
             return "manual power-cycle"
         # The board may start booting before boardctl returns: count from the request.
-        self.boot_started = time.monotonic()
+        self.mark_reset()
         result = boardctl.reset()
         if self.summary is not None:
             self.summary.add_step(
@@ -470,11 +477,18 @@ class FlashFlow:
         ``kernel`` stage lasts until the kernel hands over to userspace, so a kernel panic
         fails it.
         """
+        from pytest_jetson.console.boot import BootStageTimeout
+
         if self.skipped and stage in self._marks:
             return self._marks[stage]  # validated on the verification boot
         sequencer = self._sequencer()
         try:
             mark = sequencer.settle(stage) if stage == "kernel" else sequencer.reach(stage)
+        except BootStageTimeout as exc:
+            silent = self._silence(exc)
+            if silent is not None:
+                raise silent from exc
+            raise
         finally:
             if self.summary is not None:
                 self.summary.boot_timeline = sequencer.timeline
@@ -491,6 +505,39 @@ class FlashFlow:
             )
         return mark
 
+    def mark_reset(self) -> None:
+        """The board is reset now: its boot is timed, and its console output counted, from
+        here."""
+        self.boot_started = time.monotonic()
+        self.boot_bytes = self._open_console().bytes_received
+
+    def _silence(self, exc: BootStageTimeout) -> ConsoleSilent | None:
+        """The bench symptom behind a stage timeout when not one byte arrived since the
+        reset (the boot ROM and MB1 print within seconds of it), else None: an image that
+        printed anything and then stopped is the product's failure."""
+        console = self._open_console()
+        if self.boot_bytes is None or console.bytes_received != self.boot_bytes:
+            return None
+        started = self.boot_started if self.boot_started is not None else time.monotonic()
+        return ConsoleSilent(
+            console.port,
+            time.monotonic() - started,
+            awaited=f"boot stage {exc.stage!r}",
+            log_path=console.log_path,
+        )
+
+    def console_answers(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the first console byte after :meth:`mark_reset`
+        (nothing is consumed: boot validation still sees it); raise :class:`ConsoleSilent`."""
+        console = self._open_console()
+        if self.boot_bytes is None:
+            self.mark_reset()
+        assert self.boot_bytes is not None
+        if not console.wait_received(self.boot_bytes, timeout):
+            raise ConsoleSilent(
+                console.port, timeout, awaited="any output", log_path=console.log_path
+            )
+
     def boot_last_seen(self) -> str | None:
         """The name of the last boot stage whose marker arrived."""
         mark = self._boot.last_seen if self._boot is not None else None
@@ -502,7 +549,7 @@ class FlashFlow:
 
         if self._boot is None:
             if self.boot_started is None:
-                self.boot_started = time.monotonic()
+                self.mark_reset()
             self._boot = BootSequencer(
                 self._open_console(),
                 self.dut.entry.profile.chip,
@@ -555,8 +602,10 @@ class FlashFlow:
         records.validated(self.image_digest, identity)
 
     def reset_boot(self) -> None:
-        """Forget the boot seen so far (the board is taken back to recovery and flashed)."""
+        """Forget the boot seen so far (the board is taken back to recovery and flashed, or
+        a recovery rung resets it)."""
         self.boot_started = None
+        self.boot_bytes = None
         self._boot = None
         self._marks.clear()
         self._shell = None

@@ -141,9 +141,11 @@ def jetson_shell(
     """A logged-in shell on the DUT's console (as the bench's default user).
 
     A console that does not answer (no login prompt within the ``login`` deadline) climbs the
-    DUT's recovery ladder (reset, power cycle); a rung that brings it back lets the test go on
-    (the climb is in the summary and the JUnit property ``jetson_recovery``). A ladder that
-    runs out latches the DUT broken and quarantines it: this test skips, later ones at once.
+    DUT's recovery ladder (reset, power cycle, recovery re-entry, reflash of its known-good
+    image); a rung that brings it back lets the test go on (the climb is in the summary and
+    the JUnit property ``jetson_recovery``), except a reflash in a session that flashed its
+    own image (that image is gone: this and later tests skip). A ladder that runs out latches
+    the DUT broken and quarantines it: this test skips, later ones at once.
     """
     state = require_session(pytestconfig)
     flow = state.flow(jetson_dut.name)
@@ -161,6 +163,10 @@ def jetson_shell(
             request.node.user_properties.append((RECOVERY_PROPERTY, result.describe()))
             if not result.healed:
                 raise  # the symptom is the failure (the climb is in the summary and JUnit)
+            if result.healed_by == "reflash" and pytestconfig.getoption("jetson_flash"):
+                # the image this session flashed is gone: no later test runs on the wrong one
+                flow.fail("recovery", f"{symptom}: the board runs its known-good image now")
+                raise
             return flow.shell()
 
     return _on_console(pytestconfig, jetson_dut, "no shell on DUT {name}", shell)

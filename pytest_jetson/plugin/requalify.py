@@ -1,18 +1,24 @@
 """``--jetson-requalify``: a health check of each selected DUT instead of the collected tests.
 
-The check is a boot validation: boardctl resets the board and a shell must log in within the
-``boot`` deadline. When it passes, the DUT's quarantine record is removed; when it fails, the
-record stays with the attempt added. Quarantined DUTs are touched only in such a run.
+The check is a boot validation of the DUT's known-good image: with ``known_good`` in the
+inventory, that image goes through the flash flow and its boot is validated (every stage, the
+login, the release), as the ladder's ``reflash`` rung does; without it, boardctl resets the
+board and the boot of what it holds is validated (every stage, then a login). When it passes,
+the DUT's quarantine record is removed; when it fails, the record stays with the attempt
+added. Quarantined DUTs are touched only in such a run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_jetson.plugin.session import JetsonSession, get_session
+
+if TYPE_CHECKING:
+    from pytest_jetson.dut import Dut
 
 
 class RequalifyItem(pytest.Item):
@@ -23,7 +29,7 @@ class RequalifyItem(pytest.Item):
         self.dut_name = dut_name
 
     def runtest(self) -> None:
-        """Reset the DUT and log in within the boot deadline; lift or keep the quarantine."""
+        """Validate the boot of the DUT's known-good image; lift or keep the quarantine."""
         state = get_session(self.config)
         assert state is not None
         store = state.quarantine()
@@ -47,16 +53,48 @@ class RequalifyItem(pytest.Item):
 
 
 def _health_check(state: JetsonSession, name: str) -> None:
+    """Boot validation of the known-good image: flashed first when the inventory names one,
+    else what the board holds, after a reset."""
     from pytest_jetson.errors import BenchError
+    from pytest_jetson.plugin.recovery import reflash_rung
 
     dut = state.dut(name)
-    boardctl = dut.boardctl()
-    if boardctl is None:
+    if dut.boardctl() is None:
         raise BenchError(f"DUT {name}: requalification needs boardctl to reset the board")
-    flow = state.flow(name)
+    if dut.entry.known_good is None:
+        _validate_reset_boot(state, dut)
+        return
+    reflash = reflash_rung(state, dut)
+    if isinstance(reflash, str):
+        raise BenchError(f"DUT {name}: cannot flash its known-good image: {reflash}")
+    reflash()
+
+
+def _validate_reset_boot(state: JetsonSession, dut: Dut) -> None:
+    """Reset the board, follow every boot stage within the ``boot`` deadline, log in."""
+    import time
+
+    from pytest_jetson.console.boot import BootSequencer
+
+    boardctl = dut.boardctl()
+    assert boardctl is not None
+    console = dut.console()
+    console.discard()
+    user = dut.entry.default_user
+    start = time.monotonic()
     boardctl.reset()
+    sequencer = BootSequencer(
+        console,
+        dut.entry.profile.chip,
+        user_staged=user is not None and user.kind != "skip",
+        start=start,
+        total=dut.deadlines.boot,
+    )
+    for _ in sequencer:
+        pass
+    flow = state.flow(dut.name)
     flow.drop_shell()
-    flow.shell(timeout=dut.deadlines.boot)
+    flow.shell(timeout=dut.deadlines.login)
 
 
 def pytest_collection_modifyitems(

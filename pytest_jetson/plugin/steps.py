@@ -160,7 +160,7 @@ class JetsonStep(pytest.Item):
                 chip = flow.dut.entry.profile.chip.catalogue_id
                 return f"not needed on {chip}: the flash tool resets the board itself"
         elif step in BOOT_STAGES:
-            mark = flow.boot_stage(step)
+            mark = self._boot_stage(flow)
             if not mark.seen:
                 # A pass, never a skip: --jetson-strict must not fail a banner the combined
                 # UART lost while the boot went on.
@@ -173,6 +173,33 @@ class JetsonStep(pytest.Item):
         else:  # pragma: no cover - STEPS is closed
             raise StepFailed(f"unknown step {step}")
         return None
+
+    def _boot_stage(self, flow: FlashFlow) -> Any:
+        """The boot stage; a console silent since the reset (a bench symptom: the image never
+        got to print) climbs the recovery ladder. A rung that brings the console back lets
+        the stage go on, validated on the new boot from its start; a reflash put the
+        known-good image on the board instead of the candidate, so the step still fails (the
+        bench's failure); a ladder that runs out fails with the symptom."""
+        from pytest_jetson.console.errors import ConsoleSilent
+        from pytest_jetson.plugin.recovery import RECOVERY_PROPERTY, climb_for
+
+        try:
+            return flow.boot_stage(self.step)
+        except ConsoleSilent as exc:
+            dut = flow.dut
+            symptom = dut.redactor(f"{self.step}: {str(exc).splitlines()[0]}")
+            result = climb_for(self.state, dut, symptom, probe=lambda: None)
+            self.user_properties.append((RECOVERY_PROPERTY, result.describe()))
+            if not result.healed:
+                dut.latch_broken(f"{self.step}: {symptom}", exc)
+                raise
+            if result.healed_by == "reflash":
+                raise StepFailed(
+                    f"{symptom}\nthe board came back only when its known-good image was "
+                    "reflashed: the candidate's boot could not be validated",
+                    infra=True,
+                ) from exc
+            return flow.boot_stage(self.step)
 
     def _plan(self, flow: FlashFlow) -> None:
         plan = flow.plan()

@@ -111,7 +111,7 @@ class Pty:
             return b""
 
 
-WEDGED = ("console_silent", "hang_until_power_cycle", "never_recovers")
+WEDGED = ("console_silent", "hang_until_power_cycle", "needs_reflash", "never_recovers")
 """Faults under which the board is found wedged: no output at all, typing ignored."""
 
 
@@ -167,11 +167,13 @@ class Console:
             return
         self.stamp = stamp
         old, self.state = self.state, self.store.read()
+        if self.state.flashed != old.flashed and not self.state.has_fault("never_recovers"):
+            self.hung = False  # a flash rewrote the boot chain
         if self.state.mode != "on":
             self.events.clear()
             self.phase = "idle"
-            if not self.state.has_fault("never_recovers"):
-                self.hung = False
+            if not any(self.state.has_fault(f) for f in ("never_recovers", "needs_reflash")):
+                self.hung = False  # power went away: a hang does not survive it
             if not self.pty.is_open:
                 self.pty.open()
         elif self.state.boot_seq != old.boot_seq:
@@ -182,8 +184,9 @@ class Console:
 
     def _stays_wedged(self, *, reset: bool) -> bool:
         """Whether a wedged board stays silent through this boot: a hung one ignores the
-        reset line (only a power cycle helps), a dead one never comes back."""
-        if self.state.has_fault("never_recovers"):
+        reset line (only a power cycle helps), a corrupt boot chain needs a flash first, a
+        dead one never comes back."""
+        if self.state.has_fault("never_recovers") or self.state.has_fault("needs_reflash"):
             return True
         return reset and self.state.has_fault("hang_until_power_cycle")
 

@@ -34,7 +34,11 @@ FAULTS: dict[str, str] = {
     "console_silent": "the board is found wedged: console silent, typing ignored, until a reset",
     "hang_until_power_cycle": "the board is found hung: silent, a reset does nothing, a power "
     "cycle brings it back",
-    "never_recovers": "the board is found dead: silent through every reset and power cycle",
+    "needs_reflash": "the board is found with a corrupt boot chain: silent through every "
+    "reset, power cycle and recovery re-entry until it is flashed (the boot ROM still answers "
+    "in RCM)",
+    "never_recovers": "the board is found dead: silent through every reset, power cycle and "
+    "flash (the boot ROM still answers in RCM; nothing after it prints)",
 }
 """Every fault name and what it does."""
 

@@ -223,6 +223,14 @@ class SimHost:
         self._trees[key] = (board, tree)
         return tree
 
+    def known_good_tree(self, name: str, *, keep: Path | None = None) -> SimTree:
+        """A second tree of DUT ``name``'s board and release, without tree faults: the image
+        its recovery ladder's ``reflash`` rung flashes (built once; under ``keep`` it is kept
+        across sessions like the DUT's own)."""
+        dut = self._duts[name]
+        key = f"{name}-known-good"
+        return self._tree(key, dut.board.key, dut.release, (), dut.state_dir, keep)
+
     def usb_backend(self) -> SimUsbBackend:
         """A pyusb backend showing this host's simulated USB devices."""
         return SimUsbBackend(self.host_dir)

@@ -23,6 +23,7 @@ from pytest_jetson.plugin.main import GROUP
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, DefaultUser, EntryBlock
+    from pytest_jetson.profile import Profile
     from pytest_jetson.sim.bench import SimSpec
     from pytest_jetson.sim.host import SimHost
 
@@ -134,14 +135,27 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         spec = replace(spec, state=str(state.inventory.path.parent / spec.state))
     entry = _start(config, name, spec, dut.default_user)
     # The bench's operations settings hold for a simulated DUT too.
-    entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines)
+    entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines, ladder=dut.ladder)
     if dut.profile_ref is not None:
         # The inventory names a profile: keep its platform data but flash the simulated tree.
         from pytest_jetson.profile import load_profile
 
         profile = load_profile(state.inventory.profile_path(dut))
         entry = replace(entry, profile=replace(profile, bsp_image=entry.profile.bsp_image))
+    if dut.known_good is not None:
+        entry = replace(entry, known_good=_known_good(config, entry, spec))
     return entry
+
+
+def _known_good(config: pytest.Config, entry: BenchEntry, spec: SimSpec) -> Profile:
+    """A simulated DUT's known-good image: whatever ``known_good`` names, a second simulated
+    tree of its board and release (the simulator keeps its own trees, as with ``profile:``),
+    with the DUT's platform data."""
+    from pytest_jetson.profile import BspImage
+
+    keep = Path(spec.state) if spec.state is not None else None
+    tree = sim_host(config).known_good_tree(entry.name, keep=keep)
+    return replace(entry.profile, bsp_image=BspImage(root_path=tree.root, version=tree.release))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -66,6 +66,16 @@ def test_several_patterns_report_the_earliest_in_the_stream(
     assert console.expect([rb"MB1", rb"MB2"], timeout=5).index == 0
 
 
+def test_wait_received_sees_new_bytes_without_consuming_them(
+    dut: Any, console: SerialConsole
+) -> None:
+    before = console.bytes_received
+    assert not console.wait_received(before, timeout=0.05)  # nothing came
+    dut.write(b"I> MB1 (version: 1.4)\n")
+    assert console.wait_received(before, timeout=5)
+    assert console.expect(rb"MB1", timeout=5).text == "MB1"  # still there to match
+
+
 def test_consumed_data_is_not_matched_again(dut: Any, console: SerialConsole) -> None:
     dut.write(b"ping\nping\n")
     console.expect(b"ping", timeout=5)

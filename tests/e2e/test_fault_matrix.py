@@ -41,8 +41,15 @@ EXPECTED: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {
     # a wedged board found by the recovery ladder's tests: the flash's recovery and reset wake it
     "console_silent": (None, None, ()),
     "hang_until_power_cycle": (None, None, ()),
-    # after a flash, a boot with no output at all is still reported as the image failing at mb1
-    "never_recovers": ("mb1", "product", ("--jetson-deadline=boot=1.2",)),
+    # a corrupt boot chain: the candidate's flash rewrites it
+    "needs_reflash": (None, None, ()),
+    # after a flash, a boot with no output at all is the bench's (console or board dead): the
+    # ladder climbs (reset, power cycle, recovery re-entry; no known-good image to reflash)
+    "never_recovers": (
+        "mb1",
+        "infra",
+        ("--jetson-deadline=boot=1.2", "--jetson-deadline=recovery=0.5"),
+    ),
 }
 """The outcome of each fault, the same on every board."""
 

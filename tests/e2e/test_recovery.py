@@ -70,12 +70,14 @@ def test_a_dead_dut_is_quarantined_and_the_next_session_leaves_it_alone(
 ) -> None:
     write_bench(pytester, bench("never_recovers"))
     pytester.makepyfile(test_hil=HIL_TEST)
-    first, artifacts = run(pytester, "pair-a")
+    first, artifacts = run(pytester, "pair-a", "--jetson-deadline=recovery=0.5")
     first.assert_outcomes(skipped=1)
     rungs = summary(artifacts, "pair-a")["recovery"][0]["rungs"]
-    assert [(r["rung"], r["healed"]) for r in rungs] == [
-        ("reset", False),
-        ("power_cycle", False),
+    assert [(r["rung"], r["outcome"]) for r in rungs] == [
+        ("reset", "failed"),
+        ("power_cycle", "failed"),
+        ("recovery_reentry", "failed"),
+        ("reflash", "skipped"),  # no known_good image in this inventory
     ]
     record = json.loads((pytester.path / "hil" / "locks" / "pair-a.quarantine.json").read_text())
     assert record["reason"].startswith("recovery ladder ran out")
@@ -106,15 +108,18 @@ def test_requalify_keeps_a_dead_dut_quarantined_and_lifts_a_healthy_one(
     store.put("pair-a", "recovery ladder ran out", "an earlier run")
     record = store.path("pair-a")
     pytester.path.joinpath("pytest.ini").write_text(
-        "[pytest]\naddopts = --jetson-sim-speed=8 --jetson-deadline=boot=3\n"
+        "[pytest]\naddopts = --jetson-sim-speed=50 --jetson-deadline=boot=3\n"
     )
-    kept = requalify(pytester)
+    kept = requalify(pytester)  # no known-good image: a reset, then the boot validated
     assert kept.returncode == 1, kept.stdout + kept.stderr
+    assert "not reached" in kept.stdout and "still failing" in kept.stdout
     assert len(json.loads(record.read_text())["attempts"]) == 1
 
-    write_bench(pytester, bench(""))  # the board was replaced
+    # the board was replaced; the health check flashes its known-good image and validates it
+    write_bench(pytester, bench("", ladder="\n    known_good: last-release"))
     lifted = requalify(pytester)
     assert lifted.returncode == 0, lifted.stdout + lifted.stderr
+    assert "flashed and booted R36.4.3" in lifted.stdout
     assert "quarantine lifted" in lifted.stdout
     assert not record.exists()
 
@@ -152,3 +157,71 @@ def test_a_candidate_that_panics_is_a_product_failure_and_the_ladder_never_climb
     kept = pytester.path / "hil" / "kept" / "cand"
     assert sim_calls(kept, "boardctl") == [("recovery",)]
     assert len(sim_calls(kept, "flash")) == 1  # the candidate, once: never a reflash
+
+
+KNOWN_GOOD_BENCH = """
+lock_dir: locks
+duts:
+  board:
+    sim: {{board: orin-agx, faults: [{fault}], state: kept/board}}
+    default_user: ubuntu
+    known_good: last-release  # a simulated DUT gets a second simulated tree as its known-good
+"""
+
+
+def test_a_dut_that_needs_a_reflash_is_healed_by_its_known_good_image_and_the_test_goes_on(
+    pytester: pytest.Pytester,
+) -> None:
+    write_bench(pytester, KNOWN_GOOD_BENCH.format(fault="needs_reflash"))
+    pytester.makepyfile(test_hil=HIL_TEST)
+    result, artifacts = run(
+        pytester, "board", "--jetson-sim-speed=50", "--jetson-deadline=recovery=0.5"
+    )
+    result.assert_outcomes(passed=1)
+    (climb,) = summary(artifacts, "board")["recovery"]
+    assert [(r["rung"], r["outcome"]) for r in climb["rungs"]] == [
+        ("reset", "failed"),
+        ("power_cycle", "failed"),
+        ("recovery_reentry", "failed"),
+        ("reflash", "healed"),
+    ]
+    assert climb["failure_class"] == "infra" and climb["healed_by"] == "reflash"
+    (case,) = junit_cases(pytester.path / "junit.xml")
+    assert "reflash: healed" in properties(case)["jetson_recovery"]
+    kept = pytester.path / "hil" / "kept" / "board"
+    assert sim_calls(kept, "boardctl") == [
+        ("reset",),
+        ("power_off",),
+        ("power_on",),
+        ("recovery",),  # recovery re-entry: seen in RCM, then a normal boot
+        ("reset",),
+        ("recovery",),  # the known-good flash's RCM entry (T234 resets itself after it)
+    ]
+    assert len(sim_calls(kept, "flash")) == 1  # the known-good image, once
+    known_good = (artifacts / "board" / "known-good" / "flash.log").read_text()
+    assert "/images/board-known-good/" in known_good.splitlines()[0]
+    assert not (pytester.path / "hil" / "locks" / "board.quarantine.json").exists()
+
+
+def test_a_silent_console_after_the_flash_is_the_bench_and_ends_quarantined(
+    pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
+) -> None:
+    write_bench(pytester, KNOWN_GOOD_BENCH.format(fault="never_recovers"))
+    run = flow_run(
+        "board", "--jetson-sim-speed=50", "--jetson-deadline=recovery=0.5",
+        "--jetson-deadline=boot=1.2",
+    )  # fmt: skip
+    assert run.outcome_of("mb1") == "failed"
+    assert run.failure_node("mb1").tag == "error"  # infra: an <error>, never a <failure>
+    assert "console silent: not one byte" in run.failure_text("mb1")
+    (climb,) = run.summary["recovery"]
+    assert [(r["rung"], r["outcome"]) for r in climb["rungs"]] == [
+        ("reset", "failed"),
+        ("power_cycle", "failed"),
+        ("recovery_reentry", "failed"),
+        ("reflash", "failed"),  # the known-good image boots silent too: the board is dead
+    ]
+    assert "reflash: failed" in run.properties("mb1")["jetson_recovery"]
+    assert run.outcome_of("login") == "skipped"
+    record = json.loads((pytester.path / "hil" / "locks" / "board.quarantine.json").read_text())
+    assert record["reason"].startswith("recovery ladder ran out: mb1: console silent")

@@ -170,3 +170,20 @@ def test_console_silent_while_off(flashed: SimDut, kit: types.SimpleNamespace) -
         flashed.store.replace(mode="off")
         kit.read_quiet(port, 0.05)
         assert kit.read_quiet(port, 0.3) == b""
+
+
+def test_a_corrupt_boot_chain_stays_silent_until_a_flash(
+    host: SimHost, kit: types.SimpleNamespace
+) -> None:
+    dut = host.add_dut(
+        "orin-corrupt", "orin-agx", speed=kit.FAST, faults=("needs_reflash",), start="booted"
+    )
+    _stage_user(dut, kit)
+    with _open(dut) as port:
+        for verbs in (("reset",), ("power_off", "power_on"), ("recovery", "reset")):
+            for verb in verbs:
+                assert kit.run_tool(dut, BOARDCTL, "-t", "topo", verb).returncode == 0
+            assert kit.read_quiet(port, 0.3) == b"", verbs
+        assert kit.run_tool(dut, BOARDCTL, "-t", "topo", "recovery").returncode == 0
+        assert kit.run_tool(dut, "flash.sh", "jetson-agx-orin-devkit", "internal").returncode == 0
+        kit.read_until(port, b"login: ")
