@@ -97,11 +97,21 @@ def _mains() -> dict[str, Callable[[ToolEnv, list[str]], int]]:
     }
 
 
+def _masked(argv: list[str]) -> list[str]:
+    """``argv`` with the value of a password option (``-p``/``--password``) masked: the call
+    log is read by people and tests, a password never lands in a file."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg in ("-p", "--password"):
+            out[i + 1] = "***"
+    return out
+
+
 def run(tool: str, script: str, argv: list[str]) -> int:
     """Entry point of an installed tool launcher: run ``tool`` for the tree holding ``script``."""
     env = locate(script)
     if tool != "boardctl":  # boardctl logs on the board it drives (its -s/-i pick)
-        log_call(env.store.state_dir, tool, argv)
+        log_call(env.store.state_dir, tool, _masked(argv))
     try:
         return _mains()[tool](env, argv)
     except KeyboardInterrupt:
