@@ -21,7 +21,7 @@ from types import FrameType
 from pytest_jetson.errors import JetsonError
 from pytest_jetson.sim.boards import BOARDS, board_by_key
 from pytest_jetson.sim.console import port_name
-from pytest_jetson.sim.faults import FAULTS, check_faults
+from pytest_jetson.sim.faults import check_faults, known_faults
 from pytest_jetson.sim.host import FIRST_PORT, STARTS, USB_BUS, SimHost, initial_state
 from pytest_jetson.sim.state import DUTS_DIR, StateStore
 from pytest_jetson.sim.tools import install_tools
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--release", help="L4T release, e.g. R36.4.3 (default: the newest)")
     tree.add_argument("--full-size", action="store_true", help="a tree of realistic scale")
     serve.add_argument("--name", help="DUT name (default: the board's sim-* name)")
-    serve.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
+    serve.add_argument("--fault", action="append", default=[], help=f"one of: {known_faults()}")
     serve.add_argument("--speed", type=float, default=1.0, help="speed factor (larger: faster)")
     serve.add_argument(
         "--start",

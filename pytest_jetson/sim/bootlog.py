@@ -4,11 +4,19 @@ wording of NVIDIA's boot logs.
 :func:`boot_script` turns a DUT state into timed lines: MB1, MB2, TOS, UEFI (version and GCID of
 the flashed release), L4TLauncher, kernel, systemd and what ends the boot (a login prompt,
 an automatic login, or the OEM first-boot wizard). Faults change the script: ``kernel_panic``,
-``boot_hang``, ``serial_unplug``, ``oem_wizard``, ``slow_boot``.
+``boot_hang``, ``serial_unplug``, ``oem_wizard``, ``slow_boot``, ``slow_stage=STAGE:DURATION``,
+``flaky_boot=RATE[@SEED]``.
+
+MB1 lines (and Thor's MB2 lines) carry the firmware's boot clock (``[0000.063] ``, milliseconds
+since power-on), kernel and early systemd lines the kernel's clock (``[    1.234567] ``,
+seconds since the kernel started); Orin's MB2 and every UEFI line carry none, as on real
+boards. The timers are computed from the simulated times, which are seeded by the boot number:
+the same in every run, whatever this host's load.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +39,15 @@ STAGE_SECONDS = {
 """Simulated seconds per stage at speed 1.0 (about two seconds in all)."""
 SLOW_BOOT_FACTOR = 4.0
 UNPLUG_SECONDS = 1.0
+JITTER = 0.03
+"""Each stage of each boot is up to 3 % shorter or longer, drawn from a generator seeded with
+the boot number: the simulated timers vary like a real board's, and repeat in every run."""
+BOOT_CLOCK = "\x00boot\x00"
+"""Placeholder for the firmware's boot clock (``[0000.063] ``, ms since power-on, MB1)."""
+KERNEL_CLOCK = "\x00kernel\x00"
+"""Placeholder for the kernel's clock (``[    1.234567] ``, seconds since the kernel started)."""
+BOOT_CLOCK_OFFSET = 0.063
+"""The boot clock on MB1's first line (real MB1 logs start at about ``[0000.06x]``)."""
 
 WIZARD_LINES = (
     "Please complete system configuration setup on the serial port provided by Jetson's USB "
@@ -76,9 +93,10 @@ def end_of_boot(state: DutState, flashed: Flashed) -> End:
 
 
 def _firmware(state: DutState, release: SimRelease) -> dict[str, list[str]]:
+    """MB1, MB2 and TOS lines. MB1 lines carry the boot clock (``[0000.063] ``, added when
+    played); so do Thor's MB2 lines, while Orin's MB2 lines carry none (real captures)."""
     chip = state.chip
     mb1 = "1.4.0.4" if chip == "t234" else "1.0.0.0"
-    pre = "[0000.{:03d}] "
     stages: dict[str, list[str]] = {
         "mb1": [
             f"I> MB1 (version: {mb1}-{chip}-{release.gcid}-08e631ca)",
@@ -104,14 +122,9 @@ def _firmware(state: DutState, release: SimRelease) -> dict[str, list[str]]:
             "I> SB: secure boot done",
             *stages["mb1"],
         ]
-    stamped: dict[str, list[str]] = {}
-    ms = 63
-    for stage, lines in stages.items():
-        stamped[stage] = []
-        for line in lines:
-            stamped[stage].append(pre.format(ms % 1000) + line)
-            ms += 37
+    stamped = {stage: [BOOT_CLOCK + line for line in lines] for stage, lines in stages.items()}
     if chip == "t234":
+        stamped["mb2"] = stages["mb2"]
         stamped["tos"] = [
             "I/TC: ",
             "I/TC: OP-TEE version: 4.2 (gcc version 11.3.0 (Buildroot 2022.08)) #2",
@@ -159,7 +172,7 @@ def _kernel(state: DutState, flashed: Flashed, release: SimRelease) -> list[str]
         "Run /init as init process",
         f"EXT4-fs ({_rootdev(flashed)}): mounted filesystem with ordered data mode.",
     ]
-    return [f"[{0.000000 + i * 0.412:12.6f}] {line}" for i, line in enumerate(lines)]
+    return [KERNEL_CLOCK + line for line in lines]
 
 
 def _rootdev(flashed: Flashed) -> str:
@@ -173,8 +186,8 @@ def _rootdev(flashed: Flashed) -> str:
 def _systemd(release: SimRelease) -> list[str]:
     distro = f"Ubuntu {release.ubuntu}"
     return [
-        "[    5.123456] systemd[1]: systemd 249.11-0ubuntu3 running in system mode",
-        "[    5.134567] systemd[1]: Detected architecture arm64.",
+        f"{KERNEL_CLOCK}systemd[1]: systemd 249.11-0ubuntu3 running in system mode",
+        f"{KERNEL_CLOCK}systemd[1]: Detected architecture arm64.",
         "",
         f"Welcome to {distro}!",
         "",
@@ -194,33 +207,42 @@ def login_banner(state: DutState, flashed: Flashed) -> list[str]:
 
 
 def boot_script(state: DutState) -> list[Event]:
-    """The timed events of one boot of ``state``'s flashed image."""
+    """The timed events of one boot of ``state``'s flashed image.
+
+    Times are simulated seconds; the firmware and kernel timers printed on the lines are
+    computed from them, so they are the same in every run (the console plays the events at the
+    DUT's speed factor, which changes only when they arrive on this host's clock).
+    """
     flashed = state.flashed
     if flashed is None:
         return []
     release = flashed_release(flashed)
-    factor = SLOW_BOOT_FACTOR if state.has_fault("slow_boot") else 1.0
     stages = _firmware(state, release)
     stages["uefi"] = _uefi(release)
     stages["kernel"] = _kernel(state, flashed, release)
     stages["systemd"] = _systemd(release)
+    seconds = stage_seconds(state)
+    extra = slowed_stages(state)
+    clock = _Clocks()
     events: list[Event] = []
     t = 0.0
     for stage in ("mb1", "mb2", "tos", "uefi", "kernel", "systemd"):
         lines = stages[stage]
-        step = STAGE_SECONDS[stage] * factor / max(len(lines), 1)
+        step = seconds[stage] / max(len(lines), 1)
         for n, line in enumerate(lines):
             if stage == "kernel" and n == 3 and state.has_fault("serial_unplug"):
                 events.append(Event(t, "unplug"))
                 t += UNPLUG_SECONDS
                 events.append(Event(t, "replug"))
-            if stage == "kernel" and n == 6 and state.has_fault("kernel_panic"):
+            if stage == "kernel" and n == 6 and _panics(state):
                 return [*events, *_panic(t)]
             if stage == "kernel" and n == 6 and state.has_fault("boot_hang"):
                 return [*events, Event(t, "end", end="dead")]
+            if n == len(lines) // 2:
+                t += extra.get(stage, 0.0)  # a slow stage stalls once, mid-way
             t += step
-            events.append(Event(t, "line", line, stage=stage))
-    t += STAGE_SECONDS["login"] * factor
+            events.append(Event(t, "line", clock.stamp(line, t), stage=stage))
+    t += seconds["login"] + extra.get("login", 0.0)
     end = end_of_boot(state, flashed)
     if end == "wizard":
         events.extend(Event(t, "line", line, stage="end") for line in WIZARD_LINES)
@@ -228,6 +250,61 @@ def boot_script(state: DutState) -> list[Event]:
         events.extend(Event(t, "line", line, stage="end") for line in login_banner(state, flashed))
     events.append(Event(t, "end", end=end))
     return events
+
+
+class _Clocks:
+    """Turns the clock placeholders of a line into the timer the firmware or kernel prints."""
+
+    def __init__(self) -> None:
+        self.boot_start: float | None = None
+        self.kernel_start: float | None = None
+
+    def stamp(self, line: str, t: float) -> str:
+        if line.startswith(BOOT_CLOCK):
+            if self.boot_start is None:
+                self.boot_start = t  # MB1's first line: BOOT_CLOCK_OFFSET after power-on
+            ms = round((t - self.boot_start + BOOT_CLOCK_OFFSET) * 1000)
+            return f"[{ms // 1000:04d}.{ms % 1000:03d}] " + line.removeprefix(BOOT_CLOCK)
+        if line.startswith(KERNEL_CLOCK):
+            if self.kernel_start is None:
+                self.kernel_start = t
+            return f"[{t - self.kernel_start:12.6f}] " + line.removeprefix(KERNEL_CLOCK)
+        return line
+
+
+def stage_seconds(state: DutState) -> dict[str, float]:
+    """Simulated seconds per stage of this boot: the base times, ``slow_boot`` and the seeded
+    jitter of boot number ``boot_seq``."""
+    factor = SLOW_BOOT_FACTOR if state.has_fault("slow_boot") else 1.0
+    rng = random.Random(f"boot:{state.boot_seq}")
+    return {
+        stage: base * factor * (1 + rng.uniform(-JITTER, JITTER))
+        for stage, base in STAGE_SECONDS.items()
+    }
+
+
+def slowed_stages(state: DutState) -> dict[str, float]:
+    """The extra simulated seconds ``slow_stage`` faults add, by stage."""
+    from pytest_jetson.sim.faults import parse_slow_stage
+
+    extra: dict[str, float] = {}
+    for value in state.fault_values("slow_stage"):
+        slow = parse_slow_stage(value)
+        extra[slow.stage] = extra.get(slow.stage, 0.0) + slow.seconds
+    return extra
+
+
+def _panics(state: DutState) -> bool:
+    """``kernel_panic``, or this boot is one that ``flaky_boot`` fails."""
+    from pytest_jetson.sim.faults import parse_flaky_boot
+
+    if state.has_fault("kernel_panic"):
+        return True
+    for value in state.fault_values("flaky_boot"):
+        flaky = parse_flaky_boot(value)
+        if random.Random(f"flaky:{flaky.seed}:{state.boot_seq}").random() < flaky.rate:
+            return True
+    return False
 
 
 def _panic(t: float) -> list[Event]:

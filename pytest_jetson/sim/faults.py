@@ -2,13 +2,16 @@
 
 Most faults act where the real failure shows (the tools and the console read them from the
 DUT state). Two change the tree (:func:`apply_tree_faults`) and two the EEPROM
-(:func:`faulty_eeprom`).
+(:func:`faulty_eeprom`). Two take a value (``name=value``): ``slow_stage=kernel:800ms`` and
+``flaky_boot=0.2``, so the promotion gate can be shown a slower stage and a flaky image.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_jetson.errors import UsageError
@@ -39,8 +42,88 @@ FAULTS: dict[str, str] = {
     "in RCM)",
     "never_recovers": "the board is found dead: silent through every reset, power cycle and "
     "flash (the boot ROM still answers in RCM; nothing after it prints)",
+    "slow_stage": "slow_stage=STAGE:DURATION (e.g. kernel:800ms): that boot stage takes "
+    "DURATION longer on every boot (its firmware or kernel timers show it)",
+    "flaky_boot": "flaky_boot=RATE[@SEED] (e.g. 0.2): that fraction of boots panics in the "
+    "kernel, the same boots for the same seed",
 }
 """Every fault name and what it does."""
+
+VALUE_FAULTS: dict[str, str] = {
+    "slow_stage": "STAGE:DURATION, e.g. kernel:800ms",
+    "flaky_boot": "RATE[@SEED], e.g. 0.2",
+}
+"""The faults that take a value (``name=value``), and its form."""
+
+SIM_STAGES = ("mb1", "mb2", "tos", "uefi", "kernel", "systemd", "login")
+"""The simulated boot's stages, in order (``slow_stage`` names one of them)."""
+
+
+@dataclass(frozen=True)
+class SlowStage:
+    """``slow_stage=STAGE:DURATION``: ``stage`` takes ``seconds`` more simulated time."""
+
+    stage: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FlakyBoot:
+    """``flaky_boot=RATE[@SEED]``: boot number N panics when a generator seeded with
+    (``seed``, N) draws below ``rate``; the same seed fails the same boots in every run."""
+
+    rate: float
+    seed: int = 0
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", text.strip())
+    if match is None:
+        raise ValueError(f"duration {text!r} is not like 800ms or 1.5s")
+    value = float(match.group(1))
+    return value / 1000 if match.group(2) == "ms" else value
+
+
+def parse_slow_stage(value: str) -> SlowStage:
+    """``kernel:800ms`` → ``SlowStage("kernel", 0.8)``; ValueError when malformed."""
+    stage, _, duration = value.partition(":")
+    if stage not in SIM_STAGES:
+        raise ValueError(f"stage {stage!r} is not one of {', '.join(SIM_STAGES)}")
+    return SlowStage(stage, _duration(duration))
+
+
+def parse_flaky_boot(value: str) -> FlakyBoot:
+    """``0.2`` or ``0.2@7`` → ``FlakyBoot(0.2, 7)``; ValueError when malformed."""
+    rate, _, seed = value.partition("@")
+    parsed = FlakyBoot(float(rate), int(seed) if seed else 0)
+    if not 0 <= parsed.rate <= 1:
+        raise ValueError(f"rate {rate} is not between 0 and 1")
+    return parsed
+
+
+_PARSERS = {"slow_stage": parse_slow_stage, "flaky_boot": parse_flaky_boot}
+
+
+def fault_problem(fault: str) -> str | None:
+    """Why ``fault`` is not a valid fault (None when it is)."""
+    name, eq, value = fault.partition("=")
+    if name not in FAULTS:
+        return f"unknown simulator fault {name!r}"
+    if name in VALUE_FAULTS and not eq:
+        return f"{name!r} needs a value: {name}={VALUE_FAULTS[name]}"
+    if name not in VALUE_FAULTS:
+        return f"simulator fault {name!r} takes no value" if eq else None
+    try:
+        _PARSERS[name](value)
+    except ValueError as exc:
+        return f"{fault!r}: expected {name}={VALUE_FAULTS[name]} ({exc})"
+    return None
+
+
+def known_faults() -> str:
+    """Every fault, as given on the command line (for error messages)."""
+    return ", ".join(f"{n}=..." if n in VALUE_FAULTS else n for n in sorted(FAULTS))
+
 
 MISMATCH: dict[str, tuple[str, int, str]] = {
     "3701": ("0005", 0x7023, "00:00:00:D0"),
@@ -53,12 +136,9 @@ MISMATCH: dict[str, tuple[str, int, str]] = {
 def check_faults(names: Iterable[str]) -> tuple[str, ...]:
     """``names`` as a tuple, or a usage error naming the unknown ones and the valid ones."""
     chosen = tuple(dict.fromkeys(names))
-    unknown = [n for n in chosen if n not in FAULTS]
-    if unknown:
-        raise UsageError(
-            f"unknown simulator fault(s) {', '.join(map(repr, unknown))} "
-            f"(valid: {', '.join(FAULTS)})"
-        )
+    problems = [p for p in map(fault_problem, chosen) if p is not None]
+    if problems:
+        raise UsageError(f"{'; '.join(problems)}; known faults: {known_faults()}")
     return chosen
 
 

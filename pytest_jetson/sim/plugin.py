@@ -50,7 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic.",
+        help="inject a fault into the simulated DUTs (repeatable), e.g. kernel_panic, "
+        "slow_stage=kernel:800ms, flaky_boot=0.2.",
     )
     group.addoption(
         "--jetson-sim-speed",
@@ -90,19 +91,13 @@ def pytest_jetson_entry_blocks(config: pytest.Config) -> list[EntryBlock]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_jetson_session_start(config: pytest.Config, names: tuple[str, ...]) -> None:
-    """``--jetson-sim-fault`` names must be faults the simulator knows."""
+    """``--jetson-sim-fault`` names must be faults the simulator knows (with a valid value
+    for those that take one); a usage error names the bad ones and the valid ones."""
     faults: list[str] = config.getoption("jetson_sim_fault")
-    if not faults:
-        return
-    from pytest_jetson.errors import UsageError
-    from pytest_jetson.sim.faults import FAULTS
+    if faults:
+        from pytest_jetson.sim.faults import check_faults
 
-    bad = [f for f in faults if f not in FAULTS]
-    if bad:
-        raise UsageError(
-            f"unknown simulator fault {', '.join(map(repr, bad))}; "
-            f"known faults: {', '.join(sorted(FAULTS))}"
-        )
+        check_faults(faults)
 
 
 @pytest.hookimpl(wrapper=True, optionalhook=True)

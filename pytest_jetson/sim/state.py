@@ -127,6 +127,10 @@ class DutState:
         """Whether fault ``name`` is active."""
         return name in self.faults
 
+    def fault_values(self, name: str) -> list[str]:
+        """The values of every ``name=value`` fault that is active."""
+        return [f.partition("=")[2] for f in self.faults if f.startswith(f"{name}=")]
+
     def scaled(self, seconds: float) -> float:
         """``seconds`` of simulated time, in wall seconds at this DUT's speed."""
         return seconds / self.speed if self.speed > 0 else seconds

@@ -50,8 +50,14 @@ EXPECTED: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {
         "infra",
         ("--jetson-deadline=boot=1.2", "--jetson-deadline=recovery=0.5"),
     ),
+    # the gate's faults: a slower kernel still boots; every boot flaky (rate 1) panics
+    "slow_stage": (None, None, ()),
+    "flaky_boot": ("kernel", "product", ()),
 }
 """The outcome of each fault, the same on every board."""
+
+VALUES = {"slow_stage": "slow_stage=kernel:800ms", "flaky_boot": "flaky_boot=1"}
+"""How a fault that takes a value is given in the matrix."""
 
 BOARD_SPECIFIC: dict[tuple[str, str], tuple[str | None, str | None, tuple[str, ...]]] = {
     # flash.sh on AGX Orin's eMMC needs no initrd; the initrd flow (Nano NVMe, Thor) does.
@@ -77,7 +83,7 @@ def test_fault_on_board(flow_run: Callable[..., Any], fault: str, board: str) ->
     if fault not in EXPECTED and (fault, board) not in BOARD_SPECIFIC:
         pytest.fail(f"fault {fault} has no expected outcome in the table")
     step, failure_class, options = _expected(fault, board)
-    run = flow_run(board, f"--jetson-sim-fault={fault}", *FAST, *options)
+    run = flow_run(board, f"--jetson-sim-fault={VALUES.get(fault, fault)}", *FAST, *options)
     assert "Traceback" not in run.text and "INTERNALERROR" not in run.text, run.text
     outcomes = run.result.parseoutcomes()
     if step is None:
