@@ -177,6 +177,7 @@ class BootSequencer:
         self._marks: list[StageMark] = []
         self._since = self.start
         self._handed_over = False
+        self._handover: StageMark | None = None
         self._failure: DutError | None = None
         self._extra_bad = tolerant_bad(console.bad_patterns) + (
             OEM_WIZARD_PATTERNS + tolerant_bad(OEM_WIZARD_PATTERNS) if user_staged else ()
@@ -191,6 +192,12 @@ class BootSequencer:
     def timeline(self) -> dict[str, float | str]:
         """Stage name → seconds since the reset, or ``"not_observed"``."""
         return timeline_dict(self.marks)
+
+    @property
+    def handover(self) -> StageMark | None:
+        """Where the kernel handed over to userspace (systemd's first words), named
+        ``handover``; None before, or when the login prompt itself ended the kernel stage."""
+        return self._handover
 
     @property
     def last_seen(self) -> StageMark | None:
@@ -270,19 +277,24 @@ class BootSequencer:
             raise self._failure from exc
         if found.index == len(ahead):
             self._handed_over = True
+            self._handover = self._mark("handover", found)
             return
         self._reached(n + found.index, found)
 
     def _reached(self, index: int, found: ConsoleMatch) -> None:
         for skipped in self.stages[len(self._marks) : index]:
             self._marks.append(StageMark(skipped.name, None, "", "not_observed"))
-        name = self.stages[index].name
-        self._marks.append(StageMark(name, found.time - self.start, found.line, at=found.time))
+        self._marks.append(self._mark(self.stages[index].name, found))
         self._since = found.time
         if index > 0 and self.stages[index - 1].end_patterns:
             self._handed_over = True  # a stage after the kernel ends the kernel
         elif self.stages[index].end_patterns:
             self._handed_over = False
+
+    def _mark(self, name: str, found: ConsoleMatch) -> StageMark:
+        before = found.before
+        text = before.decode("utf-8", "replace") if isinstance(before, bytes) else str(before)
+        return StageMark(name, found.time - self.start, found.line, at=found.time, before=text)
 
     def _blame(self, exc: BadPatternSeen, awaited: str) -> BootStageFailed:
         """The failure, in the stage the board was in or the later one the pattern proves;

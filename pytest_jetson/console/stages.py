@@ -106,6 +106,10 @@ class StageMark:
     line: str
     status: Status = "seen"
     at: float | None = None
+    before: str = ""
+    """What the console printed between the previous mark (or the kernel's hand-over) and
+    this line: the lines of the stage before, from which boot cycles read the firmware's and
+    the kernel's own timers. Empty for a stage not observed."""
 
     @property
     def seen(self) -> bool:

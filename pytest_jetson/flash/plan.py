@@ -67,6 +67,9 @@ class Plan:
     eeprom_source: str = "read from the DUT"
     """Where ``eeprom`` came from (shown, not digested): read from the DUT, given on the
     command line, or the profile's values when nothing was read."""
+    boot_cycles: str = ""
+    """``N x <how each cycle reboots>`` when boot cycles follow the flash (empty: none). Part
+    of the plan digest (the bench wiring) only when set, so plans without cycles keep theirs."""
 
     def image_fields(self) -> dict[str, object]:
         """What lands on the board: the fields the image digest covers."""
@@ -104,6 +107,8 @@ class Plan:
             "post_flash": self.post_flash,
             "deadlines": dict(self.deadlines),
         }
+        if self.boot_cycles:
+            data["boot_cycles"] = self.boot_cycles
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
     @property
@@ -164,6 +169,8 @@ class Plan:
             ]
             if deadlines:
                 lines.append(f"  Deadlines:    {deadlines}")
+            if self.boot_cycles:
+                lines.append(f"  Boot cycles:  {self.boot_cycles}")
         return "\n".join(lines)
 
 

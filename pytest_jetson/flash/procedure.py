@@ -92,6 +92,8 @@ class FlashFlow:
     plan_: Plan | None = None
     failed_step: str | None = None
     failure: str = ""
+    boot_cycles: int = 0
+    """``--jetson-boot-cycles``: how many boot cycles follow the flash (the plan shows them)."""
     boot_started: float | None = None
     boot_bytes: int | None = None
     """The console's byte count when the board was reset (see :meth:`mark_reset`): a boot
@@ -168,7 +170,13 @@ class FlashFlow:
         resolution = self.resolution()
         require_files(dut.host_lft, resolution)
         staging = dut.findings.staging
-        plan = plan_for(dut, resolution, staging=staging, eeprom_source="read from the DUT")
+        plan = plan_for(
+            dut,
+            resolution,
+            staging=staging,
+            eeprom_source="read from the DUT",
+            boot_cycles=self.boot_cycles,
+        )
         self.plan_ = plan
         from pytest_jetson.flash.imagedigest import image_digest
 
@@ -634,6 +642,15 @@ class FlashFlow:
         """Forget the logged-in shell (the board was reset: the next :meth:`shell` logs in)."""
         self._shell = None
 
+    def user_staged(self) -> bool:
+        """Whether a default user was staged (else the first-boot wizard ends the boot)."""
+        return self._user_staged()
+
+    def record_cycles(self, data: dict[str, Any]) -> None:
+        """Keep the boot cycles (every cycle, per-stage statistics, failures) in the summary."""
+        self._summary().boot_cycles = data
+        self._persist()
+
     def record_recovery(self, climb: dict[str, Any]) -> None:
         """Add one climb of the recovery ladder to the summary and persist it."""
         self._summary().recovery.append(climb)
@@ -669,7 +686,14 @@ class FlashFlow:
         """The summary, started at the first step (a run that fails in preflight has one too;
         the plan fills in its plan and digest)."""
         if self.summary is None:
-            self.summary = FlashSummary(dut=self.dut.name, plan={}, plan_digest="")
+            profile = self.dut.entry.profile
+            self.summary = FlashSummary(
+                dut=self.dut.name,
+                plan={},
+                plan_digest="",
+                profile=profile.path.stem,
+                target=profile.target_name,
+            )
         return self.summary
 
     def _record(self, step: str, *, outcome: str, message: str = "") -> None:
@@ -729,12 +753,18 @@ class FlashFlow:
 
 
 def plan_for(
-    dut: Dut, resolution: Resolution, *, staging: UserStaging | None, eeprom_source: str
+    dut: Dut,
+    resolution: Resolution,
+    *,
+    staging: UserStaging | None,
+    eeprom_source: str,
+    boot_cycles: int = 0,
 ) -> Plan:
     """The plan of ``dut`` for ``resolution``: the flow's and the offline command's.
 
-    The bench wiring (boardctl and its recovery/reset commands, deadlines) comes from ``dut``;
-    ``staging`` is the default-user decision (None: not resolved).
+    The bench wiring (boardctl and its recovery/reset commands, deadlines, how many boot
+    cycles follow and how each reboots) comes from ``dut``; ``staging`` is the default-user
+    decision (None: not resolved).
     """
     profile = dut.entry.profile
     module = profile.reference_devkit.module
@@ -771,7 +801,17 @@ def plan_for(
         conf=dict(resolution.conf),
         rootfs_ab=profile.rootfs_ab,
         eeprom_source=eeprom_source,
+        boot_cycles=f"{boot_cycles} x {cycle_reboot(dut, boardctl)}" if boot_cycles else "",
     )
+
+
+def cycle_reboot(dut: Dut, boardctl: Any) -> str:
+    """How a boot cycle reboots the board: ``boardctl reset`` when the bench has boardctl,
+    else ``sudo reboot`` typed on the logged-in console."""
+    if boardctl is None:
+        return "sudo reboot on the DUT's console (no boardctl on this bench)"
+    argv = boardctl.command("reset")
+    return " ".join([_rel(dut.lft, Path(argv[0])), *argv[1:]])
 
 
 def _bench_steps(dut: Dut, boardctl: Any) -> tuple[str, str]:

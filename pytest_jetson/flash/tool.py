@@ -303,6 +303,12 @@ class FlashSummary:
     """What lands on the board (tree contents included): the host record compares it."""
     reflash: dict[str, Any] = field(default_factory=dict)
     """``--jetson-flash=auto``: ``skip``, ``reason`` and ``message`` of the decision."""
+    profile: str = ""
+    """The DUT's profile by name (the promotion gate pairs the DUTs of two runs by it)."""
+    target: str = ""
+    """The profile's target board."""
+    boot_cycles: dict[str, Any] = field(default_factory=dict)
+    """``--jetson-boot-cycles``: every cycle, per-stage statistics and the failures."""
 
     def add_step(
         self,

@@ -361,3 +361,27 @@ class _AnyFloat:
 
 
 ANY_FLOAT: Any = _AnyFloat()
+
+
+def test_each_mark_keeps_what_came_before_it_and_the_hand_over_is_marked() -> None:
+    """Boot cycles read the firmware's and the kernel's timers from these."""
+    console = _capture(TCU_MB, TCU_UEFI, TCU_KERNEL, TCU_USERSPACE, TCU_LOGIN)
+    sequencer = BootSequencer(console, T234, user_staged=True)
+    sequencer.reach("login")
+    marks = {m.name: m for m in sequencer.marks}
+    assert marks["mb1"].before == "[0000.063] "  # its line, up to the marker
+    assert "[0004.600] I> Task: Load TOS" in marks["uefi"].before
+    handover = sequencer.handover
+    assert handover is not None and handover.name == "handover"
+    assert handover.line == "[    5.134567] systemd[1]: Detected architecture arm64."
+    assert "Linux version 5.15.148-tegra" in handover.before
+    assert marks["kernel"].seconds is not None and handover.seconds is not None
+    assert handover.seconds >= marks["kernel"].seconds
+
+
+def test_no_hand_over_mark_when_the_login_prompt_ends_the_kernel() -> None:
+    sequencer = BootSequencer(
+        _capture(TCU_MB, TCU_UEFI, TCU_KERNEL, TCU_LOGIN), T234, user_staged=True
+    )
+    sequencer.reach("login")
+    assert sequencer.handover is None
