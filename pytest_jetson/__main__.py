@@ -4,6 +4,8 @@ Commands are subparsers registered in :data:`COMMANDS`; each has an ``add`` func
 declares its arguments and a ``run`` function returning the exit status.
 
 Exit status: 0 done, 1 failed or cancelled, 2 refused (bad profile, missing workspace, usage).
+``gate``: 0 PROMOTE, 1 REJECT, 3 INCONCLUSIVE, 2 usage error (a folder without results, a
+malformed ``results.json``, a bad ``--pair``).
 """
 
 from __future__ import annotations
@@ -170,6 +172,72 @@ def _run_requalify(args: argparse.Namespace) -> int:
     return requalify(args.name, bench=args.jetson_bench, cwd=Path.cwd())
 
 
+def _percent(value: str) -> float:
+    """``5%`` or ``0.05`` → 0.05 (argparse: "invalid _percent value" otherwise)."""
+    number = float(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+    if not 0 <= number < 100:
+        raise ValueError(value)
+    return number
+
+
+def _add_gate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("baseline", type=Path, metavar="BASELINE_DIR")
+    parser.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the verdict as JSON")
+    parser.add_argument(
+        "--pair",
+        action="append",
+        default=[],
+        metavar="BASE_DUT=CAND_DUT",
+        help="pair these DUTs (default: by profile, then by name); repeatable",
+    )
+    parser.add_argument(
+        "--max-slowdown",
+        type=_percent,
+        default=0.05,
+        metavar="PERCENT",
+        help="a stage's median may rise by this much (default 5%%)",
+    )
+    parser.add_argument(
+        "--spread-factor",
+        type=float,
+        default=2.0,
+        metavar="K",
+        help="...and by K times the baseline's spread (median absolute deviation; default 2)",
+    )
+    parser.add_argument(
+        "--min-cycles",
+        type=int,
+        default=5,
+        metavar="N",
+        help="judge stage timings only with N cycles on each side (default 5)",
+    )
+    parser.add_argument(
+        "--min-host-delta",
+        type=float,
+        default=0.25,
+        metavar="SECONDS",
+        help="on the host clock a rise must also exceed this (default 0.25)",
+    )
+
+
+def _run_gate(args: argparse.Namespace) -> int:
+    from pytest_jetson.promotion.gate import run_gate
+    from pytest_jetson.promotion.verdict import Thresholds
+
+    limits = Thresholds(args.max_slowdown, args.spread_factor, args.min_cycles, args.min_host_delta)
+    gate = run_gate(
+        args.baseline,
+        args.candidate,
+        pairs=args.pair,
+        thresholds=limits,
+        html=args.html,
+        json_path=args.json,
+    )
+    return gate.exit_code
+
+
 COMMANDS: list[Command] = [
     Command(
         "derive-carrier",
@@ -195,6 +263,13 @@ COMMANDS: list[Command] = [
         "health-check a quarantined DUT (reset, boot, login) and lift its quarantine if it passes",
         _add_requalify,
         _run_requalify,
+    ),
+    Command(
+        "gate",
+        "compare a candidate run's artifacts with a baseline's: PROMOTE (0), REJECT (1), "
+        "INCONCLUSIVE (3), usage error (2)",
+        _add_gate,
+        _run_gate,
     ),
 ]
 """Every subcommand; add one here (e.g. ``plan``) to extend the command line."""

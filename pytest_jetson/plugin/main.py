@@ -65,6 +65,16 @@ def _seconds(value: str) -> float:
     return number
 
 
+MAX_CYCLES = 10_000
+
+
+def _cycles(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= MAX_CYCLES:  # argparse: "invalid _cycles value"
+        raise ValueError(value)
+    return number
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``jetson`` option group and ini keys."""
     group = parser.getgroup("jetson", GROUP)
@@ -131,6 +141,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="with --jetson-flash: run the preflights, print the plan and its digest, stop.",
+    )
+    group.addoption(
+        "--jetson-boot-cycles",
+        dest="jetson_boot_cycles",
+        type=_cycles,
+        default=0,
+        metavar="N",
+        help="reboot each DUT N times (after --jetson-flash, or from its current image), each "
+        "a test item boot-cycle-NN that validates and times every boot stage.",
+    )
+    group.addoption(
+        "--jetson-report",
+        dest="jetson_report",
+        default=None,
+        metavar="FILE",
+        help="write a self-contained HTML report of this run (the boot timeline of its "
+        "cycles, its results) to FILE.",
     )
     group.addoption(
         "--jetson-artifacts",
@@ -265,12 +292,15 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     from pytest_jetson.plugin import placeguard  # remote (labgrid) DUTs: the place between items
 
     config.pluginmanager.register(placeguard, "jetson-remote")
+    from pytest_jetson.plugin.results import ResultsWriter  # results.json of every DUT
+
+    config.pluginmanager.register(ResultsWriter(state), "jetson-results")
     if config.getoption("jetson_requalify"):
         from pytest_jetson.plugin import requalify
 
         config.pluginmanager.register(requalify, "jetson-requalify")
         return
-    if config.getoption("jetson_flash"):
+    if config.getoption("jetson_flash") or config.getoption("jetson_boot_cycles"):
         from pytest_jetson.plugin import steps
 
         config.pluginmanager.register(steps, "jetson-items")

@@ -311,6 +311,7 @@ class JetsonSession:
                 emit=self.emit,
                 lock_dir=self.lock_dir() if local else None,
                 auto=self.config.getoption("jetson_flash") == "auto",
+                boot_cycles=self.config.getoption("jetson_boot_cycles", 0),
             )
             self.flows[name] = flow
         return flow

@@ -1,4 +1,5 @@
-"""``--jetson-flash``: the flash and boot steps as ordered test items before the collected tests.
+"""``--jetson-flash``: the flash and boot steps as ordered test items before the collected tests
+(then the ``--jetson-boot-cycles`` items of :mod:`.cycles`).
 
 Steps: the four preflights, ``plan``, ``recovery``, ``flash``, ``post-flash-reset``, the boot
 stages (``mb1``, ``mb2``, ``uefi``, ``kernel``, ``login``) and ``release``. When one fails, the
@@ -331,10 +332,13 @@ def pytest_collection_modifyitems(
     state = get_session(config)
     if state is None:
         return
+    from pytest_jetson.plugin.cycles import make_cycles
     from pytest_jetson.plugin.markers import item_dut
 
     plan_only = config.getoption("jetson_plan_only")
-    steps = PLAN_ONLY_STEPS if plan_only else STEPS
+    flash = config.getoption("jetson_flash")
+    steps = PLAN_ONLY_STEPS if plan_only else STEPS if flash else ()
+    cycles = 0 if plan_only else config.getoption("jetson_boot_cycles")
     if plan_only and items:
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
@@ -344,14 +348,14 @@ def pytest_collection_modifyitems(
         # Each DUT: its steps, then the tests that run against it (one worker per DUT).
         mine = [i for i in rest if getattr(i, "callspec", None) and item_dut(i, "") == name]
         rest = [i for i in rest if i not in mine]
-        ordered += make_steps(session, name, steps) + mine
+        ordered += make_steps(session, name, steps) + make_cycles(session, name, cycles) + mine
     items[:] = ordered + rest
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Ordinary tests skip when the flash flow failed (never run against a stale image)."""
-    if isinstance(item, JetsonStep):
+    if isinstance(item, JetsonStep) or item.get_closest_marker("jetson_step"):
         return
     state = get_session(item.config)
     if state is None:

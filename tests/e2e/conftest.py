@@ -6,7 +6,9 @@ the outcomes, the terminal output, the JUnit XML, the summary JSON and the logs.
 ``start_session`` runs ``python -m pytest`` as a separate process (locks, signals, kills).
 ``typed`` runs a command the way a user types it, in a fresh working folder that holds what a
 clone of the project holds for a user (``hil/``, ``profiles/`` and ``pyproject.toml``), with the
-installed package.
+installed package. ``browser`` is a real headless browser for the reports: Debian's ``chromium``
+driven by selenium through Debian's ``chromium-driver`` (nothing downloads a browser; ``.ci/run``
+installs both); without them its tests skip, except under CI (``$CI`` set) where they fail.
 """
 
 from __future__ import annotations
@@ -205,3 +207,42 @@ def typed(workdir: Path) -> Typed:
         )
 
     return run
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless Chromium with a fresh profile, for the whole session."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        message = f"{', '.join(missing)} missing (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in (*BROWSER_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,0 +1,198 @@
+"""The promotion gate end to end on the simulated bench (issue 18's "Done when").
+
+ONE pytest session (shared by the module) flashes six simulated AGX Orin DUTs of a bench
+inventory, each with its own faults, and boots each five times with ``--jetson-boot-cycles``;
+every DUT gets its own artifacts folder, which the gate compares as it compares two runs'
+folders. Timing verdicts come from the simulated firmware and kernel timers (seeded), never
+from this machine's clock, so the simulated bench may run fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DUTS = {"base": "", "slow": "slow_stage=kernel:800ms", "same": ""}
+"""Booted from their current image (no flash): five boot cycles each."""
+FLAKY = {"flaky-a": "flaky_boot=0.2", "flaky-b": "flaky_boot=0.2"}
+"""In the same session; with seed 0, boots 2 and 4 of every run panic."""
+FLASHED = {"dropped": "usb_drop_mid_flash"}
+"""Flashed first (``--jetson-flash``): the USB drop fails the flash, the cycles cannot run."""
+CYCLES = 5
+STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """The shared sessions: the artifacts (one folder per DUT), output and run report."""
+
+    artifacts: Path
+    text: str
+    report: Path
+
+
+def _session(folder: Path, duts: dict[str, str], *options: str) -> subprocess.Popen[str]:
+    """Start ``python -m pytest`` on ``duts`` (a bench inventory of simulated AGX Orins)."""
+    folder.mkdir()
+    lines = ["lock_dir: locks", "duts:"]
+    for name, faults in duts.items():
+        lines += [f"  {name}:", f"    sim: {{board: orin-agx, faults: [{faults}]}}"]
+        lines += ["    default_user: ubuntu"]
+    (folder / "bench.yaml").write_text("\n".join(lines) + "\n")
+    (folder / "test_board.py").write_text("def test_board(jetson_dut):\n    assert jetson_dut\n")
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={folder}"]
+    argv += [f"--dut={','.join(duts)}", f"--jetson-bench={folder / 'bench.yaml'}"]
+    argv += [f"--jetson-artifacts={folder.parent / 'artifacts'}", "--jetson-sim-speed=50"]
+    argv += [f"--jetson-boot-cycles={CYCLES}", *options, "test_board.py"]
+    return subprocess.Popen(
+        argv, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
+    """Both sessions at once (they mostly wait on simulated boots), one artifacts folder."""
+    folder = tmp_path_factory.mktemp("gate-bench")
+    report = folder / "run.html"
+    booted = _session(folder / "booted", DUTS | FLAKY, f"--jetson-report={report}")
+    flashed = _session(folder / "flashed", FLASHED, "--jetson-flash", "--jetson-accept-plan")
+    texts = [session.communicate(timeout=300)[0] for session in (booted, flashed)]
+    text = "\n".join(texts)
+    assert "Traceback" not in text, text
+    assert booted.returncode == 1, texts[0]  # the flaky boots fail
+    assert flashed.returncode == 1, texts[1]  # the USB drop errors
+    return BenchRun(folder / "artifacts", text, report)
+
+
+def gate(base: Path, cand: Path, *options: str) -> tuple[int, str, dict[str, Any]]:
+    """Run ``python -m pytest_jetson gate`` as a user would; (status, output, JSON)."""
+    report = cand.parent / f"gate-{base.name}-{cand.name}.json"
+    argv = [sys.executable, "-m", "pytest_jetson", "gate", str(base), str(cand)]
+    done = subprocess.run(
+        [*argv, "--json", str(report), *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    data = json.loads(report.read_text()) if report.is_file() else {}
+    return done.returncode, output, data
+
+
+def test_a_slower_kernel_is_rejected_naming_the_stage_and_its_delta(
+    bench_run: BenchRun, browser: Any
+) -> None:
+    reboot = r"tools/board_automation/boardctl -t topo (-s \S+ )?reset"
+    assert re.search(rf"Boot cycles:  {CYCLES} x {reboot}\n", bench_run.text)  # dropped's plan
+    assert re.search(rf"Boot cycles of DUT slow: {CYCLES} x {reboot}\n", bench_run.text)
+    assert f"boot cycle {CYCLES}/{CYCLES} [slow]: mb1 " in bench_run.text
+    html = bench_run.artifacts / "gate.html"
+    status, out, report = gate(
+        bench_run.artifacts / "base", bench_run.artifacts / "slow", "--html", str(html)
+    )
+    assert status == 1, out
+    assert "REJECT" in out.splitlines()
+    reason = next(line for line in out.splitlines() if "stage kernel" in line)
+    assert "slower" in reason and "firmware clock" in reason and "+0.8" in reason
+    stages = {s["stage"]: s for s in report["pairs"][0]["stages"]}
+    assert stages["kernel"]["slower"] and stages["kernel"]["clock"] == "firmware"
+    assert stages["kernel"]["delta_s"] == pytest.approx(0.8, abs=0.05)
+    assert [s for s, v in stages.items() if v["slower"]] == ["kernel"]
+    _what_a_person_sees_in_the_gate_report(browser, html)
+
+
+def test_an_identical_candidate_is_promoted(bench_run: BenchRun) -> None:
+    status, out, report = gate(bench_run.artifacts / "base", bench_run.artifacts / "same")
+    assert status == 0, out
+    assert "PROMOTE" in out.splitlines()
+    assert not any(s["slower"] for s in report["pairs"][0]["stages"])
+    summary = json.loads((bench_run.artifacts / "same" / "summary.json").read_text())
+    assert len(summary["boot_cycles"]["cycles"]) == CYCLES
+    assert set(summary["boot_cycles"]["stages"]["kernel"]) >= {"median_s", "p90_s", "mad_s"}
+    results = json.loads((bench_run.artifacts / "same" / "results.json").read_text())
+    ids = [r["id"] for r in results["results"]]
+    assert "jetson-cycles[same]::boot-cycle-05" in ids and "test_board.py::test_board[same]" in ids
+    assert all(
+        {"id", "outcome", "failure_class", "duration_s"} <= set(r) for r in results["results"]
+    )
+
+
+def test_flaky_boots_reject_on_one_side_and_are_known_on_both(bench_run: BenchRun) -> None:
+    assert "jetson boot-cycle-02 [flaky-b]: boot failed in stage 'kernel'" in bench_run.text
+    assert "==== kernel reached at" in bench_run.text  # the cycle's console log, stage marks
+    status, out, report = gate(bench_run.artifacts / "base", bench_run.artifacts / "flaky-b")
+    assert status == 1, out
+    cycles = report["pairs"][0]["cycles"]
+    assert cycles["kind"] == "regression" and cycles["candidate_failed"] > 0
+    assert cycles["failed_stages"] == ["kernel"]
+    assert any("failed on the candidate (kernel)" in line for line in out.splitlines())
+
+    status, out, report = gate(bench_run.artifacts / "flaky-a", bench_run.artifacts / "flaky-b")
+    assert status == 0, out
+    assert report["pairs"][0]["cycles"]["kind"] == "flaky"
+    assert any(line.strip().startswith("flaky/known: boot cycles") for line in out.splitlines())
+
+
+def test_a_usb_drop_mid_flash_is_inconclusive_not_a_rejection(bench_run: BenchRun) -> None:
+    status, out, report = gate(bench_run.artifacts / "base", bench_run.artifacts / "dropped")
+    assert status == 3, out
+    assert "INCONCLUSIVE" in out.splitlines()
+    assert report["pairs"][0]["cycles"]["candidate_hidden"] == CYCLES
+    assert any("hidden by an infra failure" in line for line in out.splitlines())
+    results = json.loads((bench_run.artifacts / "dropped" / "results.json").read_text())
+    flash = next(r for r in results["results"] if r["id"].endswith("-flash"))
+    assert (flash["outcome"], flash["failure_class"]) == ("failed", "infra")
+
+
+def test_a_missing_folder_is_a_usage_error(bench_run: BenchRun, tmp_path: Path) -> None:
+    status, out, _ = gate(bench_run.artifacts / "base", tmp_path / "nothing")
+    assert status == 2 and "error:" in out and "nothing" in out, out
+
+
+def test_the_run_report_shows_each_duts_timeline(bench_run: BenchRun, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(bench_run.report.as_uri())
+    assert browser.find_elements(By.ID, "verdict") == []
+    runs = browser.find_elements(By.CSS_SELECTOR, "section.run")
+    names = [r.find_element(By.TAG_NAME, "h2").text.split(":")[0] for r in runs]
+    assert names == [*DUTS, *FLAKY]
+    base = runs[0]
+    assert len(base.find_elements(By.CSS_SELECTOR, "rect.bar")) == CYCLES * len(STAGES)
+
+
+def _what_a_person_sees_in_the_gate_report(browser: Any, html: Path) -> None:
+    """The verdict at the top, one bar per stage per cycle on each side, the slower stage
+    marked on the candidate's bars and in the table."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(html.as_uri())
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.is_displayed() and verdict.text == "REJECT"
+    assert verdict.location["y"] < 100  # at the top
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.timeline rect.bar")
+    seen: dict[str, set[tuple[str, str]]] = {"baseline": set(), "candidate": set()}
+    for bar in bars:
+        assert bar.is_displayed() and bar.size["width"] > 0
+        seen[bar.get_attribute("data-side")].add(
+            (bar.get_attribute("data-cycle"), bar.get_attribute("data-stage"))
+        )
+    expected = {(str(c), s) for c in range(1, CYCLES + 1) for s in STAGES}
+    assert len(bars) == 2 * CYCLES * len(STAGES)
+    assert seen == {"baseline": expected, "candidate": expected}
+    slower = browser.find_elements(By.CSS_SELECTOR, "rect.bar.slower")
+    assert {(b.get_attribute("data-side"), b.get_attribute("data-stage")) for b in slower} == {
+        ("candidate", "kernel")
+    }
+    assert len(slower) == CYCLES and all(b.get_attribute("stroke") == "#c62828" for b in slower)
+    marked = browser.find_element(By.CSS_SELECTOR, "table.stages tr.slower")
+    assert marked.get_attribute("data-stage") == "kernel" and "SLOWER" in marked.text
