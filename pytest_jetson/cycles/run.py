@@ -11,7 +11,8 @@ A stage lasts from the line that showed it to the line that showed the next one;
 stage ends when the kernel hands over to userspace, and the ``login`` stage is userspace up to
 the login prompt. A stage whose banner the combined UART lost has no time (not observed). A
 boot that fails (a bad pattern, a stage past its deadline) is a *product* failure of that
-cycle; the bench failing (boardctl, a lost console) is an *infra* failure.
+cycle; the bench failing (boardctl, a lost console, a console that printed not one byte since
+the reset: the boot ROM and MB1 print within seconds of it) is an *infra* failure.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from pytest_jetson.console.boot import BootSequencer
+from pytest_jetson.console.boot import BootSequencer, BootStageTimeout
+from pytest_jetson.console.errors import ConsoleSilent
 from pytest_jetson.console.stages import STAGE_NAMES, StageMark
 from pytest_jetson.cycles.record import CycleRecord, StageTime
 from pytest_jetson.cycles.stats import summary_json
@@ -81,9 +83,8 @@ class BootCycles:
         edge_known = True
         try:
             self._require_usable()
-            boot, edge_known = self._reboot()
-            for name in STAGE_NAMES:
-                boot.settle(name)
+            boot, edge_known, received = self._reboot()
+            self._follow(boot, received)
         except DutError as exc:
             stage = _failed_stage(exc, boot)
             record = self._record(index, boot, edge_known, "product", stage, str(exc), exc.output)
@@ -107,9 +108,28 @@ class BootCycles:
         if dut.broken is not None:
             raise BenchError(f"DUT {dut.name} is broken: {dut.broken}") from dut.broken_by
 
-    def _reboot(self) -> tuple[BootSequencer, bool]:
-        """Reboot the board; the sequencer of the new boot and whether its clock starts at the
-        reset edge (boardctl) or only at the first MB1 line (``sudo reboot``)."""
+    def _follow(self, boot: BootSequencer, received: int) -> None:
+        """Every stage of the boot; a stage timeout with not one console byte since the reset
+        (``received`` bytes had arrived before it) is the bench's (:class:`ConsoleSilent`),
+        not the image's."""
+        console = self.flow.dut.console()
+        try:
+            for name in STAGE_NAMES:
+                boot.settle(name)
+        except BootStageTimeout as exc:
+            if console.bytes_received != received:
+                raise
+            raise ConsoleSilent(
+                console.port,
+                time.monotonic() - boot.start,
+                awaited=f"boot stage {exc.stage!r}",
+                log_path=console.log_path,
+            ) from exc
+
+    def _reboot(self) -> tuple[BootSequencer, bool, int]:
+        """Reboot the board; the sequencer of the new boot, whether its clock starts at the
+        reset edge (boardctl) or only at the first MB1 line (``sudo reboot``), and how many
+        console bytes had arrived before the reboot."""
         flow = self.flow
         dut = flow.dut
         console = dut.console()
@@ -117,12 +137,12 @@ class BootCycles:
         if boardctl is None:
             shell = flow.shell()
             console.discard()
-            start = time.monotonic()
+            received, start = console.bytes_received, time.monotonic()
             shell.console.sendline("sudo reboot")
         else:
             boardctl.check_target()  # reads `boardctl -h` once, before the clock starts
             console.discard()
-            start = time.monotonic()
+            received, start = console.bytes_received, time.monotonic()
             boardctl.reset()
         flow.drop_shell()  # the same image boots again: a reboot is no state transition
         boot = BootSequencer(
@@ -132,7 +152,7 @@ class BootCycles:
             start=start,
             total=dut.deadlines.boot,
         )
-        return boot, boardctl is not None
+        return boot, boardctl is not None, received
 
     def _record(
         self,

@@ -25,6 +25,8 @@ FLAKY = {"flaky-a": "flaky_boot=0.2", "flaky-b": "flaky_boot=0.2"}
 """In the same session; with seed 0, boots 2 and 4 of every run panic."""
 FLASHED = {"dropped": "usb_drop_mid_flash"}
 """Flashed first (``--jetson-flash``): the USB drop fails the flash, the cycles cannot run."""
+SILENT = {"silent": "hang_until_power_cycle"}
+"""Found hung: a reset does nothing, so every cycle's console stays silent (the bench's)."""
 CYCLES = 5
 STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
 
@@ -58,16 +60,19 @@ def _session(folder: Path, duts: dict[str, str], *options: str) -> subprocess.Po
 
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
-    """Both sessions at once (they mostly wait on simulated boots), one artifacts folder."""
+    """The sessions at once (they mostly wait on simulated boots), one artifacts folder."""
     folder = tmp_path_factory.mktemp("gate-bench")
     report = folder / "run.html"
     booted = _session(folder / "booted", DUTS | FLAKY, f"--jetson-report={report}")
     flashed = _session(folder / "flashed", FLASHED, "--jetson-flash", "--jetson-accept-plan")
-    texts = [session.communicate(timeout=300)[0] for session in (booted, flashed)]
+    silent = _session(folder / "silent", SILENT, "--jetson-deadline=boot=1")
+    sessions = (booted, flashed, silent)
+    texts = [session.communicate(timeout=300)[0] for session in sessions]
     text = "\n".join(texts)
     assert "Traceback" not in text, text
     assert booted.returncode == 1, texts[0]  # the flaky boots fail
     assert flashed.returncode == 1, texts[1]  # the USB drop errors
+    assert silent.returncode == 1, texts[2]  # the silent console errors
     return BenchRun(folder / "artifacts", text, report)
 
 
@@ -151,6 +156,16 @@ def test_a_usb_drop_mid_flash_is_inconclusive_not_a_rejection(bench_run: BenchRu
     results = json.loads((bench_run.artifacts / "dropped" / "results.json").read_text())
     flash = next(r for r in results["results"] if r["id"].endswith("-flash"))
     assert (flash["outcome"], flash["failure_class"]) == ("failed", "infra")
+
+
+def test_a_silent_console_in_every_cycle_is_the_bench_inconclusive(bench_run: BenchRun) -> None:
+    assert "console silent: not one byte in" in bench_run.text
+    status, out, report = gate(bench_run.artifacts / "base", bench_run.artifacts / "silent")
+    assert status == 3, out
+    assert report["pairs"][0]["cycles"]["candidate_hidden"] == CYCLES
+    results = json.loads((bench_run.artifacts / "silent" / "results.json").read_text())
+    cycles = [r for r in results["results"] if "boot-cycle" in r["id"]]
+    assert [(r["outcome"], r["failure_class"]) for r in cycles] == [("failed", "infra")] * CYCLES
 
 
 def test_a_missing_folder_is_a_usage_error(bench_run: BenchRun, tmp_path: Path) -> None:
