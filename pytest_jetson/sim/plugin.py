@@ -130,7 +130,13 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         spec = replace(spec, state=str(state.inventory.path.parent / spec.state))
     entry = _start(config, name, spec, dut.default_user)
     # The bench's operations settings hold for a simulated DUT too.
-    entry = replace(entry, teardown=dut.teardown, deadlines=dut.deadlines, ladder=dut.ladder)
+    entry = replace(
+        entry,
+        teardown=dut.teardown,
+        deadlines=dut.deadlines,
+        ladder=dut.ladder,
+        recovery=dut.recovery,  # manual: no boardctl (boot cycles type sudo reboot)
+    )
     if dut.profile_ref is not None:
         # The inventory names a profile: keep its platform data but flash the simulated tree.
         from pytest_jetson.profile import load_profile

@@ -1,10 +1,11 @@
 """The promotion gate end to end on the simulated bench (issue 18's "Done when").
 
-ONE pytest session (shared by the module) flashes six simulated AGX Orin DUTs of a bench
-inventory, each with its own faults, and boots each five times with ``--jetson-boot-cycles``;
-every DUT gets its own artifacts folder, which the gate compares as it compares two runs'
-folders. Timing verdicts come from the simulated firmware and kernel timers (seeded), never
-from this machine's clock, so the simulated bench may run fast.
+The module shares a few pytest sessions, started at once (they mostly wait on simulated boots):
+simulated AGX Orin DUTs of a bench inventory, each with its own faults, booted five times with
+``--jetson-boot-cycles`` (one flashed first, one without boardctl). Every DUT gets its own
+artifacts folder, which the gate compares as it compares two runs' folders. Timing verdicts
+come from the simulated firmware and kernel timers (seeded), never from this machine's clock,
+so the simulated bench may run fast.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FLASHED = {"dropped": "usb_drop_mid_flash"}
 """Flashed first (``--jetson-flash``): the USB drop fails the flash, the cycles cannot run."""
 SILENT = {"silent": "hang_until_power_cycle"}
 """Found hung: a reset does nothing, so every cycle's console stays silent (the bench's)."""
+MANUAL = {"manual": ""}
+"""No boardctl (``recovery: manual``): each cycle types ``sudo reboot`` on the console."""
 CYCLES = 5
 STAGES = ("mb1", "mb2", "uefi", "kernel", "login")
 
@@ -40,13 +43,15 @@ class BenchRun:
     report: Path
 
 
-def _session(folder: Path, duts: dict[str, str], *options: str) -> subprocess.Popen[str]:
+def _session(
+    folder: Path, duts: dict[str, str], *options: str, recovery: str = "boardctl"
+) -> subprocess.Popen[str]:
     """Start ``python -m pytest`` on ``duts`` (a bench inventory of simulated AGX Orins)."""
     folder.mkdir()
     lines = ["lock_dir: locks", "duts:"]
     for name, faults in duts.items():
         lines += [f"  {name}:", f"    sim: {{board: orin-agx, faults: [{faults}]}}"]
-        lines += ["    default_user: ubuntu"]
+        lines += ["    default_user: ubuntu", f"    recovery: {recovery}"]
     (folder / "bench.yaml").write_text("\n".join(lines) + "\n")
     (folder / "test_board.py").write_text("def test_board(jetson_dut):\n    assert jetson_dut\n")
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={folder}"]
@@ -66,13 +71,15 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
     booted = _session(folder / "booted", DUTS | FLAKY, f"--jetson-report={report}")
     flashed = _session(folder / "flashed", FLASHED, "--jetson-flash", "--jetson-accept-plan")
     silent = _session(folder / "silent", SILENT, "--jetson-deadline=boot=1")
-    sessions = (booted, flashed, silent)
+    manual = _session(folder / "manual", MANUAL, "--jetson-boot-cycles=2", recovery="manual")
+    sessions = (booted, flashed, silent, manual)
     texts = [session.communicate(timeout=300)[0] for session in sessions]
     text = "\n".join(texts)
     assert "Traceback" not in text, text
     assert booted.returncode == 1, texts[0]  # the flaky boots fail
     assert flashed.returncode == 1, texts[1]  # the USB drop errors
     assert silent.returncode == 1, texts[2]  # the silent console errors
+    assert manual.returncode == 0, texts[3]
     return BenchRun(folder / "artifacts", text, report)
 
 
@@ -166,6 +173,20 @@ def test_a_silent_console_in_every_cycle_is_the_bench_inconclusive(bench_run: Be
     results = json.loads((bench_run.artifacts / "silent" / "results.json").read_text())
     cycles = [r for r in results["results"] if "boot-cycle" in r["id"]]
     assert [(r["outcome"], r["failure_class"]) for r in cycles] == [("failed", "infra")] * CYCLES
+
+
+def test_without_boardctl_a_cycle_reboots_from_the_shell(bench_run: BenchRun) -> None:
+    reboot = "sudo reboot on the DUT's console (no boardctl on this bench)"
+    assert f"Boot cycles of DUT manual: 2 x {reboot}" in bench_run.text
+    results = json.loads((bench_run.artifacts / "manual" / "results.json").read_text())
+    cycles = results["cycles"]
+    assert [(c["index"], c["outcome"], c["reboot"]) for c in cycles] == [
+        (1, "passed", reboot),
+        (2, "passed", reboot),
+    ]
+    for cycle in cycles:  # the shutdown takes an unknown time: the stages count from MB1
+        starts = [s["start_s"] for s in cycle["stages"]]
+        assert starts[0] == 0.0 and starts == sorted(starts)
 
 
 def test_a_missing_folder_is_a_usage_error(bench_run: BenchRun, tmp_path: Path) -> None:
