@@ -1,13 +1,15 @@
 """The simulator's part of a bench: its built-in DUTs and the inventory's ``sim:`` block.
 
-A ``sim:`` block (``{board, release, faults, state}``) makes an inventory entry a simulated DUT; it
-needs no ``profile`` (the simulated tree comes with one). The loader reads it through the
-:class:`~pytest_jetson.bench.EntryBlock` below, given by the simulator's pytest plugin.
+A ``sim:`` block (``{board, release, faults, tree, state, debugger}``) makes an inventory entry
+a simulated DUT; it needs no ``profile`` (the simulated tree comes with one). The loader reads
+it through the :class:`~pytest_jetson.bench.EntryBlock` below, given by the simulator's pytest
+plugin.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pytest_jetson.bench import EntryBlock
 from pytest_jetson.yamlfile import MapReader
@@ -40,12 +42,24 @@ class SimSpec:
     state: str | None = None
     """A folder (relative to the inventory) keeping the DUT across sessions: its tree, what
     was flashed and its power state; None: a fresh DUT every session."""
+    debugger: Literal["named", "unnamed"] = "named"
+    """``named``: the entry carries its TOPO's serial (boardctl ``-s``), as an inventory should.
+    ``unnamed``: it names no debugger, as an inventory written without ``boardctl_serial``; on a
+    host with several debuggers R36.2's boardctl then drives the first TOPO it finds and R38+
+    refuses (what the inventory check prevents for real entries)."""
 
 
 def parse_sim_block(block: MapReader) -> SimSpec:
     """Read an inventory entry's ``sim:`` block."""
-    block.allow(("board", "release", "faults", "tree", "state"))
+    block.allow(("board", "release", "faults", "tree", "state", "debugger"))
+    debugger_node = block.node_of("debugger")
+    debugger = (
+        "named"
+        if debugger_node is None
+        else block.choice("debugger", debugger_node, ("named", "unnamed"))
+    )
     return SimSpec(
+        debugger=debugger,  # type: ignore[arg-type]
         board=block.text("board"),
         release=block.opt_text("release"),
         faults=block.str_list("faults"),

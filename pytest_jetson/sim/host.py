@@ -10,6 +10,12 @@ entries::
 
 Every console process dies with :meth:`SimHost.close`, at interpreter exit, and when the
 owning process is killed outright (the console watches its parent).
+
+:meth:`SimHost.shared` opens a host that several processes use at once (the xdist workers of a
+run, sessions against one inventory; see :mod:`pytest_jetson.sim.hostdir`): a DUT another
+process added is attached, not rebuilt (its state stays as that process left it, a console is
+started for it when none runs), trees are built once, USB ports are numbered host-wide, and
+:meth:`SimHost.release` hands a DUT back (its console stops) while the host lives on.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -33,9 +41,19 @@ from pytest_jetson.errors import BenchError, UsageError
 from pytest_jetson.sim import console
 from pytest_jetson.sim.boards import RELEASES, SimBoard, board_by_key
 from pytest_jetson.sim.faults import apply_tree_faults, check_faults, faulty_eeprom
+from pytest_jetson.sim.hostdir import Membership
 from pytest_jetson.sim.image import bench_image, factory_image
-from pytest_jetson.sim.state import DUTS_DIR, DutState, Flashed, Mode, StateStore, topo_serial
+from pytest_jetson.sim.state import (
+    DUTS_DIR,
+    DutState,
+    Flashed,
+    Mode,
+    StateStore,
+    host_state_dirs,
+    topo_serial,
+)
 from pytest_jetson.sim.tools import install_tools
+from pytest_jetson.sim.tools._env import MARKER
 from pytest_jetson.sim.tree import SimTree, make_tree
 from pytest_jetson.sim.usb import SimUsbBackend
 
@@ -46,6 +64,10 @@ BOARDCTL_TARGETS = {"t234": "topo", "t264": "thor-jetson-module"}
 """The boardctl target of each chip's devkit (R38+: ``topo`` is the Orin TOPO driver)."""
 CONSOLE_START_SECONDS = 10.0
 CONSOLE_STOP_SECONDS = 3.0
+TREE_NOTE = ".sim-tree.json"
+"""Written into a tree's folder once it is built: its board and release."""
+CONSOLE_PID = "console.pid"
+"""In a DUT's state dir: the pid of the console process serving it."""
 
 Start = Literal["booted", "factory", "blank", "off"]
 STARTS: dict[str, str] = {
@@ -88,15 +110,39 @@ class SimDut:
 class SimHost:
     """A simulated host in ``workdir``; a context manager that closes on exit."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, membership: Membership | None = None) -> None:
         self.workdir = Path(workdir).absolute()
         self.host_dir = self.workdir / "host"
         (self.host_dir / DUTS_DIR).mkdir(parents=True, exist_ok=True)
         self._duts: dict[str, SimDut] = {}
         self._trees: dict[str, tuple[str, SimTree]] = {}
         self._consoles: dict[str, subprocess.Popen[bytes]] = {}
+        self._membership = membership
         self._closed = False
         atexit.register(self.close)
+
+    @classmethod
+    def shared(cls, root: Path) -> SimHost:
+        """The host at ``root`` that other processes may be using too (joined as a member;
+        a host whose members all died is wiped first). Closing it leaves; the last process to
+        leave removes ``root``."""
+        membership = Membership.join(root)
+        return cls(membership.host_dir, membership=membership)
+
+    @property
+    def is_shared(self) -> bool:
+        """Opened with :meth:`shared`."""
+        return self._membership is not None
+
+    @property
+    def wiped_stale(self) -> bool:
+        """Joining found the state of processes that all died, and wiped it."""
+        return self._membership is not None and self._membership.wiped_stale
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        if self._membership is None:
+            return contextlib.nullcontext()
+        return self._membership.locked()
 
     def __enter__(self) -> SimHost:
         return self
@@ -148,78 +194,128 @@ class SimHost:
         if name in self._duts:
             raise UsageError(f"simulated DUT {name!r} already exists on this host")
         chosen = check_faults(faults)
-        sim_board = board_by_key(board)
+        new = _NewDut(
+            name=name,
+            board=board_by_key(board),
+            release=release,
+            faults=chosen,
+            speed=speed,
+            boot_device=default_boot_device,
+            start=start,
+            user=user,
+            tcu_seed=tcu_seed,
+            tree_name=tree_name or name,
+            keep=keep,
+        )
+        with self._locked():
+            state_dir = self.host_dir / DUTS_DIR / name
+            if self.is_shared and StateStore(state_dir).exists():
+                dut = self._attach(new, state_dir)
+            else:
+                dut = self._create(new, state_dir)
+        if not console_alive(dut.state_dir):
+            Path(dut.console_port).unlink(missing_ok=True)  # a dead console's port
+            self._start_console(dut)
+        self._duts[name] = dut
+        return dut
+
+    def _create(self, new: _NewDut, state_dir: Path) -> SimDut:
+        """A DUT new to this host: its state, on the next free USB port."""
+        keep = new.keep
         kept = keep is not None and (keep / "dut" / "state.json").is_file()
-        state_dir = self.host_dir / DUTS_DIR / name
+        port = f"{USB_BUS}-{FIRST_PORT + len(host_state_dirs(self.host_dir))}"
         if keep is not None:
             (keep / "dut").mkdir(parents=True, exist_ok=True)
+            if state_dir.is_symlink():  # left by a host that died: the kept folder is the DUT
+                state_dir.unlink()
             state_dir.symlink_to((keep / "dut").absolute(), target_is_directory=True)
         state_dir.mkdir(parents=True, exist_ok=True)
-        tree = self._tree(tree_name or name, board, release, chosen, state_dir, keep)
-        port = f"{USB_BUS}-{FIRST_PORT + len(self._duts)}"
-        link = state_dir / console.port_name(board)
+        tree = self._tree(new, state_dir)
+        link = state_dir / console.port_name(new.board.key)
         link.unlink(missing_ok=True)
-        boot_device = default_boot_device or sim_board.default_boot_device
-        image = _bench_image(tree, boot_device, user) if start in ("booted", "off") else None
+        boot_device = new.boot_device or new.board.default_boot_device
+        start = new.start
+        image = _bench_image(tree, boot_device, new.user) if start in ("booted", "off") else None
         state = initial_state(
-            name,
-            sim_board,
+            new.name,
+            new.board,
             tree.release,
             port,
             link,
-            faults=chosen,
-            speed=speed,
+            faults=new.faults,
+            speed=new.speed,
             start=start,
             image=image,
-            tcu_seed=tcu_seed,
+            tcu_seed=new.tcu_seed,
         )
         if kept:
             old = StateStore(state_dir).read()
             state = dataclasses.replace(state, flashed=old.flashed, mode=old.mode)
         StateStore(state_dir).write(state)
-        dut = SimDut(
-            name=name,
-            board=sim_board,
+        return self._sim_dut(new, state, tree, state_dir, boot_device)
+
+    def _attach(self, new: _NewDut, state_dir: Path) -> SimDut:
+        """A DUT another process added to this shared host: found as that process left it
+        (power, recovery, what was flashed); this session's faults and speed apply."""
+        store = StateStore(state_dir)
+        state = store.read()
+        if state.board != new.board.key:
+            raise UsageError(
+                f"simulated DUT {new.name!r} is on this host as a {state.board}: it cannot "
+                f"also be a {new.board.key}"
+            )
+        state = store.replace(
+            faults=new.faults,
+            speed=new.speed,
+            tcu_seed=new.tcu_seed,
+            eeprom=faulty_eeprom(new.board.eeprom, new.faults),
+        )
+        tree = self._tree(new, state_dir)
+        boot_device = new.boot_device or new.board.default_boot_device
+        return self._sim_dut(new, state, tree, state_dir, boot_device)
+
+    def _sim_dut(
+        self, new: _NewDut, state: DutState, tree: SimTree, state_dir: Path, boot_device: str
+    ) -> SimDut:
+        return SimDut(
+            name=new.name,
+            board=new.board,
             release=tree.release,
             tree=tree,
             lft=tree.lft,
             state_dir=state_dir,
-            console_port=str(link),
-            usb_port=port,
-            boardctl_target=BOARDCTL_TARGETS[sim_board.chip.catalogue_id],
+            console_port=state.console_port,
+            usb_port=state.usb_port,
+            boardctl_target=BOARDCTL_TARGETS[new.board.chip.catalogue_id],
             boardctl_serial=topo_serial(state),
-            profile_path=self._write_profile(name, sim_board, tree, boot_device, keep),
+            profile_path=self._write_profile(new.name, new.board, tree, boot_device, new.keep),
         )
-        self._start_console(dut)
-        self._duts[name] = dut
-        return dut
 
-    def _tree(
-        self,
-        key: str,
-        board: str,
-        release: str | None,
-        faults: tuple[str, ...],
-        state_dir: Path,
-        keep: Path | None = None,
-    ) -> SimTree:
-        """The tree named ``key``: built (with its faults and tools) the first time; under
-        ``keep`` it is built once across sessions and found there later."""
+    def _tree(self, new: _NewDut, state_dir: Path) -> SimTree:
+        """The tree ``new.tree_name``: built (with its faults and tools) the first time; found
+        when this host (another process sharing it, or under ``keep`` a past session) built it.
+        Its tools act on the host's DUTs through a DUT that is on the host now."""
+        key, board, release = new.tree_name, new.board.key, new.release
         if key in self._trees:
             owner, tree = self._trees[key]
-            if owner != board or (release is not None and release != tree.release):
-                raise UsageError(
-                    f"simulated tree {key!r} is a {owner} {tree.release} tree: a {board} "
-                    f"{release or ''} DUT cannot share it"
-                )
+            _check_tree(key, owner, tree.release, board, release)
             return tree
-        images = (keep or self.workdir) / "images" / key
-        if keep is not None and (images / "Linux_for_Tegra" / "rootfs").is_dir():
-            tree = kept_tree(images, board_by_key(board))
+        images = (new.keep or self.workdir) / "images" / key
+        note = images / TREE_NOTE
+        built = note.is_file() or (
+            new.keep is not None and (images / "Linux_for_Tegra" / "rootfs").is_dir()
+        )
+        if built:
+            tree = kept_tree(images, new.board)
+            owner = json.loads(note.read_text())["board"] if note.is_file() else board
+            _check_tree(key, owner, tree.release, board, release)
+            if not _tools_on_the_host(tree.lft):
+                install_tools(tree.lft, state_dir, release=tree.release)
         else:
             tree = make_tree(images, board, release=release)
-            apply_tree_faults(tree.lft, faults)
-        install_tools(tree.lft, state_dir, release=tree.release)
+            apply_tree_faults(tree.lft, new.faults)
+            install_tools(tree.lft, state_dir, release=tree.release)
+            note.write_text(json.dumps({"board": board, "release": tree.release}) + "\n")
         self._trees[key] = (board, tree)
         return tree
 
@@ -248,26 +344,36 @@ class SimHost:
         """The console process id of each DUT."""
         return {name: p.pid for name, p in self._consoles.items()}
 
+    def release(self, name: str) -> None:
+        """Hand DUT ``name`` back: stop the console this process runs for it (the DUT stays
+        on the host, as a board stays on the bench; the next process to add it starts a new
+        console). A DUT whose console another process runs is left alone."""
+        proc = self._consoles.pop(name, None)
+        if proc is not None:
+            _stop([proc])
+            self._forget_console(name)
+
+    def _forget_console(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            Path(self._duts[name].console_port).unlink()
+        (self._duts[name].state_dir / CONSOLE_PID).unlink(missing_ok=True)
+
     def close(self) -> None:
-        """Stop every console process and remove its port; safe to call again."""
+        """Stop every console process this process runs and remove its port; leave a shared
+        host (the last process removes it). Safe to call again."""
         if self._closed:
             return
         self._closed = True
-        for proc in self._consoles.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + CONSOLE_STOP_SECONDS
-        for proc in self._consoles.values():
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        for dut in self._duts.values():
-            with contextlib.suppress(FileNotFoundError):
-                Path(dut.console_port).unlink()
+        _stop(list(self._consoles.values()))
+        for name in self._consoles:
+            self._forget_console(name)
         self._consoles.clear()
+        if not self.is_shared:
+            for dut in self._duts.values():
+                with contextlib.suppress(FileNotFoundError):
+                    Path(dut.console_port).unlink()
+        if self._membership is not None:
+            self._membership.leave()
         atexit.unregister(self.close)
 
     def _start_console(self, dut: SimDut) -> None:
@@ -280,12 +386,15 @@ class SimHost:
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace").splitlines()[-10:] if log.exists() else []
                 proc.kill()
+                proc.wait()
+                del self._consoles[dut.name]
                 raise BenchError(
                     f"the simulated console of {dut.name} did not publish {link} within "
                     f"{CONSOLE_START_SECONDS:.0f} s (exit code {proc.poll()}); last lines of "
                     f"{log}:\n" + "\n".join(tail)
                 )
             time.sleep(0.005)
+        (dut.state_dir / CONSOLE_PID).write_text(f"{proc.pid}\n")
 
     def _write_profile(
         self, name: str, board: SimBoard, tree: SimTree, boot_device: str, keep: Path | None
@@ -303,6 +412,67 @@ class SimHost:
         }
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
+
+
+@dataclass(frozen=True)
+class _NewDut:
+    """What :meth:`SimHost.add_dut` was asked for."""
+
+    name: str
+    board: SimBoard
+    release: str | None
+    faults: tuple[str, ...]
+    speed: float
+    boot_device: str | None
+    start: Start
+    user: tuple[str, str] | None
+    tcu_seed: int
+    tree_name: str
+    keep: Path | None
+
+
+def _check_tree(key: str, owner: str, tree_release: str, board: str, release: str | None) -> None:
+    if owner != board or (release is not None and release != tree_release):
+        raise UsageError(
+            f"simulated tree {key!r} is a {owner} {tree_release} tree: a {board} "
+            f"{release or ''} DUT cannot share it"
+        )
+
+
+def _tools_on_the_host(lft: Path) -> bool:
+    """Whether the tree's tools act through a DUT whose state exists now (a kept tree's
+    tools still name the DUT of the host that built it, gone with that host)."""
+    marker = lft / MARKER
+    if not marker.is_file():
+        return False
+    state_dir = Path(json.loads(marker.read_text())["state_dir"])
+    return StateStore(state_dir).exists()
+
+
+def console_alive(state_dir: Path) -> bool:
+    """Whether a console process serves the DUT in ``state_dir`` now (its pid file names a
+    live ``pytest_jetson.sim.console`` of this state dir)."""
+    try:
+        pid = int((state_dir / CONSOLE_PID).read_text())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return console.__name__.encode() in argv and str(state_dir).encode() in argv
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each console's process group; SIGKILL what has not ended in time."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + CONSOLE_STOP_SECONDS
+    for proc in procs:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def initial_state(
@@ -339,7 +509,7 @@ def initial_state(
         flashed=flashed,
         faults=faults,
         speed=speed,
-        serial_number=f"{sum(name.encode()) * 104729 % 10**12:012d}",
+        serial_number=hashlib.sha256(name.encode()).hexdigest()[:8].upper(),
         tcu_seed=tcu_seed,
     )
 

@@ -6,12 +6,18 @@ ones and resolves them, reads the inventory's ``sim:`` blocks, gives its DUTs th
 bus, keeps its built-in DUTs out of the bench lock, and owns the ``--jetson-sim-*`` options.
 ``-p no:jetson_sim`` leaves pytest-jetson without simulated DUTs.
 
-The simulated host (one per session, in the session's temporary folder) starts with the first
-simulated DUT and stops when the session ends. Without ``--dut`` nothing here runs.
+A simulated host is one bench host: its DUTs share one USB bus, each with its own debugger.
+The inventory's ``sim:`` DUTs live on the inventory's host, which every xdist worker and every
+session using that inventory at the same time share (in the lock folder, see :func:`host_root`),
+as the boards of a real bench share its host; they are locked like real DUTs. The built-in DUTs
+live on the run's host: the session's own, or shared by the xdist workers of the run. A host
+starts with its first DUT; a session hands each DUT back when it ends (before its lock is
+released), and the last session on a host removes it. Without ``--dut`` nothing here runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -25,9 +31,11 @@ if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, DefaultUser, EntryBlock
     from pytest_jetson.profile import Profile
     from pytest_jetson.sim.bench import SimSpec
-    from pytest_jetson.sim.host import SimHost
+    from pytest_jetson.sim.host import SimDut, SimHost
 
-HOST_KEY = pytest.StashKey["SimHost"]()
+HOSTS_KEY = pytest.StashKey[dict[str, "SimHost"]]()
+"""The session's simulated hosts by key: ``run`` (the built-in DUTs) or ``inventory:<path>``."""
+ROOT_PREFIX = "pytest-jetson-sim-"
 
 
 MAX_SPEED = 1000.0
@@ -164,10 +172,12 @@ def pytest_jetson_usb_backend(config: pytest.Config, entry: BenchEntry) -> Any:
     """A simulated DUT's RCM device is on the simulated host's USB bus."""
     from pytest_jetson.sim.bench import SimSpec
 
-    host = config.stash.get(HOST_KEY, None)
-    if host is None or entry.block("sim", SimSpec) is None:
+    if entry.block("sim", SimSpec) is None:
         return None
-    return host.usb_backend()
+    for host in config.stash.get(HOSTS_KEY, {}).values():
+        if entry.name in host.duts:
+            return host.usb_backend()
+    return None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -180,24 +190,71 @@ def pytest_jetson_dut_lock(config: pytest.Config, name: str) -> bool | None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_jetson_session_finish(config: pytest.Config) -> None:
-    """Stop the simulated host: its consoles, tools and USB devices."""
-    host = config.stash.get(HOST_KEY, None)
-    if host is not None:
-        del config.stash[HOST_KEY]
-        host.close()
+    """Leave the simulated hosts: stop the consoles this session runs; the last session on a
+    shared host removes it."""
+    hosts = config.stash.get(HOSTS_KEY, None)
+    if hosts is not None:
+        del config.stash[HOSTS_KEY]
+        for host in hosts.values():
+            host.close()
 
 
-def sim_host(config: pytest.Config) -> SimHost:
-    """The session's simulated host, started on first use in the session's temporary folder."""
-    host = config.stash.get(HOST_KEY, None)
+def sim_duts(config: pytest.Config) -> dict[str, SimDut]:
+    """The simulated DUTs this session started or attached, by name (every host)."""
+    found: dict[str, SimDut] = {}
+    for host in config.stash.get(HOSTS_KEY, {}).values():
+        found.update(host.duts)
+    return found
+
+
+def sim_host(config: pytest.Config, name: str | None = None) -> SimHost:
+    """The simulated host of DUT ``name`` (None: of the built-in DUTs), opened on first use."""
+    from pytest_jetson.plugin.session import get_session
+    from pytest_jetson.sim.bench import SIM_DUTS
+
+    state = get_session(config)
+    assert state is not None, "a simulated host exists only with a DUT selected"
+    inventory = state.inventory
+    if name is None or name in SIM_DUTS or inventory is None or name not in inventory.duts:
+        return _open_host(config, "run", _run_root(config))
+    key = f"inventory:{inventory.path.resolve()}"
+    return _open_host(config, key, host_root(state.lock_dir(), key))
+
+
+def host_root(lock_dir: Path, key: str) -> Path:
+    """Where the shared host ``key`` lives: ``<lock folder>/pytest-jetson-sim-<digest>``. The
+    lock folder is what every session of one bench host shares already (the DUT locks)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return lock_dir / f"{ROOT_PREFIX}{digest}"
+
+
+def _run_root(config: pytest.Config) -> Path | None:
+    """The shared root of the run's built-in DUTs under xdist (one per run, by its
+    ``testrunuid``); None without xdist: the session's own host."""
+    from pytest_jetson.plugin.session import get_session
+
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return None
+    state = get_session(config)
+    assert state is not None
+    return host_root(state.lock_dir(), f"run:{workerinput['testrunuid']}")
+
+
+def _open_host(config: pytest.Config, key: str, root: Path | None) -> SimHost:
+    from pytest_jetson.plugin.session import get_session
+    from pytest_jetson.sim.host import SimHost
+
+    hosts = config.stash.setdefault(HOSTS_KEY, {})
+    host = hosts.get(key)
     if host is None:
-        from pytest_jetson.plugin.session import get_session
-        from pytest_jetson.sim.host import SimHost
-
-        state = get_session(config)
-        assert state is not None, "a simulated host exists only with a DUT selected"
-        host = SimHost(state.workdir / "sim-host")
-        config.stash[HOST_KEY] = host
+        if root is None:
+            state = get_session(config)
+            assert state is not None
+            host = SimHost(state.workdir / "sim-host")
+        else:
+            host = SimHost.shared(root)
+        hosts[key] = host
     return host
 
 
@@ -206,12 +263,14 @@ def _start(
 ) -> BenchEntry:
     """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
     from pytest_jetson.bench import BenchEntry, SerialSpec
+    from pytest_jetson.plugin.session import get_session
     from pytest_jetson.profile import load_profile
     from pytest_jetson.sim.bench import BOOT_DEVICES, SimSpec
 
     faults = tuple(dict.fromkeys((*spec.faults, *config.getoption("jetson_sim_fault"))))
     speed: float = config.getoption("jetson_sim_speed")
-    dut = sim_host(config).add_dut(
+    host = sim_host(config, name)
+    dut = host.add_dut(
         name,
         spec.board,
         release=spec.release,
@@ -224,17 +283,31 @@ def _start(
         tree_name=spec.tree,
         keep=Path(spec.state) if spec.state is not None else None,
     )
+    session = get_session(config)
+    assert session is not None
+    # Handed back before the session releases the DUT's lock: the next holder starts its own
+    # console on a host that may outlive this session.
+    session.on_close(lambda: host.release(name))
     return BenchEntry(
         name=name,
         profile=load_profile(dut.profile_path),
         boardctl_target=dut.boardctl_target,
-        boardctl_serial=dut.boardctl_serial,
+        boardctl_serial=dut.boardctl_serial if spec.debugger == "named" else None,
         serial=SerialSpec(port=str(dut.console_port)),
         usb_port=dut.usb_port,
         default_user=default_user,
         recovery="boardctl",
         blocks=(
-            ("sim", SimSpec(board=spec.board, release=dut.release, faults=faults, tree=spec.tree)),
+            (
+                "sim",
+                SimSpec(
+                    board=spec.board,
+                    release=dut.release,
+                    faults=faults,
+                    tree=spec.tree,
+                    debugger=spec.debugger,
+                ),
+            ),
         ),
     )
 

@@ -18,8 +18,9 @@ duts:
     sim: {board: orin-agx}
     default_user: {username: qa, password_env: QA_SECRET_PW}
 """
-# Scans the session's private folder (simulated tree, rootfs, DUT state, console logs) before
-# the plugin removes it. The canary proves the scan would see the secret if it were there.
+# Scans the session's private folder and the lock folder (where the inventory's simulated host
+# keeps its tree, rootfs, DUT state, console logs) before the plugin removes them. The canary
+# proves the scan would see the secret if it were there.
 SCANNER = """
 import os
 from pathlib import Path
@@ -28,15 +29,17 @@ from pytest_jetson.plugin.session import get_session
 
 
 def pytest_sessionfinish(session):
-    root = get_session(session.config).workdir
+    state = get_session(session.config)
+    root = state.workdir
     secret = os.environ["QA_SECRET_PW"].encode()
     (root / "canary.bin").write_bytes(b"<" + secret + b">")
     files, hits = 0, []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            files += 1
-            if secret in path.read_bytes():
-                hits.append(str(path.relative_to(root)))
+    for folder in (root, state.lock_dir()):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                files += 1
+                if secret in path.read_bytes():
+                    hits.append(str(path.relative_to(folder)))
     Path(str(session.config.rootpath), "scan.txt").write_text("\\n".join([str(files), *hits]))
 """
 

@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 from pytest_jetson.plugin.session import get_session
-from pytest_jetson.sim.plugin import sim_host
+from pytest_jetson.sim.plugin import sim_duts
 
 
 def _neighbour_to_recovery(config):
@@ -44,14 +44,14 @@ def pytest_collection_finish(session):
 def pytest_runtest_setup(item):
     if {when!r} == "before-recovery" and getattr(item, "step", None) == "recovery":
         state = _neighbour_to_recovery(item.config)
-        before = sim_host(state.config).duts["b"].state().flashed
+        before = sim_duts(state.config)["b"].state().flashed
         item.config.stash_b_before = before
 
 
 def pytest_sessionfinish(session):
     state = get_session(session.config)
-    b = sim_host(state.config).duts["b"].state()
-    a = sim_host(state.config).duts["a"].state()
+    b = sim_duts(state.config)["b"].state()
+    a = sim_duts(state.config)["a"].state()
     before = getattr(session.config, "stash_b_before", None)
     Path(str(session.config.rootpath), "neighbour.json").write_text(json.dumps({{
         "a_port": a.usb_port,

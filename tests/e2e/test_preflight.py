@@ -173,7 +173,7 @@ def test_no_rcm_skips_and_latches_the_dut_broken(pytester: pytest.Pytester) -> N
     assert out.count(reason) == 2, out
     # the board was asked once, not hammered by every later test
     assert (
-        len(re.findall(r"-t topo -s TOPO\d+ recovery", _log(pytester, "sim-orin", "boardctl.log")))
+        len(re.findall(r"-t topo -s TOPO\w+ recovery", _log(pytester, "sim-orin", "boardctl.log")))
         == 1
     )
     assert not (pytester.path / "artifacts" / "sim-orin" / "eeprom.log").exists()
@@ -275,7 +275,7 @@ def test_checks_run_in_the_mandated_order_once_and_bench_checks_plug_in(
     ]
     assert mtimes == sorted(mtimes)  # rcm, then eeprom, then default_user
     assert (
-        len(re.findall(r"-t topo -s TOPO\d+ recovery", _log(pytester, "sim-orin", "boardctl.log")))
+        len(re.findall(r"-t topo -s TOPO\w+ recovery", _log(pytester, "sim-orin", "boardctl.log")))
         == 1
     )
     assert _log(pytester, "sim-orin", "eeprom.log").count("nvautoflash.sh --print_boardid") == 1

@@ -37,7 +37,7 @@ import json
 from pathlib import Path
 
 from pytest_jetson.plugin.session import get_session
-from pytest_jetson.sim.plugin import sim_host
+from pytest_jetson.sim.plugin import sim_duts
 
 
 def pytest_sessionstart(session):
@@ -46,7 +46,7 @@ def pytest_sessionstart(session):
     def observe():
         boards = {
             name: {"mode": dut.state().mode, "in_rcm": dut.state().in_rcm}
-            for name, dut in sim_host(session.config).duts.items()
+            for name, dut in sim_duts(session.config).items()
         }
         Path(str(session.config.rootpath), "after.json").write_text(json.dumps(boards))
 
@@ -82,7 +82,7 @@ def test_teardown_leaves_each_dut_as_its_bench_entry_asks(pytester: pytest.Pytes
     assert after["pair-b"]["mode"] == "on"  # no teardown given: left booted
     done = summary(artifacts, "pair-a")["teardown"]
     assert done.startswith("power_off: "), done
-    assert re.search(r" -t topo -s TOPO\d+ power_off$", done), done
+    assert re.search(r" -t topo -s TOPO[0-9A-F]{8} power_off$", done), done
     assert summary(artifacts, "pair-b")["teardown"] == "left as it was"
     last = (artifacts / "pair-a" / "boardctl.log").read_text().split("$ ")[-1]
     assert "power_off" in last.splitlines()[0], last
