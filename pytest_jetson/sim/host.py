@@ -174,6 +174,7 @@ class SimHost:
         tcu_seed: int = 0,
         tree_name: str | None = None,
         keep: Path | None = None,
+        usb_port: str | None = None,
     ) -> SimDut:
         """Build a DUT: its tree (with tree faults), tools, state, profile and console.
 
@@ -186,6 +187,8 @@ class SimHost:
         ``keep`` is a folder keeping the DUT across sessions: its tree is built there once,
         and a DUT found there runs what the last session flashed (``start`` applies only to
         a new one), like a board left on the bench.
+        ``usb_port`` is where the board is plugged (``1-5``); None: the first free port from
+        ``1-4``. boardctl's ``-i`` counts debuggers in port order.
         """
         if start not in STARTS:
             raise UsageError(f"unknown simulated start {start!r} (valid: {', '.join(STARTS)})")
@@ -206,6 +209,7 @@ class SimHost:
             tcu_seed=tcu_seed,
             tree_name=tree_name or name,
             keep=keep,
+            usb_port=usb_port,
         )
         with self._locked():
             state_dir = self.host_dir / DUTS_DIR / name
@@ -223,7 +227,7 @@ class SimHost:
         """A DUT new to this host: its state, on the next free USB port."""
         keep = new.keep
         kept = keep is not None and (keep / "dut" / "state.json").is_file()
-        port = f"{USB_BUS}-{FIRST_PORT + len(host_state_dirs(self.host_dir))}"
+        port = self._port_for(new)
         if keep is not None:
             (keep / "dut").mkdir(parents=True, exist_ok=True)
             if state_dir.is_symlink():  # left by a host that died: the kept folder is the DUT
@@ -253,6 +257,22 @@ class SimHost:
             state = dataclasses.replace(state, flashed=old.flashed, mode=old.mode)
         StateStore(state_dir).write(state)
         return self._sim_dut(new, state, tree, state_dir, boot_device)
+
+    def _port_for(self, new: _NewDut) -> str:
+        """The port ``new`` asks for (refused when another DUT is plugged there), else the
+        first free one."""
+        taken = {StateStore(d).read().usb_port: d.name for d in host_state_dirs(self.host_dir)}
+        if new.usb_port is not None:
+            if new.usb_port in taken:
+                raise UsageError(
+                    f"simulated DUT {new.name!r} cannot be on USB port {new.usb_port}: "
+                    f"{taken[new.usb_port]} is plugged there"
+                )
+            return new.usb_port
+        number = FIRST_PORT
+        while f"{USB_BUS}-{number}" in taken:
+            number += 1
+        return f"{USB_BUS}-{number}"
 
     def _attach(self, new: _NewDut, state_dir: Path) -> SimDut:
         """A DUT another process added to this shared host: found as that process left it
@@ -429,6 +449,7 @@ class _NewDut:
     tcu_seed: int
     tree_name: str
     keep: Path | None
+    usb_port: str | None = None
 
 
 def _check_tree(key: str, owner: str, tree_release: str, board: str, release: str | None) -> None:

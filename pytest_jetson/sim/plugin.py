@@ -136,7 +136,7 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         return None
     if spec.state is not None:
         spec = replace(spec, state=str(state.inventory.path.parent / spec.state))
-    entry = _start(config, name, spec, dut.default_user)
+    entry = _start(config, name, spec, dut.default_user, usb_port=dut.usb_port)
     # The bench's operations settings hold for a simulated DUT too.
     entry = replace(
         entry,
@@ -259,9 +259,15 @@ def _open_host(config: pytest.Config, key: str, root: Path | None) -> SimHost:
 
 
 def _start(
-    config: pytest.Config, name: str, spec: SimSpec, default_user: DefaultUser | None
+    config: pytest.Config,
+    name: str,
+    spec: SimSpec,
+    default_user: DefaultUser | None,
+    *,
+    usb_port: str | None = None,
 ) -> BenchEntry:
-    """Start a simulated DUT on the session's simulated host and describe it as a bench entry."""
+    """Start a simulated DUT on its simulated host (plugged into ``usb_port`` when the
+    inventory says where) and describe it as a bench entry."""
     from pytest_jetson.bench import BenchEntry, SerialSpec
     from pytest_jetson.plugin.session import get_session
     from pytest_jetson.profile import load_profile
@@ -282,6 +288,7 @@ def _start(
         tcu_seed=config.getoption("jetson_sim_seed"),
         tree_name=spec.tree,
         keep=Path(spec.state) if spec.state is not None else None,
+        usb_port=usb_port,
     )
     session = get_session(config)
     assert session is not None

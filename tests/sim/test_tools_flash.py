@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 
@@ -396,3 +397,36 @@ def test_build_once_offline_then_flash_only_like_nvidias_two_steps(
     assert "Step 1" not in flashed.stdout and "Step 3" in flashed.stdout
     assert thor.state().flashed is not None
     assert thor.state().flashed.tool == "l4t_initrd_flash.sh"
+
+
+def test_two_flash_only_runs_in_one_tree_share_device_instance_0(
+    tmp_path: Path, kit: types.SimpleNamespace
+) -> None:
+    """Each separate l4t_initrd_flash.sh run flashes as device instance 0 (working folder
+    ``temp_initrdflash/bootloader0``, initrd network ``fc00:1:1:0::``): a second run in the
+    same tree while one flashes breaks; alone, each flashes from the one build."""
+    with SimHost(tmp_path / "bench") as host:
+        one = host.add_dut("one", "thor-agx", release="R38.4.0", speed=20, tree_name="t")
+        two = host.add_dut("two", "thor-agx", release="R38.4.0", speed=20, tree_name="t")
+        eeprom = one.board.eeprom
+        identity = {"BOARDID": eeprom.board_id, "FAB": eeprom.fab}
+        identity |= {"BOARDSKU": eeprom.sku, "BOARDREV": eeprom.rev}
+        board = ("jetson-agx-thor-devkit", "external")
+        built = kit.run_tool(one, INITRD, "--no-flash", *board, **identity)
+        assert built.returncode == 0, built.stderr
+        one.store.replace(mode="recovery", faults=("flash_hang",))
+        two.store.replace(mode="recovery")
+        hung = kit.start_tool(one, INITRD, "--flash-only", "--usb-instance", one.usb_port, *board)
+        try:
+            runs = one.lft / "temp_initrdflash" / ".sim-instance0-runs"
+            kit.wait_for(lambda: runs.is_dir() and any(runs.iterdir()), what="the first flash")
+            pinned = ("--flash-only", "--usb-instance", two.usb_port, *board)
+            clashed = kit.run_tool(two, INITRD, *pinned)
+        finally:
+            kit.kill_group(hung)
+        assert clashed.returncode == 1
+        assert "removed by another flash of device instance 0" in clashed.stderr
+        assert two.state().flashed is None or two.state().flashed.tool != "l4t_initrd_flash.sh"
+        two.store.replace(mode="recovery")
+        alone = kit.run_tool(two, INITRD, *pinned)
+        assert alone.returncode == 0, alone.stderr

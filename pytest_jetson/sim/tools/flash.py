@@ -260,9 +260,18 @@ CLASH = (
 )
 
 
-def _others_building(env: ToolEnv) -> list[int]:
-    """Live flow-tool runs (other than this one) building into this tree."""
-    runs = env.lft / RUNS_DIR
+INSTANCE_RUNS = "temp_initrdflash/.sim-instance0-runs"
+"""Where each simulated initrd flash leaves its pid while it uses device instance 0."""
+INSTANCE_CLASH = (
+    "Error: {path} was removed by another flash of device instance 0 in this Linux_for_Tegra "
+    "tree (its initrd also answers on fc00:1:1:0::2)"
+)
+
+
+def _others_building(env: ToolEnv, folder: str = RUNS_DIR) -> list[int]:
+    """Live flow-tool runs (other than this one) registered in ``folder`` of this tree
+    (building into it, by default)."""
+    runs = env.lft / folder
     found = []
     for entry in runs.iterdir() if runs.is_dir() else ():
         pid = int(entry.name) if entry.name.isdigit() else 0
@@ -521,7 +530,24 @@ def _flash_only(env: ToolEnv, args: FlashArgs) -> int:
 
 
 def _flash_step(env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom) -> int:
-    """Step 3: flash the generated images over the initrd's USB network."""
+    """Step 3 as one run of NVIDIA's l4t_initrd_flash.sh does it: always as device instance 0
+    (its working folder ``temp_initrdflash/bootloader0``, removed at the end, and the initrd's
+    USB network ``fc00:1:1:0::``). Two runs at once in one tree share both: the one still
+    flashing when the other started or ended fails."""
+    mine = env.lft / INSTANCE_RUNS / str(os.getpid())
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.touch()
+    try:
+        clash = bool(_others_building(env, INSTANCE_RUNS))
+        rc = _flash_step_alone(env, store, args, eeprom, clash)
+    finally:
+        mine.unlink(missing_ok=True)
+    return rc
+
+
+def _flash_step_alone(
+    env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEeprom, clash: bool
+) -> int:
     _box("Step 3: Start the flashing process")
     state = store.read()
     fault = _active_fault(state)
@@ -541,6 +567,9 @@ def _flash_step(env: ToolEnv, store: StateStore, args: FlashArgs, eeprom: SimEep
         hang()
     target_log = _target_flash(env, state, args, fault)
     log = _write_initrd_log(env, state, target_log)
+    if clash or _others_building(env, INSTANCE_RUNS):
+        err(INSTANCE_CLASH.format(path=env.lft / "temp_initrdflash" / "bootloader0"))
+        fault = fault or "instance_clash"
     if fault is not None:
         out("Flash complete (WITH FAILURES)")
         out("Cleaning up...")
