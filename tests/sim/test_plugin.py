@@ -65,7 +65,8 @@ def pytest_sessionstart(session):
     result.stdout.fnmatch_lines(
         [
             "KNOWN ['my-sim', 'sim-orin', 'sim-orin-carrier', 'sim-orin-nano', 'sim-thor']",
-            "BLOCK SimSpec(board='orin-agx', release=None, faults=(), tree=None, state=None)",
+            "BLOCK SimSpec(board='orin-agx', release=None, faults=(), tree=None, state=None, "
+            "debugger='named')",
         ]
     )
 
