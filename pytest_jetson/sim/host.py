@@ -234,7 +234,7 @@ class SimHost:
                 state_dir.unlink()
             state_dir.symlink_to((keep / "dut").absolute(), target_is_directory=True)
         state_dir.mkdir(parents=True, exist_ok=True)
-        tree = self._tree(new, state_dir)
+        tree = self._tree_of(new, state_dir)
         link = state_dir / console.port_name(new.board.key)
         link.unlink(missing_ok=True)
         boot_device = new.boot_device or new.board.default_boot_device
@@ -290,7 +290,7 @@ class SimHost:
             tcu_seed=new.tcu_seed,
             eeprom=faulty_eeprom(new.board.eeprom, new.faults),
         )
-        tree = self._tree(new, state_dir)
+        tree = self._tree_of(new, state_dir)
         boot_device = new.boot_device or new.board.default_boot_device
         return self._sim_dut(new, state, tree, state_dir, boot_device)
 
@@ -311,29 +311,43 @@ class SimHost:
             profile_path=self._write_profile(new.name, new.board, tree, boot_device, new.keep),
         )
 
-    def _tree(self, new: _NewDut, state_dir: Path) -> SimTree:
-        """The tree ``new.tree_name``: built (with its faults and tools) the first time; found
-        when this host (another process sharing it, or under ``keep`` a past session) built it.
-        Its tools act on the host's DUTs through a DUT that is on the host now."""
-        key, board, release = new.tree_name, new.board.key, new.release
+    def _tree_of(self, new: _NewDut, state_dir: Path) -> SimTree:
+        return self._tree(
+            new.tree_name, new.board, new.release, new.faults, state_dir, keep=new.keep
+        )
+
+    def _tree(
+        self,
+        key: str,
+        sim_board: SimBoard,
+        release: str | None,
+        faults: tuple[str, ...],
+        state_dir: Path,
+        *,
+        keep: Path | None = None,
+    ) -> SimTree:
+        """The tree ``key``: built (with its faults and tools) the first time; found when this
+        host (another process sharing it, or under ``keep`` a past session) built it. Its
+        tools act on the host's DUTs through a DUT that is on the host now."""
+        board = sim_board.key
         if key in self._trees:
             owner, tree = self._trees[key]
             _check_tree(key, owner, tree.release, board, release)
             return tree
-        images = (new.keep or self.workdir) / "images" / key
+        images = (keep or self.workdir) / "images" / key
         note = images / TREE_NOTE
         built = note.is_file() or (
-            new.keep is not None and (images / "Linux_for_Tegra" / "rootfs").is_dir()
+            keep is not None and (images / "Linux_for_Tegra" / "rootfs").is_dir()
         )
         if built:
-            tree = kept_tree(images, new.board)
+            tree = kept_tree(images, sim_board)
             owner = json.loads(note.read_text())["board"] if note.is_file() else board
             _check_tree(key, owner, tree.release, board, release)
             if not _tools_on_the_host(tree.lft):
                 install_tools(tree.lft, state_dir, release=tree.release)
         else:
             tree = make_tree(images, board, release=release)
-            apply_tree_faults(tree.lft, new.faults)
+            apply_tree_faults(tree.lft, faults)
             install_tools(tree.lft, state_dir, release=tree.release)
             note.write_text(json.dumps({"board": board, "release": tree.release}) + "\n")
         self._trees[key] = (board, tree)
@@ -345,7 +359,7 @@ class SimHost:
         across sessions like the DUT's own)."""
         dut = self._duts[name]
         key = f"{name}-known-good"
-        return self._tree(key, dut.board.key, dut.release, (), dut.state_dir, keep)
+        return self._tree(key, dut.board, dut.release, (), dut.state_dir, keep=keep)
 
     def usb_backend(self) -> SimUsbBackend:
         """A pyusb backend showing this host's simulated USB devices."""

@@ -163,7 +163,7 @@ def _known_good(config: pytest.Config, entry: BenchEntry, spec: SimSpec) -> Prof
     from pytest_jetson.profile import BspImage
 
     keep = Path(spec.state) if spec.state is not None else None
-    tree = sim_host(config).known_good_tree(entry.name, keep=keep)
+    tree = sim_host(config, entry.name).known_good_tree(entry.name, keep=keep)
     return replace(entry.profile, bsp_image=BspImage(root_path=tree.root, version=tree.release))
 
 
