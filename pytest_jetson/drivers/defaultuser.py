@@ -174,6 +174,7 @@ def stage_default_user(
             f"{result.tail(10)}",
             output=result.output,
         )
+    side.tree_changed()
     return UserStaging("staged", username, command=result.command, log_path=log)
 
 

@@ -10,6 +10,8 @@ resource).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,8 +21,24 @@ from pytest_jetson.host.transport import CommandTransport, LocalTransport
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry
+    from pytest_jetson.flash.record import Records
 
 DEFAULT_BAUD = 115200
+
+
+def file_digests(lft: Path, paths: Sequence[str]) -> dict[str, str]:
+    """SHA-256 (hex) of files under ``lft``, by relative path; unreadable ones left out."""
+    found = {}
+    for rel in paths:
+        digest = hashlib.sha256()
+        try:
+            with (lft / rel).open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            continue
+        found[rel] = digest.hexdigest()
+    return found
 
 
 class BenchSide(Protocol):
@@ -58,6 +76,20 @@ class BenchSide(Protocol):
     def usb_instance(self, seen: RcmDevice | None) -> str | None:
         """The port path the flow tool gets as ``--usb-instance``, given the device the RCM
         check saw (None before that check)."""
+        ...
+
+    def host_records(self, dut: str) -> Records | None:
+        """Where the side keeps the DUT's host record of ``--jetson-flash=auto`` (a labgrid
+        place, seen by every client), or None: the session keeps it next to the DUT's lock."""
+        ...
+
+    def file_digests(self, paths: Sequence[str]) -> dict[str, str]:
+        """SHA-256 (hex) of files of :attr:`lft`, by path relative to it, read where the tree
+        is (a view holds placeholders); a file that cannot be read is left out."""
+        ...
+
+    def tree_changed(self) -> None:
+        """A tool changed the tree on its side: what was read of it (the view) is stale."""
         ...
 
     def console_port(self) -> tuple[str, int]:
@@ -149,6 +181,17 @@ class LocalSide:
         """The bench entry's ``usb_port``: without one, the single Jetson in RCM on this host
         is the DUT and the tool needs no instance."""
         return self._usb.usb_port
+
+    def host_records(self, dut: str) -> Records | None:
+        """None: a DUT wired to this host has its record next to its lock file."""
+        return None
+
+    def file_digests(self, paths: Sequence[str]) -> dict[str, str]:
+        """SHA-256 of the files of the local tree (unreadable ones left out)."""
+        return file_digests(self.lft, paths)
+
+    def tree_changed(self) -> None:
+        """Nothing to forget: the host reads the tree itself."""
 
     def console_port(self) -> tuple[str, int]:
         """The bench entry's serial port (:class:`ConfigError` when it has none)."""

@@ -59,7 +59,7 @@ def decide_reflash(flow: FlashFlow) -> Decision:
     is back in recovery when this returns."""
     records = flow.records
     if records is None or flow.image_digest is None:
-        return Decision(False, "no-record", "no host record for a DUT without a local lock folder")
+        return Decision(False, "no-record", "no host record for a DUT without a lock folder")
     record: HostRecord | ValueError | None
     try:
         record = records.read()

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from pytest_jetson.drivers.side import file_digests
 from pytest_jetson.flash.plan import DIGEST_LENGTH, Plan
 
 _FILE_VALUE = re.compile(r"^[\w.+-]+\.(dtb|dtbo|dts|dtsi|cfg)$")
@@ -52,24 +53,43 @@ def chain_values(lft: Path, conf_name: str) -> list[str]:
     return [a.value for items in found.values() for a in items if "$" not in a.value]
 
 
-def tree_contents(lft: Path, conf: Mapping[str, str], conf_name: str = "") -> dict[str, str]:
+Digests = Callable[[Sequence[str]], Mapping[str, str]]
+"""SHA-256 of files of the tree, by path relative to it, read where the tree is (the bench
+side's :meth:`~pytest_jetson.drivers.side.BenchSide.file_digests`)."""
+
+
+def tree_contents(
+    lft: Path, conf: Mapping[str, str], conf_name: str = "", *, digests: Digests | None = None
+) -> dict[str, str]:
     """``{relative path or name: sha256}`` of ``kernel/Image`` and every file the evaluated
-    ``conf`` or the conf chain names (``missing`` for a name found nowhere in the tree)."""
+    ``conf`` or the conf chain names (``missing`` for a name found nowhere in the tree).
+
+    Names are looked up in ``lft`` (a remote tree's view holds every name); the contents are
+    hashed by ``digests`` where the tree is (default: here, in ``lft``), since a view's files
+    are placeholders.
+    """
     values = [*conf.values(), *(chain_values(lft, conf_name) if conf_name else [])]
-    found: dict[str, str] = {}
+    located: dict[str, str | None] = {}
     for name in ("kernel/Image", *conf_files(values)):
         path = _locate(lft, name)
-        key = str(path.relative_to(lft)) if path is not None else name
-        found[key] = _sha256(path) if path is not None else "missing"
+        located[name] = str(path.relative_to(lft)) if path is not None else None
+    present = sorted({rel for rel in located.values() if rel is not None})
+    sums = digests(present) if digests is not None else file_digests(lft, present)
+    found: dict[str, str] = {}
+    for name, rel in located.items():
+        found[rel or name] = sums.get(rel, "missing") if rel is not None else "missing"
     return found
 
 
-def image_digest(plan: Plan, lft: Path, conf: Mapping[str, str]) -> str:
+def image_digest(
+    plan: Plan, lft: Path, conf: Mapping[str, str], *, digests: Digests | None = None
+) -> str:
     """The plan's image digest (:attr:`Plan.image_digest`: what lands on the board) with the
-    user staged in the rootfs instead of the plan's wording, plus the tree contents."""
+    user staged in the rootfs instead of the plan's wording, plus the tree contents (hashed
+    by ``digests`` where the tree is, see :func:`tree_contents`)."""
     fields = dict(plan.image_fields())
     fields["default_user"] = _rootfs_user(lft)
-    fields["tree"] = tree_contents(lft, conf, plan.flash_conf)
+    fields["tree"] = tree_contents(lft, conf, plan.flash_conf, digests=digests)
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
 
@@ -92,11 +112,3 @@ def _locate(lft: Path, name: str) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

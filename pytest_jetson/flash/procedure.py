@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pytest_jetson.console.boot import BootSequencer, BootStageTimeout
     from pytest_jetson.console.stages import StageMark
     from pytest_jetson.drivers.defaultuser import UserStaging
-    from pytest_jetson.flash.record import Decision, RecordStore
+    from pytest_jetson.flash.record import Decision, Records
     from pytest_jetson.host.lock import DutLock
     from pytest_jetson.host.runner import RunResult
     from pytest_jetson.preflight.checks import CheckOutcome
@@ -180,7 +180,9 @@ class FlashFlow:
         self.plan_ = plan
         from pytest_jetson.flash.imagedigest import image_digest
 
-        self.image_digest = image_digest(plan, dut.host_lft, resolution.conf)
+        self.image_digest = image_digest(
+            plan, dut.host_lft, resolution.conf, digests=dut.side.file_digests
+        )
         summary = self._summary()
         summary.image_digest = self.image_digest
         summary.plan = _plan_dict(plan)
@@ -220,9 +222,12 @@ class FlashFlow:
         return outcome
 
     @property
-    def records(self) -> RecordStore | None:
-        """The DUT's host record and provisioning marker (next to its lock), or None when the
-        DUT has no local lock folder (a remote place)."""
+    def records(self) -> Records | None:
+        """The DUT's host record and provisioning marker: where its bench side keeps them (a
+        labgrid place's tags), else next to its lock; None when it has neither."""
+        kept = self.dut.side.host_records(self.dut.name)
+        if kept is not None:
+            return kept
         if self.lock_dir is None:
             return None
         from pytest_jetson.flash.record import RecordStore

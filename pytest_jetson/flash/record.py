@@ -26,7 +26,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pytest_jetson.host.lock import lock_file_stem
 
@@ -84,6 +84,29 @@ class Decision:
     skip: bool
     reason: Reason
     message: str
+
+
+class Records(Protocol):
+    """Where a DUT's host record and provisioning marker live: next to its lock file for a DUT
+    wired to this host (:class:`RecordStore`), on the labgrid place for a remote one (place
+    tags, so every client of the coordinator sees them)."""
+
+    def mark_provisioning(self, image_digest: str) -> None:
+        """Write the marker (before the flow tool runs) and drop the now stale record."""
+        ...
+
+    def provisioning(self) -> bool:
+        """Whether a flash started and no boot validation passed since."""
+        ...
+
+    def validated(self, image_digest: str, identity: DeviceIdentity) -> HostRecord:
+        """A boot validation passed: store the record, then clear the marker."""
+        ...
+
+    def read(self) -> HostRecord | None:
+        """The record, None when there is none; :class:`ValueError` saying where when it
+        cannot be read as one."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,40 @@ class LabgridPlace:
 
         return self._read(read)
 
+    # --- tags -------------------------------------------------------------------------------
+
+    def tags(self) -> dict[str, str]:
+        """The place's tags as the coordinator last published them."""
+        name = self._place_name()
+        return self._read(lambda: dict(self._session.places[name].tags))
+
+    def set_tags(self, changes: Mapping[str, str]) -> None:
+        """Set the place's tags in one request (an empty value deletes the tag), then wait
+        until this session sees them. The coordinator checks each key against
+        ``[a-z][a-z0-9_]+``; a refusal is a :class:`BenchError`."""
+        import grpc
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
+
+        name = self._place_name()
+        session = self._session
+        request = pb2.SetPlaceTagsRequest(placename=name, tags=dict(changes))
+
+        async def set_tags() -> None:
+            try:
+                await session.stub.SetPlaceTags(request)
+            except grpc.aio.AioRpcError as exc:
+                raise BenchError(
+                    f"DUT {self.dut}: setting tags on place {name} failed: {exc.details()}"
+                ) from None
+            await session.sync_with_coordinator()
+
+        self._call(set_tags, f"setting tags on place {name}")
+
+    def _place_name(self) -> str:
+        if self._session is None or self._place is None:
+            raise BenchError(f"DUT {self.dut}: no labgrid session to its place")
+        return self._place
+
     def _try_acquire(self, name: str) -> bool:
         import grpc
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2

@@ -12,17 +12,21 @@ view of the bench host's tree, RCM detection on the place's USB resource and the
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_jetson.drivers.side import DEFAULT_BAUD
 from pytest_jetson.errors import BenchError
 
+DIGEST_TIMEOUT = 300.0
+"""Deadline of hashing the image files on the bench host (a kernel Image is tens of MB)."""
+
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry
     from pytest_jetson.catalogue import ChipFamily
     from pytest_jetson.drivers.usb import RcmDevice, RcmPort
+    from pytest_jetson.flash.record import Records
     from pytest_jetson.host.transport import CommandTransport
     from pytest_jetson.remote.labgrid import LabgridPlace
     from pytest_jetson.remote.view import TreeView
@@ -142,6 +146,40 @@ class RemoteBench:
         if self.entry.usb_port is not None:
             return self.entry.usb_port
         return seen.port_path if seen is not None and seen.port_path else None
+
+    def file_digests(self, paths: Sequence[str]) -> dict[str, str]:
+        """``sha256sum`` of the files on the bench host, run in its tree (paths as argv after
+        ``--``); a file it cannot read is left out (sha256sum reports it and exits 1)."""
+        if not paths:
+            return {}
+        from pytest_jetson.host.command import Command
+
+        result = self.transport.run(
+            Command(
+                ["sha256sum", "--", *paths],
+                cwd=self.lft,
+                timeout=DIGEST_TIMEOUT,
+                what=f"hashing {len(paths)} files of the tree on the bench host",
+            )
+        )
+        wanted = set(paths)
+        found = {}
+        for line in result.lines:
+            digest, _, name = line.strip().partition("  ")
+            if name in wanted and len(digest) == 64:
+                found[name] = digest
+        return found
+
+    def tree_changed(self) -> None:
+        """Fetch the view again when it is next read."""
+        self._view = None
+
+    def host_records(self, dut: str) -> Records:
+        """The place's tags: the record of the board on the place, whichever client flashed
+        it (the place is the remote DUT's only lock, so there is no lock folder)."""
+        from pytest_jetson.remote.placerecord import PlaceRecords
+
+        return PlaceRecords(self.place, dut)
 
     def console_port(self) -> tuple[str, int]:
         """The place's network serial port as a pyserial ``rfc2217://`` URL, and the entry's

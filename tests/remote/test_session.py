@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,6 +99,50 @@ def test_flash_boot_and_a_user_test_through_labgrid(pytester: pytest.Pytester, r
     assert released(rig)
     # The place is the DUT's lock, seen from every host: no local lock file besides it.
     assert not list((pytester.path / "locks").iterdir())
+
+
+def test_flash_auto_keeps_its_record_on_the_place(pytester: pytest.Pytester, rig: Rig) -> None:
+    from pytest_jetson.remote.placerecord import PROVISIONING, RECORD_TAGS
+
+    rig.sim.set_speed(DUT, 8)
+    forget = (f"{key}=" for key in (*RECORD_TAGS, PROVISIONING))
+    rig.bench.client("set-tags", *forget, place=DUT)  # type: ignore[attr-defined]
+    pytester.makepyfile(test_hil=HIL_TEST)
+
+    def run_auto() -> dict[str, Any]:
+        result = pytester.runpytest_subprocess(
+            *args(pytester, rig, "--jetson-flash=auto", "--jetson-accept-plan"),
+            "test_hil.py",
+            timeout=300,
+        )
+        assert result.ret == 0, result.stdout.str()
+        data: dict[str, Any] = json.loads(
+            (pytester.path / "artifacts" / DUT / "summary.json").read_text()
+        )
+        return data
+
+    first = run_auto()
+    assert first["reflash"]["reason"] == "no-record" and first["outcome"] == "booted"
+    second = run_auto()
+    assert second["reflash"]["skip"] is True and second["outcome"] == "verified", second
+    assert second["reflash"]["message"].startswith(
+        f"verified: R36.4.3, image {first['image_digest']}"
+    )
+    shown = rig.bench.client("show", place=DUT)  # type: ignore[attr-defined]
+    assert f"jetson_image={first['image_digest']}" in shown and "jetson_provisioning" not in shown
+    assert not list((pytester.path / "locks").iterdir())  # the place holds it, not this host
+
+    # A DTB changed on the bench host: the pytest host's view holds only its name, so the
+    # digest is taken there; the board is flashed again.
+    dtb = Path(rig.dut.lft) / "kernel" / "dtb" / "tegra234-p3737-0000+p3701-0000-nv.dtb"
+    original = dtb.read_bytes()
+    dtb.write_bytes(original + b"\0changed on the bench")
+    try:
+        third = run_auto()
+    finally:
+        dtb.write_bytes(original)
+    assert third["reflash"]["reason"] == "image-changed", third["reflash"]
+    assert third["image_digest"] != first["image_digest"]
 
 
 def test_the_plan_digest_does_not_depend_on_the_bench_host(
