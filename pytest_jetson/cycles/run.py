@@ -244,9 +244,11 @@ def _log(marks: Sequence[StageMark], handover: StageMark | None, failure: str, o
         key=lambda m: m.seconds or 0.0,
     )
     lines: list[str] = []
-    for mark in points:
-        text = mark.before.rsplit("\n", 1)[0] if "\n" in mark.before else ""
-        lines += [ln.rstrip("\r") for ln in text.splitlines()]
+    for n, mark in enumerate(points):
+        # ``before`` starts with the rest of the previous mark's line and ends with the start
+        # of this mark's line: both are shown whole as the mark lines.
+        between = mark.before.split("\n")[(1 if n else 0) : -1]
+        lines += [ln.rstrip("\r") for ln in between]
         lines.append(f"==== {mark.name} reached at {mark.seconds or 0.0:.3f}s ====")
         lines.append(mark.line)
     lines.append(f"==== {failure.splitlines()[0] if failure else ''} ====")

@@ -58,3 +58,20 @@ def test_without_a_known_reset_edge_start_times_count_from_mb1() -> None:
     assert (times[0].start_s, times[0].host_s) == (0.0, 0.5)
     assert times[1].start_s == 0.5 and not times[1].observed
     assert stage_times(marks, None)[0].start_s == 4.0
+
+
+def test_a_failed_cycles_log_shows_each_line_once_with_the_stage_marks() -> None:
+    from pytest_jetson.cycles.run import _log
+
+    boot = _boot(BOOT)
+    log = _log(boot.marks, boot.handover, "boot failed in stage login: test", "")
+    lines = log.splitlines()
+    assert lines[0].startswith("==== mb1 reached at ")
+    marks = [ln.split(" reached")[0] for ln in lines if " reached at " in ln]
+    stages = ("mb1", "mb2", "uefi", "kernel", "handover", "login")
+    assert marks == [f"==== {stage}" for stage in stages]
+    assert lines[-1] == "==== boot failed in stage login: test ===="
+    for line in BOOT.decode().split("\r\n")[:-1]:
+        if line:
+            assert lines.count(line) == 1, (line, log)
+    assert not any(ln.startswith("version: ") for ln in lines)  # no tail of a mark line
