@@ -656,6 +656,14 @@ class FlashFlow:
         self._summary().boot_cycles = data
         self._persist()
 
+    def healed(self, step: str, message: str) -> None:
+        """``step`` failed on a bench symptom that the recovery ladder then healed: its
+        summary entry says ``healed`` (the climb itself is in the ``recovery`` list)."""
+        for entry in self._summary().steps:
+            if entry["step"] == step:
+                entry.update(outcome="healed", message=self.dut.redactor(message))
+        self._persist()
+
     def record_recovery(self, climb: dict[str, Any]) -> None:
         """Add one climb of the recovery ladder to the summary and persist it."""
         self._summary().recovery.append(climb)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pytest_jetson.dut import Dut
     from pytest_jetson.plugin.session import JetsonSession
+    from pytest_jetson.preflight.checks import CheckOutcome
     from pytest_jetson.recovery.ladder import Action, Climb
 
 RECOVERY_PROPERTY = "jetson_recovery"
@@ -33,10 +34,10 @@ def run_name(state: JetsonSession) -> str:
 def climb_for(
     state: JetsonSession, dut: Dut, symptom: str, *, probe: Callable[[], None] | None = None
 ) -> Climb:
-    """Climb the DUT's ladder for a bench symptom. After each rung the console must print
-    within the ``recovery`` deadline; ``probe`` then checks the rest (default: a login within
-    the ``boot`` deadline). The climb goes to the summary; a ladder that runs out quarantines
-    an inventory DUT."""
+    """Climb the DUT's ladder for a bench symptom. After each rung ``probe`` checks the DUT
+    answers (default: the console prints within the ``recovery`` deadline, then a login
+    within the ``boot`` deadline). The climb goes to the summary; a ladder that runs out
+    quarantines an inventory DUT."""
     from pytest_jetson.drivers.usb import poll_for_rcm
     from pytest_jetson.recovery.ladder import bench_rungs, climb
 
@@ -49,9 +50,6 @@ def climb_for(
 
     def answers() -> None:
         flow.console_answers(dut.deadlines.recovery)
-        if probe is not None:
-            probe()
-            return
         flow.drop_shell()
         flow.shell(timeout=dut.deadlines.boot)
 
@@ -62,12 +60,36 @@ def climb_for(
         dut.entry.ladder, dut.boardctl(), wait_rcm=wait_rcm, reflash=reflash_rung(state, dut)
     )
     state.emit(f"jetson recovery {dut.name}: {symptom}; climbing {', '.join(dut.entry.ladder)}")
-    result = climb(symptom, rungs, answers, prepare=prepare)
+    result = climb(symptom, rungs, probe or answers, prepare=prepare)
     flow.record_recovery(result.as_dict())
     state.emit(f"jetson recovery {dut.name}: {dut.redactor(result.describe())}")
     if not result.healed:
         quarantine(state, dut, result)
     return result
+
+
+def climb_for_rcm(state: JetsonSession, dut: Dut, lost: CheckOutcome) -> tuple[CheckOutcome, Climb]:
+    """The RCM check found the bench unable to reach the DUT (boardctl failed, or the DUT did
+    not show in RCM when asked): climb the ladder, each rung probed by the RCM check itself
+    (boardctl recovery, the DUT seen in RCM). Returns the check's outcome (the pass after a
+    rung that healed, else ``lost``) and the climb."""
+    from pytest_jetson.errors import BenchError
+
+    outcomes = [lost]
+
+    def rcm_again() -> None:
+        dut.forget("rcm")
+        again = next(o for o in dut.preflight(["rcm"], flow_tool=None) if o.name == "rcm")
+        outcomes.append(again)
+        if not again.passed:
+            raise BenchError(f"still: {again.message.splitlines()[0]}")
+
+    symptom = dut.redactor(f"preflight rcm: {lost.message.splitlines()[0]}")
+    result = climb_for(state, dut, symptom, probe=rcm_again)
+    if not result.healed:
+        dut.outcomes["rcm"] = lost  # the symptom stays the outcome of the check
+        return lost, result
+    return outcomes[-1], result
 
 
 def reflash_rung(state: JetsonSession, dut: Dut) -> Action | str:

@@ -9,6 +9,7 @@ A failure prints a domain message (what failed, the log tail, the log path), not
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -141,13 +142,13 @@ class JetsonStep(pytest.Item):
 
         step = self.step
         if step.startswith("preflight-"):
-            outcome = flow.preflight(step.removeprefix("preflight-"))
+            outcome = self._reach(flow, flow.preflight(step.removeprefix("preflight-")))
             _unavailable_is_infra(flow, outcome)
             apply_outcome(self.config, flow.dut, outcome)
         elif step == "plan":
             self._plan(flow)
         elif step == "recovery":
-            outcome = flow.recovery()
+            outcome = self._reach(flow, flow.recovery())
             _unavailable_is_infra(flow, outcome)
             apply_outcome(self.config, flow.dut, outcome)
         elif step == "flash":
@@ -175,6 +176,20 @@ class JetsonStep(pytest.Item):
             raise StepFailed(f"unknown step {step}")
         return None
 
+    def _reach(self, flow: FlashFlow, outcome: Any) -> Any:
+        """An RCM check the bench could not complete (boardctl failed, the DUT not seen in
+        RCM) climbs the recovery ladder, each rung probed by the check itself; a rung that
+        heals lets the flow go on (the climb is the step's ``jetson_recovery`` property)."""
+        if outcome.name != "rcm" or outcome.status != "unavailable" or not outcome.ran:
+            return outcome
+        from pytest_jetson.plugin.recovery import RECOVERY_PROPERTY, climb_for_rcm
+
+        outcome, result = climb_for_rcm(self.state, flow.dut, outcome)
+        self.user_properties.append((RECOVERY_PROPERTY, result.describe()))
+        if result.healed:
+            flow.healed(self.step, f"after the ladder's {result.healed_by}: {outcome.message}")
+        return outcome
+
     def _boot_stage(self, flow: FlashFlow) -> Any:
         """The boot stage; a console silent since the reset (a bench symptom: the image never
         got to print) climbs the recovery ladder. A rung that brings the console back lets
@@ -189,7 +204,12 @@ class JetsonStep(pytest.Item):
         except ConsoleSilent as exc:
             dut = flow.dut
             symptom = dut.redactor(f"{self.step}: {str(exc).splitlines()[0]}")
-            result = climb_for(self.state, dut, symptom, probe=lambda: None)
+            result = climb_for(
+                self.state,
+                dut,
+                symptom,
+                probe=partial(flow.console_answers, dut.deadlines.recovery),
+            )
             self.user_properties.append((RECOVERY_PROPERTY, result.describe()))
             if not result.healed:
                 dut.latch_broken(f"{self.step}: {symptom}", exc)

@@ -225,3 +225,20 @@ def test_a_silent_console_after_the_flash_is_the_bench_and_ends_quarantined(
     assert run.outcome_of("login") == "skipped"
     record = json.loads((pytester.path / "hil" / "locks" / "board.quarantine.json").read_text())
     assert record["reason"].startswith("recovery ladder ran out: mb1: console silent")
+
+
+def test_boardctl_failing_at_the_rcm_check_climbs_and_the_flash_goes_on(
+    pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
+) -> None:
+    write_bench(pytester, PANIC_BENCH.replace("kernel_panic", "boardctl_flaky"))
+    run = flow_run("cand", "--jetson-sim-speed=50")
+    assert run.result.ret == 0, run.text
+    assert run.summary["outcome"] == "booted"
+    (climb,) = run.summary["recovery"]
+    assert climb["symptom"].startswith("preflight rcm: recovery request failed")
+    assert (climb["failure_class"], climb["healed_by"]) == ("infra", "reset")
+    assert "reset: healed" in run.properties("preflight-rcm")["jetson_recovery"]
+    step = next(s for s in run.summary["steps"] if s["step"] == "preflight-rcm")
+    assert step["outcome"] == "healed"
+    kept = pytester.path / "hil" / "kept" / "cand"
+    assert sim_calls(kept, "boardctl") == [("recovery",), ("reset",), ("recovery",)]

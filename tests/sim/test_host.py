@@ -56,7 +56,7 @@ def test_duts_get_distinct_ports_and_consoles(host: SimHost) -> None:
 def test_unknown_fault_lists_the_valid_ones(host: SimHost) -> None:
     with pytest.raises(UsageError, match="slow_boot"):
         host.add_dut("x", "orin-agx", faults=("melt",))
-    assert len(FAULTS) == 21
+    assert len(FAULTS) == 22
 
 
 def test_tree_and_eeprom_faults(host: SimHost) -> None:

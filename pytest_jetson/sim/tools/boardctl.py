@@ -27,6 +27,7 @@ from pytest_jetson.sim.state import (
     StateStore,
     log_call,
     power_cycle,
+    tool_calls,
     topo_serial,
 )
 from pytest_jetson.sim.tools._env import ToolEnv, err, hang, out
@@ -130,15 +131,21 @@ def main(env: ToolEnv, argv: list[str]) -> int:
         return 1
     picked = pick_debugger(env, opts.serial, opts.index)
     if isinstance(picked, str):
-        err("Traceback (most recent call last):")
-        err('  File "boardctl", in <module>')
-        err(f"Exception: {picked}")
-        return 1
+        return _raised(picked)
     if len(args) != 1 or args[0] not in commands:
         _bad_command(r38, args, commands)
         return 1
     driven = picked if picked.read().chip == TOPO_TARGETS[target] else None
     return _topo(env, picked, driven, args[0])
+
+
+def _raised(message: str) -> int:
+    """nvtopo raises a bare ``Exception`` that nothing catches: Python prints a traceback
+    and boardctl exits 1."""
+    err("Traceback (most recent call last):")
+    err('  File "boardctl", in <module>')
+    err(f"Exception: {message}")
+    return 1
 
 
 def _target_ok(env: ToolEnv, target: str | None) -> bool:
@@ -207,7 +214,10 @@ def _topo(env: ToolEnv, picked: StateStore, driven: StateStore | None, command: 
     """Run ``command`` on the picked TOPO; ``driven`` is None when the target's driver does not
     know this board's lines (the commands end, the board stays as it was)."""
     state = picked.read()
+    first = not any(call.tool == "boardctl" for call in tool_calls(picked.state_dir))
     log_call(picked.state_dir, "boardctl", [command])
+    if first and state.has_fault("boardctl_flaky"):
+        return _raised(NO_DEBUGGER)  # the TOPO dropped off the bus for a moment
     env = dataclasses.replace(env, store=picked)
     if state.has_fault("boardctl_hang"):
         if command in ("recovery", "power_off"):
