@@ -20,7 +20,7 @@ from pytest_jetson.sim.boards import SimEeprom
 FAULTS: dict[str, str] = {
     "no_rcm": "recovery does not take: boardctl says done but no RCM device appears",
     "boardctl_hang": "boardctl hangs forever",
-    "boardctl_flaky": "the first boardctl command finds no debugger (the TOPO dropped off the "
+    "topo_glitch": "the first boardctl command finds no debugger (the TOPO dropped off the "
     "USB bus for a moment, exit 1); later ones work",
     "eeprom_sku_mismatch": "the EEPROM reports another module SKU than the profile",
     "eeprom_empty": "the EEPROM SKU and FAB fields are empty",

@@ -17,6 +17,7 @@ duts:
     sim: {board: orin-agx, faults: [no_rcm]}
     default_user: ubuntu
     deadlines: {rcm: 1}
+    ladder: [reset]
   pair-b:
     sim: {board: orin-agx, faults: [kernel_panic]}
     default_user: ubuntu
@@ -73,7 +74,11 @@ def test_flash_flow_infra_and_product_failures_are_told_apart(pytester: pytest.P
     )
     cases = by_name(pytester.path / "junit.xml")
     rcm = cases["jetson-flash[pair-a]::02-preflight-rcm"]
-    assert properties(rcm) == {"dut": "pair-a", "failure_class": "infra"}
+    props = properties(rcm)
+    climbed = props.pop("jetson_recovery")  # the bench symptom climbed the ladder
+    assert props == {"dut": "pair-a", "failure_class": "infra"}
+    assert climbed.startswith("preflight rcm: the DUT did not appear in recovery")
+    assert "→ reset: failed (still: the DUT did not appear" in climbed
     kernel = cases["jetson-flash[pair-b]::12-kernel"]
     assert properties(kernel)["failure_class"] == "product"
     assert properties(kernel)["dut"] == "pair-b"

@@ -26,7 +26,7 @@ EXPECTED: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {
     # the ladder climbs for both; a hung boardctl hangs on every rung too
     "boardctl_hang": ("preflight-rcm", "infra", ("--jetson-deadline=boardctl=1",)),
     # the reset rung's boardctl works again and the RCM check passes: the flash goes on
-    "boardctl_flaky": (None, None, ()),
+    "topo_glitch": (None, None, ()),
     "eeprom_sku_mismatch": ("preflight-eeprom", "product", ()),
     "eeprom_empty": (None, None, ()),
     "image_drift": ("preflight-bsp_image", "product", ()),

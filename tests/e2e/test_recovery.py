@@ -230,7 +230,7 @@ def test_a_silent_console_after_the_flash_is_the_bench_and_ends_quarantined(
 def test_boardctl_failing_at_the_rcm_check_climbs_and_the_flash_goes_on(
     pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
 ) -> None:
-    write_bench(pytester, PANIC_BENCH.replace("kernel_panic", "boardctl_flaky"))
+    write_bench(pytester, PANIC_BENCH.replace("kernel_panic", "topo_glitch"))
     run = flow_run("cand", "--jetson-sim-speed=50")
     assert run.result.ret == 0, run.text
     assert run.summary["outcome"] == "booted"

@@ -216,7 +216,7 @@ def _topo(env: ToolEnv, picked: StateStore, driven: StateStore | None, command: 
     state = picked.read()
     first = not any(call.tool == "boardctl" for call in tool_calls(picked.state_dir))
     log_call(picked.state_dir, "boardctl", [command])
-    if first and state.has_fault("boardctl_flaky"):
+    if first and state.has_fault("topo_glitch"):
         return _raised(NO_DEBUGGER)  # the TOPO dropped off the bus for a moment
     env = dataclasses.replace(env, store=picked)
     if state.has_fault("boardctl_hang"):
