@@ -10,7 +10,7 @@ A failure prints a domain message (what failed, the log tail, the log path), not
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -18,6 +18,7 @@ from pytest_jetson.dut import Deadlines
 from pytest_jetson.errors import BenchError, ConfigError, DutError, JetsonError
 from pytest_jetson.flash.procedure import BOOT_STAGES, PREFLIGHT_STEPS, STEPS, FlashFlow
 from pytest_jetson.plugin.session import JetsonSession, get_session
+from pytest_jetson.recovery.quarantine import Quarantined
 
 PLAN_ONLY_STEPS = (*tuple(f"preflight-{n}" for n in PREFLIGHT_STEPS), "plan")
 
@@ -34,6 +35,8 @@ class StepFailed(Exception):
         self.infra = infra
 
 
+QUARANTINED = pytest.StashKey[dict[str, str]]()
+"""Quarantined DUTs whose first step reported it: DUT → the reason."""
 STEP_RUNS = pytest.StashKey[dict[tuple[str, str], str]]()
 """The steps run in this session, by (DUT, step): ``passed``, ``skipped``, ``failed``, ``infra``."""
 
@@ -67,6 +70,8 @@ class JetsonStep(pytest.Item):
             flow = state.flow(self.dut_name)
         except ConfigError as exc:
             raise StepFailed(str(exc)) from None
+        except Quarantined as exc:
+            _quarantined(self.config, self.dut_name, exc)
         except KeyboardInterrupt as exc:  # while the DUT was being locked or set up
             _interrupted_before_flow(state, self.dut_name, self.step, interrupt_cause(exc))
             raise
@@ -292,6 +297,16 @@ def _interrupted_before_flow(state: JetsonSession, dut: str, step: str, why: str
         state.emit(f"jetson summary {dut}: {exc}")
 
 
+def _quarantined(config: pytest.Config, name: str, exc: Quarantined) -> NoReturn:
+    """A quarantined DUT's first step is its infra error naming the reason; its later steps
+    and tests skip naming it (never touched: no lock, no tool)."""
+    reported = config.stash.setdefault(QUARANTINED, {})
+    if name in reported:
+        pytest.skip(f"DUT {name} is quarantined: {reported[name]}")
+    reported[name] = str(exc).splitlines()[0]
+    raise StepFailed(str(exc), infra=True) from None
+
+
 def _infra(exc: BaseException) -> bool:
     return isinstance(exc, StepFailed) and exc.infra
 
@@ -386,6 +401,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     name = item_dut(item, state.default_dut)
     if name in state.unavailable:
         skip_or_fail(item.config, f"DUT {name} could not be locked for this session")
+    quarantined = item.config.stash.get(QUARANTINED, {})
+    if name in quarantined:
+        skip_or_fail(item.config, f"DUT {name} is quarantined: {quarantined[name]}")
     flow = state.flows.get(name)
     if flow is not None and flow.failed_step is not None:
         skip_or_fail(

@@ -242,3 +242,38 @@ def test_boardctl_failing_at_the_rcm_check_climbs_and_the_flash_goes_on(
     assert step["outcome"] == "healed"
     kept = pytester.path / "hil" / "kept" / "cand"
     assert sim_calls(kept, "boardctl") == [("recovery",), ("reset",), ("recovery",)]
+
+
+POOL = """
+lock_dir: locks
+duts:
+  orin-1: {profile: jetson-agx-orin-devkit, sim: {board: orin-agx}, default_user: ubuntu}
+  orin-2: {profile: jetson-agx-orin-devkit, sim: {board: orin-agx}, default_user: ubuntu}
+"""
+
+
+def test_a_pool_goes_on_with_its_healthy_duts_when_one_is_quarantined(
+    pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
+) -> None:
+    write_bench(pytester, POOL)
+    profile = pytester.path / "profiles" / "jetson-agx-orin-devkit.yaml"
+    profile.parent.mkdir()
+    profile.write_text(
+        (Path(__file__).parents[2] / "profiles" / "jetson-agx-orin-devkit.yaml").read_text()
+    )
+    QuarantineStore(pytester.path / "hil" / "locks").put("orin-1", "ladder ran out", "a run")
+    run = flow_run("@jetson-agx-orin-devkit", "--jetson-sim-speed=50")
+    outcomes = run.result.parseoutcomes()
+    assert outcomes.get("errors", outcomes.get("error")) == 1, run.text  # orin-1, once
+    run.result.stdout.fnmatch_lines(["ERROR jetson-flash[[]orin-1[]]::01-preflight-bsp_image *"])
+    first = next(
+        case
+        for case in junit_cases(run.junit)
+        if "orin-1" in case.get("classname", "") and "01-preflight" in case.get("name", "")
+    )
+    error = first.find("error")
+    assert error is not None and "DUT orin-1 is quarantined since" in error.get("message", "")
+    assert outcomes["skipped"] == 15, run.text  # orin-1's other steps and test; orin-2's reset
+    assert summary(run.artifacts, "orin-2")["outcome"] == "booted"
+    assert not (run.artifacts / "orin-1" / "summary.json").exists()  # nothing ran on it
+    assert not (pytester.path / "hil" / "locks" / "orin-1.lock").exists()  # never locked
