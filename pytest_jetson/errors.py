@@ -81,3 +81,15 @@ class DutError(JetsonError):
         self.message = message
         self.output = output
         super().__init__(message)
+
+
+LINE_LIMIT = 240
+"""The most characters of one received line a message shows: a board that sends megabytes
+without a newline must not make a megabyte message (the full text is in the log)."""
+
+
+def clip(line: str, limit: int = LINE_LIMIT) -> str:
+    """``line`` for a message: its first ``limit`` characters, then how many were left out."""
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]}... ({len(line) - limit} more characters, see the log)"

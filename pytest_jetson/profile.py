@@ -13,7 +13,7 @@ from pathlib import Path
 from pytest_jetson.catalogue import ChipFamily, chip_for_module
 from pytest_jetson.errors import ProfileError, UsageError
 from pytest_jetson.inputs import path_problem
-from pytest_jetson.yamlfile import MapReader, read_mapping
+from pytest_jetson.yamlfile import MapReader, excerpt, read_mapping
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _resolve(base: Path, block: MapReader, key: str) -> Path:
     try:
         return path if path.is_absolute() else (base / path).resolve()
     except (RuntimeError, OSError) as exc:  # a symlink loop
-        raise block.error(f"cannot resolve {value!r}: {exc}", key=key) from None
+        raise block.error(f"cannot resolve {excerpt(value)}: {exc}", key=key) from None
 
 
 def _reference_devkit(doc: MapReader) -> ReferenceDevkit:
@@ -166,7 +166,7 @@ def _reference_devkit(doc: MapReader) -> ReferenceDevkit:
 def _conf_name(block: MapReader, key: str) -> str:
     value = block.text(key)
     if not value.endswith(".conf"):
-        raise block.error(f"a flash conf file name ends in .conf, got {value!r}", key=key)
+        raise block.error(f"a flash conf file name ends in .conf, got {excerpt(value)}", key=key)
     return value
 
 

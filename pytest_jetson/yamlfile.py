@@ -30,7 +30,19 @@ def _kind(node: yaml.Node) -> str:
         return "a list"
     if node.tag == _NULL_TAG:
         return "an empty value"
-    return f"the scalar {node.value!r}"
+    return f"the scalar {excerpt(str(node.value))}"
+
+
+EXCERPT = 40
+"""How many characters of a value an error message quotes (a binary or minified file given
+as YAML must not flood the terminal)."""
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` quoted for an error message, cut to ``limit`` characters with its length said."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 class MapReader:

@@ -147,3 +147,14 @@ def test_binary_garbage_is_a_profile_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="not UTF-8") as info:
         load_profile(path)
     assert info.value.line == 2
+
+
+def test_a_file_that_is_not_yaml_is_quoted_in_a_short_excerpt(tmp_path: Path) -> None:
+    path = write(tmp_path, "x" * 300 + "\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    message = str(caught.value)
+    assert (
+        "got the scalar 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (300 characters)" in message
+    )
+    assert len(message) < len(str(path)) + 150, message

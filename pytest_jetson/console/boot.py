@@ -38,7 +38,7 @@ from pytest_jetson.console.stages import (
     timeline_dict,
 )
 from pytest_jetson.console.tcu import tolerant, tolerant_bad
-from pytest_jetson.errors import DutError, UsageError
+from pytest_jetson.errors import DutError, UsageError, clip
 
 if TYPE_CHECKING:
     from pytest_jetson.console.core import ConsoleMatch, SerialConsole
@@ -97,7 +97,8 @@ class BootStageFailed(DutError):
         self.log_path = cause.log_path
         super().__init__(
             f"boot failed in stage {stage!r} (waiting for {awaited!r}): console {cause.port}: "
-            f"{cause.name} seen: {cause.line!r}{received_tail(cause.last_lines, cause.log_path)}",
+            f"{cause.name} seen: {clip(cause.line)!r}"
+            f"{received_tail(cause.last_lines, cause.log_path)}",
             output=cause.output,
         )
 

@@ -40,7 +40,7 @@ from pytest_jetson.console.patterns import (
     matcher_for,
 )
 from pytest_jetson.console.port import READ_SIZE, AttachedTransport, SerialTransport, Transport
-from pytest_jetson.errors import UsageError
+from pytest_jetson.errors import UsageError, clip
 from pytest_jetson.inputs import MAX_SECONDS, check_seconds
 
 if TYPE_CHECKING:
@@ -799,5 +799,5 @@ class SerialConsole:
                 break
             pos = found
         text = self._log.mask(bytes(buf[pos + 1 :])).decode("utf-8", "replace")
-        lines = [line.rstrip("\r") for line in text.split("\n")]
+        lines = [clip(line.rstrip("\r")) for line in text.split("\n")]
         return [line for line in lines if line][-n:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_jetson.errors import BenchError, DeadlineExceeded, DutError
+from pytest_jetson.errors import BenchError, DeadlineExceeded, DutError, clip
 
 
 def _awaited(patterns: Sequence[str], stage: str | None) -> str:
@@ -14,7 +14,7 @@ def _awaited(patterns: Sequence[str], stage: str | None) -> str:
 
 
 def _tail(last_lines: Sequence[str], log_path: Path | None) -> str:
-    shown = "\n".join(f"    {line}" for line in last_lines) or "    (nothing received)"
+    shown = "\n".join(f"    {clip(line)}" for line in last_lines) or "    (nothing received)"
     where = str(log_path) if log_path is not None else "(no log file)"
     return f"\nlast {len(last_lines)} lines received:\n{shown}\nfull log: {where}"
 
@@ -46,7 +46,7 @@ class ConsoleTimeout(DeadlineExceeded):
         super().__init__(
             f"console {port}: timed out after {timeout:.1f} s waiting for "
             f"{_awaited(patterns, stage)}{_tail(last_lines, log_path)}",
-            output="\n".join(last_lines),
+            output="\n".join(clip(line) for line in last_lines),
         )
 
 
@@ -70,7 +70,7 @@ class ConsoleLost(BenchError):
         during = f" during stage {stage!r}" if stage else ""
         super().__init__(
             f"console {port} lost{during}: {reason}{_tail(last_lines, log_path)}",
-            output="\n".join(last_lines),
+            output="\n".join(clip(line) for line in last_lines),
         )
 
 
@@ -97,8 +97,8 @@ class BadPatternSeen(DutError):
         self.log_path = log_path
         super().__init__(
             f"console {port}: {name} seen while waiting for {_awaited(awaited, stage)}: "
-            f"{line!r}{_tail(last_lines, log_path)}",
-            output="\n".join(last_lines),
+            f"{clip(line)!r}{_tail(last_lines, log_path)}",
+            output="\n".join(clip(line) for line in last_lines),
         )
 
 

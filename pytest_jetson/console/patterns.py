@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
+from pytest_jetson.errors import clip
+
 PatternLike: TypeAlias = "str | bytes | re.Pattern[str] | re.Pattern[bytes]"
 """What ``expect`` accepts: a ``str`` regex (matched against decoded text), a ``bytes`` regex
 (matched against the raw bytes), or a compiled one of either."""
@@ -110,8 +112,12 @@ class Matcher:
             self.overlap = _overlap(regex, max_span)
 
     def describe(self) -> str:
-        """The pattern as the user wrote it, for messages."""
-        return repr(self.source)
+        """The pattern as text between quotes, for messages: a bytes pattern is shown as its
+        text (no ``b'...'`` literal) and regex escapes are shown once, as written."""
+        source = self.source
+        text = source.decode("utf-8", "backslashreplace") if isinstance(source, bytes) else source
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        return f"'{clip(shown, 120)}'"
 
     def find(self, buf: bytearray, start: int, limit: int) -> tuple[int, int] | None:
         """The span of the first match starting in ``[start, limit]``, or None."""

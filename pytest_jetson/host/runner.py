@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from pytest_jetson.errors import BenchError, DeadlineExceeded
+from pytest_jetson.errors import BenchError, DeadlineExceeded, clip
 from pytest_jetson.host.command import Command
 from pytest_jetson.host.redact import Redactor
 
@@ -62,7 +62,7 @@ class RunResult:
 
     def tail(self, n: int = TAIL_LINES) -> str:
         """The last ``n`` output lines, joined."""
-        return "\n".join(self.lines[-n:])
+        return "\n".join(clip(line) for line in self.lines[-n:])
 
     @property
     def command(self) -> str:
@@ -450,7 +450,7 @@ def _deadline_message(
     tail: Iterable[str],
     log: Path | None,
 ) -> str:
-    last = "\n".join(f"    {line}" for line in tail) or "    (no output)"
+    last = "\n".join(f"    {clip(line)}" for line in tail) or "    (no output)"
     where = str(log) if log is not None else "(not logged)"
     return (
         f"timed out after {timeout:g} s waiting for {what} "

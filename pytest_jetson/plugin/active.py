@@ -122,10 +122,12 @@ def _classify(item: pytest.Item, report: pytest.TestReport, exc: BaseException) 
     from pytest_jetson.errors import JetsonError
     from pytest_jetson.host.lock import LockError
 
-    if isinstance(exc, LockError) or (report.when != "call" and isinstance(exc, JetsonError)):
-        # A DUT that is held, a place that cannot be had, a bench that broke while a
-        # fixture set it up: not a code path to debug, the domain message says it all.
-        report.longrepr = f"{type(exc).__name__}: {exc}"
+    domain = isinstance(exc, LockError | DefectFailed)
+    if domain or (report.when != "call" and isinstance(exc, JetsonError)):
+        # A DUT that is held, a place that cannot be had, a preflight defect, a bench that
+        # broke while a fixture set it up: not a code path to debug, the domain message says
+        # it all (without the exception's class name, which means nothing to a user).
+        report.longrepr = str(exc)
 
 
 def _item_dut(item: pytest.Item) -> str | None:

@@ -71,9 +71,15 @@ def test_image_drift_and_missing_initrd_fail_with_the_refusal_and_the_fix(
         "sim-orin-nano",  # boots from NVMe: the initrd flow, which needs the initrd files
         "--jetson-sim-fault=image_drift",
         "--jetson-sim-fault=missing_initrd",
+        "--junitxml=junit.xml",
     )
     result.assert_outcomes(failed=1, passed=1, skipped=2)  # a defect: FAILED, though in setup
     out = result.stdout.str()
+    junit = (pytester.path / "junit.xml").read_text()
+    assert "DefectFailed" not in out + junit  # the refusal, without an exception class name
+    result.stdout.fnmatch_lines(
+        ["FAILED *test_defect_fails[[]sim-orin-nano[]] - preflight bsp_image: *"]
+    )
     result.stdout.fnmatch_lines(
         [
             "*test_defect_fails*",

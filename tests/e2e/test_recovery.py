@@ -87,7 +87,8 @@ def test_a_dead_dut_is_quarantined_and_the_next_session_leaves_it_alone(
     (pytester.path / "hil" / "locks" / "pair-a.lock").unlink(missing_ok=True)
     second, _ = run(pytester, "pair-a,pair-b")
     second.assert_outcomes(passed=1, errors=1)
-    second.stdout.fnmatch_lines(["*Quarantined: DUT pair-a is quarantined since*"])
+    second.stdout.fnmatch_lines(["DUT pair-a is quarantined since*"])
+    assert "Quarantined:" not in second.stdout.str()
     assert not boardctl_log.exists()  # no boardctl call
     assert not (pytester.path / "hil" / "locks" / "pair-a.lock").exists()  # no lock taken
 
