@@ -266,3 +266,34 @@ class Dut:
         if self._console is not None:
             console, self._console = self._console, None
             console.close()
+
+
+PREVIOUS = "previous"
+"""The sub-folder of a DUT's artifacts that keeps the run before this one."""
+
+
+def fresh_artifacts(folder: Path) -> None:
+    """Start a run's artifacts folder fresh: what an earlier run left there (its logs,
+    ``summary.json``) moves into ``previous/``, replacing an older ``previous/``.
+
+    Logs are appended within a run (every boardctl call goes to one ``boardctl.log``), so a
+    run that reused the last run's files would show a failed run next to the last run's good
+    lines. One generation is kept, so the last good run can still be read after a failure.
+    """
+    try:
+        if not folder.is_dir() or not any(p.name != PREVIOUS for p in folder.iterdir()):
+            return
+        previous = folder / PREVIOUS
+        staging = folder.with_name(f".{folder.name}.{os.getpid()}.previous")
+        if previous.is_dir():
+            import shutil
+
+            shutil.rmtree(previous)
+        os.replace(folder, staging)
+        folder.mkdir()
+        os.replace(staging, previous)
+    except OSError as exc:
+        raise BenchError(
+            f"cannot set the previous run's artifacts aside in {folder}: "
+            f"{exc.strerror or exc}; check the folder's permissions"
+        ) from None

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_jetson.bench import BenchEntry
 from pytest_jetson.drivers.side import LocalSide
-from pytest_jetson.dut import TRANSITIONS, Dut, StateError
+from pytest_jetson.dut import TRANSITIONS, Dut, StateError, fresh_artifacts
 from pytest_jetson.errors import BenchError
 from pytest_jetson.host.transport import LocalTransport
 from pytest_jetson.profile import load_profile
@@ -110,3 +110,17 @@ def test_the_broken_latch_keeps_the_first_failure_chained(host: SimHost, tmp_pat
         dut.transition("recovery")
     assert info.value.__cause__ is first
     assert dut.state == "unknown"
+
+
+def test_fresh_artifacts_keeps_one_generation_aside(tmp_path: Path) -> None:
+    folder = tmp_path / "art" / "orin-01"
+    fresh_artifacts(folder)  # nothing there yet: nothing to do
+    assert not folder.exists()
+    for run in ("one", "two", "three"):
+        fresh_artifacts(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "flash.log").write_text(f"{run}\n")
+    assert (folder / "flash.log").read_text() == "three\n"
+    assert (folder / "previous" / "flash.log").read_text() == "two\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["flash.log", "previous"]
+    assert sorted(p.name for p in (folder / "previous").iterdir()) == ["flash.log"]

@@ -132,10 +132,11 @@ class JetsonSession:
         """The DUT handle of ``name`` (resolving its entry on first use)."""
         dut = self.duts.get(name)
         if dut is None:
-            from pytest_jetson.dut import Dut
+            from pytest_jetson.dut import Dut, fresh_artifacts
 
             self.lock(name)
             entry = self.entry(name)
+            fresh_artifacts(self.artifacts / name)  # the lock is held: no other run writes it
             deadlines = self.deadlines_for(name, entry.deadlines)
             hook: Any = self.config.hook
             extra: dict[str, Any] = {}

@@ -309,3 +309,20 @@ def test_typo():
         "default_user, fan, fan_dead; usage: jetson_preflight(*checks, on_fail='fail')" in text
     )
     assert not (pytester.path / "artifacts").exists()  # nothing ran
+
+
+def test_each_run_starts_its_logs_fresh_and_keeps_the_run_before(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_rcm="def test_rcm(jetson_rcm):\n    pass\n")
+    log = pytester.path / "artifacts" / "sim-orin" / "boardctl.log"
+    previous = log.parent / "previous" / "boardctl.log"
+    calls = []
+    for run in range(2):
+        fast = "--jetson-sim-speed=20"
+        _run(pytester, "sim-orin", fast, "test_rcm.py").assert_outcomes(passed=1)
+        calls.append(log.read_text().count("$ cd "))  # one line per boardctl call
+        assert previous.is_file() == (run > 0)
+    assert calls[0] >= 1 and calls == [calls[0]] * 2  # never appended across runs
+    assert previous.read_text().count("$ cd ") == calls[0]
+    assert sorted(p.name for p in log.parent.iterdir()) == ["boardctl.log", "previous"]
