@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pytest_jetson.drivers.side import BenchSide
     from pytest_jetson.dut import Dut
     from pytest_jetson.flash.procedure import FlashFlow
+    from pytest_jetson.host.workdir import SessionFolder
     from pytest_jetson.profile import Profile
     from pytest_jetson.recovery.quarantine import QuarantineStore
 
@@ -51,16 +52,19 @@ class JetsonSession:
     """DUT name → how it was taken out of recovery after its flow failed (before the next
     DUT's steps); its teardown then keeps that unless it asks for recovery."""
     _workdir: Path | None = None
+    _folder: SessionFolder | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def workdir(self) -> Path:
         """A private temporary folder for this session (simulated benches live here);
-        removed when the session ends."""
+        removed when the session ends (a killed session's folder by the next session)."""
         if self._workdir is None:
-            import tempfile
+            from pytest_jetson.host.workdir import SessionFolder
 
-            self._workdir = Path(tempfile.mkdtemp(prefix="pytest-jetson-"))
+            folder = SessionFolder()  # reclaims the folders of sessions that were killed
+            self._workdir = folder.path
+            self._folder = folder
         return self._workdir
 
     @property
@@ -442,10 +446,8 @@ class JetsonSession:
                 self._remove_workdir()
 
     def _remove_workdir(self) -> None:
-        if self._workdir is not None:
-            import shutil
-
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        if self._folder is not None:
+            self._folder.remove()
 
 
 STATE_KEY = pytest.StashKey[JetsonSession]()
