@@ -136,7 +136,16 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
         return None
     if spec.state is not None:
         spec = replace(spec, state=str(state.inventory.path.parent / spec.state))
-    entry = _start(config, name, spec, dut.default_user, usb_port=dut.usb_port)
+    # The inventory's boot_device is honoured: the simulated board is built for it and its
+    # profile says it (the product then checks it as for any DUT: an unknown one is refused).
+    entry = _start(
+        config,
+        name,
+        spec,
+        dut.default_user,
+        usb_port=dut.usb_port,
+        boot_device=dut.boot_device,
+    )
     # The bench's operations settings hold for a simulated DUT too.
     entry = replace(
         entry,
@@ -265,6 +274,7 @@ def _start(
     default_user: DefaultUser | None,
     *,
     usb_port: str | None = None,
+    boot_device: str | None = None,
 ) -> BenchEntry:
     """Start a simulated DUT on its simulated host (plugged into ``usb_port`` when the
     inventory says where) and describe it as a bench entry."""
@@ -282,7 +292,7 @@ def _start(
         release=spec.release,
         faults=faults,
         speed=speed,
-        default_boot_device=BOOT_DEVICES.get(spec.board),
+        default_boot_device=boot_device or BOOT_DEVICES.get(spec.board),
         start=config.getoption("jetson_sim_start"),
         user=_credentials(default_user),
         tcu_seed=config.getoption("jetson_sim_seed"),

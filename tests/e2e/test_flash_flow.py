@@ -227,3 +227,33 @@ def test_a_profile_asking_for_ab_gets_the_ab_layout_and_rootfs_ab(
     assert plan["tool_env"] == {"ROOTFS_AB": "1"} and plan["rootfs_ab"] is True
     assert "Command:      ROOTFS_AB=1 ./tools/kernel_flash/l4t_initrd_flash.sh" in run.text
     assert "Rootfs A/B:   yes (ROOTFS_AB=1)" in run.text
+
+
+NVME_BENCH = """
+duts:
+  orin-nvme:
+    sim: {board: orin-agx}
+    boot_device: nvme0n1p1
+    default_user: ubuntu
+  orin-floppy:
+    sim: {board: orin-agx}
+    boot_device: floppy0
+    default_user: ubuntu
+"""
+
+
+def test_a_simulated_entrys_boot_device_is_honoured_or_refused(
+    pytester: pytest.Pytester, flow_run: Callable[..., Any]
+) -> None:
+    """``boot_device`` of a ``sim:`` inventory entry is not ignored: the simulated AGX Orin
+    is built for NVMe and flashed with the initrd flow; a device it has not is refused."""
+    (pytester.path / "hil").mkdir()
+    (pytester.path / "hil" / "bench.yaml").write_text(NVME_BENCH)
+    run = flow_run("orin-nvme", "--jetson-plan-only")
+    assert run.result.ret == 0, run.text
+    assert run.summary["plan"]["boot_device"] == "nvme0n1p1"
+    assert "./tools/kernel_flash/l4t_initrd_flash.sh" in run.summary["plan"]["argv"]
+
+    refused = flow_run("orin-floppy", "--jetson-plan-only")
+    assert refused.outcome_of("plan") == "failed"
+    assert "floppy0" in refused.failure_text("plan") and "nvme0n1p1" in refused.failure_text("plan")
