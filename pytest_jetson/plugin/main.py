@@ -282,12 +282,20 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     problems = Acceptance(config.getoption("jetson_accept_plan")).problems(state.dut_names)
     if problems:
         raise UsageError("; ".join(problems))
-    from pytest_jetson.plugin.terminate import Termination
+    from pytest_jetson.plugin.terminate import Termination, child_pids
 
     # SIGTERM (a CI runner cancelling the job) ends the run as Ctrl-C does: the tool is killed,
-    # teardown and the summary run, the locks are released; then the process dies of it.
-    termination = Termination(lambda: list(state.locks.values()))
+    # teardown and the summary run, the locks are released; then the process dies of it. An
+    # xdist controller passes it on to its workers at once.
+    controller = _xdist_controller(config)
+    termination = Termination(
+        lambda: list(state.locks.values()), forward=child_pids if controller else None
+    )
     termination.install()
+    if controller:
+        from pytest_jetson.plugin.terminate import ControllerWait
+
+        config.pluginmanager.register(ControllerWait(termination), "jetson-controller-wait")
     config.add_cleanup(termination.redeliver)
     from pytest_jetson.plugin import placeguard  # remote (labgrid) DUTs: the place between items
 
@@ -304,3 +312,12 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
         from pytest_jetson.plugin import steps
 
         config.pluginmanager.register(steps, "jetson-items")
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist controller (it distributes, it is no worker).
+    Read from the options: xdist registers its session plugin after this plugin's configure."""
+    if hasattr(config, "workerinput"):
+        return False
+    dist = config.getoption("dist", "no")
+    return dist is not None and dist != "no" and bool(config.getoption("tx", None))

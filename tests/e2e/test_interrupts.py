@@ -176,3 +176,43 @@ def test_an_interrupt_at_a_random_moment_ends_interrupted_and_clean(
         assert step in steps and data["message"].startswith("interrupted after step"), context
     assert "Traceback" not in session.text(), context
     check_clean_end(pytester, session, root)
+
+
+def test_sigterm_to_an_xdist_controller_reaches_the_workers_at_once(
+    pytester: pytest.Pytester, start_session: Callable[..., Session]
+) -> None:
+    """``-n 2``: a CI runner cancels the job with SIGTERM to pytest (the controller). Both
+    workers are flashing a flow tool that hangs; they are interrupted at once (their flash is
+    ``interrupted``, not left to run into its deadline) and the session ends of the signal."""
+    write_bench(pytester)
+    pytester.makepyfile(test_hil=HOLD)
+    artifacts = pytester.path / "artifacts"
+    session = start_session(
+        "-n",
+        "2",
+        "--dut=pair-a,pair-b",
+        "--jetson-flash",
+        "--jetson-sim-speed=20",
+        "--jetson-sim-fault=flash_hang",
+        "--jetson-deadline=flash=600",
+        f"--jetson-artifacts={artifacts}",
+        "--jetson-accept-plan",
+        "test_hil.py",
+    )
+    logs = [artifacts / dut / "flash.log" for dut in ("pair-a", "pair-b")]
+
+    def both_flashing() -> bool:
+        return all(log.is_file() and "Sending" in log.read_text() for log in logs)
+
+    wait_for(both_flashing, 90, "both workers flashing", proc=session)
+
+    session.signal(signal.SIGTERM)
+
+    assert session.wait(60) == -signal.SIGTERM, session.text()
+    for dut in ("pair-a", "pair-b"):
+        data = json.loads((artifacts / dut / "summary.json").read_text())
+        assert data["outcome"] == "interrupted", (dut, data)
+        flash = next(s for s in data["steps"] if s["step"] == "flash")
+        assert flash["outcome"] == "interrupted", (dut, flash)
+    assert not (pytester.path / "hil" / "locks" / "pair-a.holder.json").exists()
+    assert not (pytester.path / "hil" / "locks" / "pair-b.holder.json").exists()
