@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import yaml
 
-from pytest_jetson.errors import InventoryError, UsageError
+from pytest_jetson.errors import InventoryError, UsageError, excerpt, shorten
 from pytest_jetson.inputs import MAX_SECONDS, path_problem
 from pytest_jetson.profile import BspImage, Profile, load_profile
 from pytest_jetson.yamlfile import MapReader, read_mapping
@@ -276,7 +276,7 @@ class Inventory:
                 return candidate
         looked = ", ".join(str(d) for d in self.profile_dirs) or "(no profile directory)"
         raise InventoryError(
-            f"profile {ref!r} not found (looked for {ref}.yaml in {looked})",
+            f"profile {excerpt(ref)} not found (looked for {shorten(ref, 60)}.yaml in {looked})",
             path=str(self.path),
             line=dut.profile_line,
             key=f"duts.{dut.name}.profile",
@@ -361,11 +361,11 @@ def _default_user(entry: MapReader) -> DefaultUser | None:
     custom.allow(("username", "password_env"))
     username = custom.text("username")
     if not re.fullmatch(r"[a-z_][a-z0-9_-]*", username):
-        raise custom.error(f"not a valid Linux user name: {username!r}", key="username")
+        raise custom.error(f"not a valid Linux user name: {excerpt(username)}", key="username")
     password_env = custom.text("password_env")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
         raise custom.error(
-            f"not an environment variable name: {password_env!r}", key="password_env"
+            f"not an environment variable name: {excerpt(password_env)}", key="password_env"
         )
     return DefaultUser("custom", username=username, password_env=password_env)
 
@@ -450,7 +450,8 @@ def _dut(name: str, entry: MapReader, blocks: Sequence[EntryBlock]) -> Inventory
     usb_port = entry.opt_text("usb_port")
     if usb_port is not None and not _USB_PORT.fullmatch(usb_port):
         raise entry.error(
-            f"expected a USB port path like '1-4' or '3-1.2', got {usb_port!r}", key="usb_port"
+            f"expected a USB port path like '1-4' or '3-1.2', got {excerpt(usb_port)}",
+            key="usb_port",
         )
     recovery_node = entry.node_of("recovery")
     recovery = (
@@ -528,9 +529,9 @@ def load_inventory(
     for name in duts_block:
         for block in blocks:
             if name in block.reserved:
-                raise duts_block.error(f"{name!r} {block.reserved_why}", key=name)
+                raise duts_block.error(f"{excerpt(name)} {block.reserved_why}", key=name)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise duts_block.error(f"invalid DUT name {name!r}", key=name)
+            raise duts_block.error(f"invalid DUT name {excerpt(name)}", key=name)
         duts[name] = _dut(name, duts_block.map(name), blocks)
     check_debuggers(file, list(duts.values()))
     return Inventory(

@@ -93,3 +93,20 @@ def clip(line: str, limit: int = LINE_LIMIT) -> str:
     if len(line) <= limit:
         return line
     return f"{line[:limit]}... ({len(line) - limit} more characters, see the log)"
+
+
+EXCERPT = 40
+"""How many characters of a value read from a file or the command line a message quotes (a
+binary or minified file given as YAML must not flood the terminal)."""
+
+
+def shorten(text: str, limit: int = EXCERPT) -> str:
+    """``text`` unquoted, cut to ``limit`` characters (``...`` marks the cut)."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` quoted for an error message, cut to ``limit`` characters with its length said."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

@@ -17,6 +17,8 @@ import math
 import os
 from pathlib import Path
 
+from pytest_jetson.errors import excerpt, shorten
+
 MAX_SECONDS = 7 * 24 * 3600.0
 """The longest wait any deadline may ask for: a week."""
 
@@ -38,7 +40,7 @@ def path_problem(value: str) -> str | None:
     if "\0" in value:
         return "contains a NUL byte"
     if value.startswith("~") and os.path.expanduser(value.split("/", 1)[0]).startswith("~"):
-        return f"{value.split('/', 1)[0]!r}: no such user on this host"
+        return f"{excerpt(value.split('/', 1)[0])}: no such user on this host"
     return None
 
 
@@ -53,14 +55,14 @@ def user_path(value: str | Path, what: str, *, base: Path | None = None) -> Path
     text = str(value)
     problem = path_problem(text)
     if problem is not None:
-        raise UsageError(f"{what} {text!r}: {problem}")
+        raise UsageError(f"{what} {excerpt(text, 200)}: {problem}")
     path = Path(text).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
     try:
         return path.resolve()
     except (RuntimeError, OSError) as exc:  # a symlink loop: RuntimeError on 3.11, OSError later
-        raise UsageError(f"{what} {text!r}: cannot resolve the path ({exc})") from None
+        raise UsageError(f"{what} {excerpt(text, 200)}: cannot resolve the path ({exc})") from None
 
 
 def check_seconds(value: float, what: str, *, zero_ok: bool = False) -> float:
@@ -69,5 +71,5 @@ def check_seconds(value: float, what: str, *, zero_ok: bool = False) -> float:
 
     problem = seconds_problem(value, zero_ok=zero_ok)
     if problem is not None:
-        raise UsageError(f"{what} {problem}, got {value!r}")
+        raise UsageError(f"{what} {problem}, got {shorten(repr(value))}")
     return value

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_jetson.catalogue import ChipFamily, chip_for_module
-from pytest_jetson.errors import ProfileError, UsageError
+from pytest_jetson.errors import ProfileError, UsageError, excerpt, shorten
 from pytest_jetson.inputs import path_problem
-from pytest_jetson.yamlfile import MapReader, excerpt, read_mapping
+from pytest_jetson.yamlfile import MapReader, read_mapping
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def find_profile(ref: str, *, folders: Sequence[Path], base: Path) -> Path:
     (:data:`PROFILE_ENTRY_POINTS`, given ``base``). A usage error says where it looked."""
     problem = path_problem(ref)
     if problem is not None:
-        raise UsageError(f"profile {ref!r}: {problem}")
+        raise UsageError(f"profile {excerpt(ref)}: {problem}")
     path = Path(ref).expanduser()
     if path.is_file() or ref.endswith((".yaml", ".yml")) or "/" in ref:
         return path  # the loader names a missing or bad file
@@ -244,6 +244,7 @@ def find_profile(ref: str, *, folders: Sequence[Path], base: Path) -> Path:
     looked = ", ".join(str(f) for f in folders) or "(no profile folder)"
     names = ", ".join(sorted(provided)) or "none"
     raise UsageError(
-        f"profile {ref!r}: no such file, no {ref}.yaml in {looked}, and no installed "
+        f"profile {excerpt(ref)}: no such file, no {shorten(ref, 60)}.yaml in {looked}, and "
+        "no installed "
         f"package provides it (provided profiles: {names})"
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from pytest_jetson.errors import ConfigError
+from pytest_jetson.errors import ConfigError, excerpt
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 
@@ -31,18 +31,6 @@ def _kind(node: yaml.Node) -> str:
     if node.tag == _NULL_TAG:
         return "an empty value"
     return f"the scalar {excerpt(str(node.value))}"
-
-
-EXCERPT = 40
-"""How many characters of a value an error message quotes (a binary or minified file given
-as YAML must not flood the terminal)."""
-
-
-def excerpt(text: str, limit: int = EXCERPT) -> str:
-    """``text`` quoted for an error message, cut to ``limit`` characters with its length said."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 class MapReader:
@@ -156,7 +144,7 @@ class MapReader:
         try:
             value = int(text, 0)
         except ValueError:
-            raise self.error(f"expected an integer, got {text!r}", key=key) from None
+            raise self.error(f"expected an integer, got {excerpt(text)}", key=key) from None
         if value < minimum:
             raise self.error(f"must be at least {minimum}, got {value}", key=key)
         return value
@@ -168,7 +156,9 @@ class MapReader:
             return None
         text = self.scalar_text(key, node, "true or false")
         if node.tag != "tag:yaml.org,2002:bool":
-            raise self.error(f"expected true or false, got {text!r}", key=key, line=_line(node))
+            raise self.error(
+                f"expected true or false, got {excerpt(text)}", key=key, line=_line(node)
+            )
         return text.lower() in ("true", "yes", "on", "y")
 
     def opt_float(self, key: str, *, maximum: float | None = None) -> float | None:
@@ -180,11 +170,11 @@ class MapReader:
         try:
             value = float(text)
         except ValueError:
-            raise self.error(f"expected a number, got {text!r}", key=key) from None
+            raise self.error(f"expected a number, got {excerpt(text)}", key=key) from None
         if not value > 0:
-            raise self.error(f"must be a positive number, got {text}", key=key)
+            raise self.error(f"must be a positive number, got {excerpt(text)}", key=key)
         if maximum is not None and not value <= maximum:
-            raise self.error(f"must be at most {maximum:g}, got {text}", key=key)
+            raise self.error(f"must be at most {maximum:g}, got {excerpt(text)}", key=key)
         return value
 
     def map(self, key: str) -> MapReader:
@@ -217,7 +207,7 @@ class MapReader:
         names = list(choices)
         text = self.scalar_text(key, node, f"one of {', '.join(names)}")
         if text not in names:
-            raise self.error(f"must be one of {', '.join(names)}, got {text!r}", key=key)
+            raise self.error(f"must be one of {', '.join(names)}, got {excerpt(text)}", key=key)
         return text
 
 

@@ -111,6 +111,7 @@ def _load_both(text: str) -> None:
             except ConfigError as err:
                 assert err.path == str(path)
                 assert str(err)
+                assert len(str(err)) < len(str(path)) + 600, str(err)  # quotes, never floods
 
 
 @FUZZ
@@ -129,3 +130,123 @@ def test_mutated_profiles_raise_only_config_errors(text: str) -> None:
 @given(mutated(VALID_BENCH))
 def test_mutated_inventories_raise_only_config_errors(text: str) -> None:
     _load_both(text)
+
+
+# -- every field, one at a time ---------------------------------------------------------------
+
+RICH_PROFILE = {
+    **VALID_PROFILE,
+    "custom_carrier": {"id": "p1234", "sku": "0000", "name": "Acme", "flash_config": "a.conf"},
+    "source": {"root_path": "src"},
+    "rootfs_ab": False,
+}
+RICH_BENCH = {
+    "lock_dir": "locks",
+    "duts": {
+        "a": {
+            "profile": "p.yaml",
+            "teardown": "power_off",
+            "deadlines": {step: 60 for step in ("boardctl", "rcm", "eeprom", "flash", "boot")},
+            "boardctl_target": "topo",
+            "boardctl_serial": "TOPO1",
+            "serial": {"port": "/dev/ttyACM0", "baud": 115200},
+            "usb_port": "1-4",
+            "boot_device": "nvme0n1p1",
+            "default_user": {"username": "qa", "password_env": "QA_PASSWORD"},
+            "recovery": "boardctl",
+            "ladder": ["reset", "power_cycle"],
+            "known_good": "p.yaml",
+        },
+        "b": {
+            "profile": "p.yaml",
+            "boardctl_target": "topo",
+            "boardctl_index": 1,
+            "serial": {"port": "/dev/ttyACM1"},
+            "default_user": "nvidia",
+        },
+        "c": {"sim": {"board": "orin-agx", "faults": ["kernel_panic"], "release": "R36.4.3"}},
+    },
+}
+
+BAD_FIELD_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            None,
+            "",
+            "~nouser-xyz/p.yaml",
+            "a\x00b",
+            "../" * 40 + "x",
+            "x" * 5000,
+            "/dev/null",
+            float("inf"),
+            float("-inf"),
+            -1,
+            0,
+            10**400,
+            1e308,
+            True,
+            [],
+            {},
+            ["x", {"y": 1}],
+        ]
+    ),
+    values,
+)
+
+
+def _leaf_paths(doc: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every key path of ``doc`` (dict keys and list indices), inner nodes included."""
+    paths: list[tuple[object, ...]] = [prefix] if prefix else []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            paths += _leaf_paths(value, (*prefix, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            paths += _leaf_paths(value, (*prefix, index))
+    return paths
+
+
+def _replaced(doc: object, path: tuple[object, ...], value: object) -> object:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(doc, dict):
+        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in doc.items()}
+    assert isinstance(doc, list) and isinstance(head, int)
+    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(doc)]
+
+
+def _dump(doc: object) -> str:
+    try:
+        return yaml.safe_dump(doc, allow_unicode=True)
+    except (yaml.YAMLError, OverflowError):  # a float yaml cannot write: write it by hand
+        return yaml.safe_dump(doc).replace("inf", "1e999")
+
+
+def test_the_rich_documents_are_valid() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "p.yaml").write_text(yaml.safe_dump(VALID_PROFILE))
+        (folder / "x.yaml").write_text(yaml.safe_dump(RICH_PROFILE))
+        load_profile(folder / "x.yaml")
+        (folder / "b.yaml").write_text(yaml.safe_dump(RICH_BENCH))
+        load_inventory(folder / "b.yaml", profile_dirs=[folder], blocks=[SIM_BLOCK])
+
+
+FIELDS = settings(max_examples=120, deadline=None, derandomize=True, database=None)
+
+
+@FIELDS
+@given(st.sampled_from(_leaf_paths(RICH_PROFILE)), BAD_FIELD_VALUES)
+def test_every_profile_field_given_a_bad_value_is_a_located_config_error(
+    path: tuple[object, ...], value: object
+) -> None:
+    _load_both(_dump(_replaced(RICH_PROFILE, path, value)))
+
+
+@FIELDS
+@given(st.sampled_from(_leaf_paths(RICH_BENCH)), BAD_FIELD_VALUES)
+def test_every_inventory_field_given_a_bad_value_is_a_located_config_error(
+    path: tuple[object, ...], value: object
+) -> None:
+    _load_both(_dump(_replaced(RICH_BENCH, path, value)))

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from pytest_jetson.errors import excerpt
 from pytest_jetson.inputs import MAX_SECONDS, seconds_problem
 from pytest_jetson.yamlfile import MapReader
 
@@ -81,7 +82,7 @@ def parse_labgrid(entry: MapReader) -> LabgridSpec | None:
     block.allow(("coordinator", "place", "reserve", "lft", "names", "lock_wait_s"))
     coordinator = block.text("coordinator")
     if not _ADDRESS.fullmatch(coordinator):
-        raise block.error(f"expected host[:port], got {coordinator!r}", key="coordinator")
+        raise block.error(f"expected host[:port], got {excerpt(coordinator)}", key="coordinator")
     if ":" not in coordinator.rsplit("]", 1)[-1]:
         coordinator = f"{coordinator}:{DEFAULT_PORT}"
     place = block.opt_text("place")
@@ -89,11 +90,11 @@ def parse_labgrid(entry: MapReader) -> LabgridSpec | None:
     if (place is None) == (not tags):
         raise block.error("give exactly one of `place` and `reserve: {tags: {...}}`")
     if place is not None and not _RESOURCE_NAME.fullmatch(place):
-        raise block.error(f"invalid place name {place!r}", key="place")
+        raise block.error(f"invalid place name {excerpt(place)}", key="place")
     lft = PurePosixPath(block.text("lft"))
     if not lft.is_absolute():
         raise block.error(
-            f"expected an absolute path on the bench host, got {str(lft)!r}", key="lft"
+            f"expected an absolute path on the bench host, got {excerpt(str(lft))}", key="lft"
         )
     wait = _lock_wait(block)
     return LabgridSpec(
@@ -113,10 +114,10 @@ def _lock_wait(block: MapReader) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise block.error(f"expected seconds, got {text!r}", key="lock_wait_s") from None
+        raise block.error(f"expected seconds, got {excerpt(text)}", key="lock_wait_s") from None
     if seconds_problem(value, zero_ok=True) is not None:
         raise block.error(
-            f"expected seconds >= 0 and at most {MAX_SECONDS:.0f} (a week), got {text}",
+            f"expected seconds >= 0 and at most {MAX_SECONDS:.0f} (a week), got {excerpt(text)}",
             key="lock_wait_s",
         )
     return value
@@ -132,9 +133,9 @@ def _reserve_tags(block: MapReader) -> tuple[tuple[str, str], ...]:
     for key in tags:
         value = tags.text(key)
         if not _TAG_KEY.fullmatch(key):
-            raise tags.error(f"invalid tag name {key!r} (labgrid: [a-z][a-z0-9_]+)", key=key)
+            raise tags.error(f"invalid tag name {excerpt(key)} (labgrid: [a-z][a-z0-9_]+)", key=key)
         if not _TAG_VALUE.fullmatch(value):
-            raise tags.error(f"invalid tag value {value!r}", key=key)
+            raise tags.error(f"invalid tag value {excerpt(str(value))}", key=key)
         pairs.append((key, value))
     if not pairs:
         raise reserve.error("expected at least one tag", key="tags")
@@ -152,7 +153,7 @@ def _names(block: MapReader) -> ResourceNames:
         if value is None:
             continue
         if not _RESOURCE_NAME.fullmatch(value):
-            raise names.error(f"invalid resource name {value!r}", key=key)
+            raise names.error(f"invalid resource name {excerpt(str(value))}", key=key)
         found[key] = value
     defaults = ResourceNames()
     return ResourceNames(

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import summary
+
 T234_STEPS = (
     "preflight-bsp_image",
     "preflight-rcm",
@@ -249,11 +251,13 @@ def test_a_simulated_entrys_boot_device_is_honoured_or_refused(
     is built for NVMe and flashed with the initrd flow; a device it has not is refused."""
     (pytester.path / "hil").mkdir()
     (pytester.path / "hil" / "bench.yaml").write_text(NVME_BENCH)
-    run = flow_run("orin-nvme", "--jetson-plan-only")
-    assert run.result.ret == 0, run.text
-    assert run.summary["plan"]["boot_device"] == "nvme0n1p1"
-    assert "./tools/kernel_flash/l4t_initrd_flash.sh" in run.summary["plan"]["argv"]
+    run = flow_run("orin-nvme,orin-floppy", "--jetson-plan-only")
 
-    refused = flow_run("orin-floppy", "--jetson-plan-only")
-    assert refused.outcome_of("plan") == "failed"
-    assert "floppy0" in refused.failure_text("plan") and "nvme0n1p1" in refused.failure_text("plan")
+    nvme = summary(run.artifacts, "orin-nvme")
+    assert (nvme["outcome"], nvme["plan"]["boot_device"]) == ("planned", "nvme0n1p1"), nvme
+    assert "./tools/kernel_flash/l4t_initrd_flash.sh" in nvme["plan"]["argv"]
+    floppy = summary(run.artifacts, "orin-floppy")
+    assert floppy["outcome"] == "failed" and floppy["message"].startswith("plan: "), floppy
+    plan = next(s for s in floppy["steps"] if s["step"] == "plan")
+    assert "floppy0" in plan["message"] and "nvme0n1p1" in plan["message"], plan
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

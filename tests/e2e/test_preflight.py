@@ -314,15 +314,16 @@ def test_typo():
 def test_each_run_starts_its_logs_fresh_and_keeps_the_run_before(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(test_rcm="def test_rcm(jetson_rcm):\n    pass\n")
-    log = pytester.path / "artifacts" / "sim-orin" / "boardctl.log"
-    previous = log.parent / "previous" / "boardctl.log"
-    calls = []
-    for run in range(2):
-        fast = "--jetson-sim-speed=20"
-        _run(pytester, "sim-orin", fast, "test_rcm.py").assert_outcomes(passed=1)
-        calls.append(log.read_text().count("$ cd "))  # one line per boardctl call
-        assert previous.is_file() == (run > 0)
-    assert calls[0] >= 1 and calls == [calls[0]] * 2  # never appended across runs
-    assert previous.read_text().count("$ cd ") == calls[0]
-    assert sorted(p.name for p in log.parent.iterdir()) == ["boardctl.log", "previous"]
+    folder = pytester.path / "artifacts" / "sim-orin"
+    (folder / "previous").mkdir(parents=True)
+    (folder / "previous" / "flash.log").write_text("two runs ago\n")
+    (folder / "flash.log").write_text("the last run's flash\n")
+    (folder / "summary.json").write_text("{}\n")
+    pytester.makepyfile(test_dut="def test_dut(jetson_dut):\n    pass\n")
+
+    _run(pytester, "sim-orin", "test_dut.py").assert_outcomes(passed=1)
+
+    assert sorted(p.name for p in folder.iterdir()) == ["previous"]  # nothing appended to
+    kept = folder / "previous"
+    assert sorted(p.name for p in kept.iterdir()) == ["flash.log", "summary.json"]
+    assert (kept / "flash.log").read_text() == "the last run's flash\n"  # one generation

@@ -147,18 +147,6 @@ def test_a_pool_selects_every_dut_of_a_profile(pytester: pytest.Pytester) -> Non
     unknown.stderr.fnmatch_lines(["*--dut @jetson-orin-nano-devkit: no DUT of profile*"])
 
 
-def test_a_worker_given_several_duts_takes_them_in_lock_order(pytester: pytest.Pytester) -> None:
-    """One worker, two DUTs selected as pair-b,pair-a: the worker is given pair-a first, so
-    it takes its locks in the global order (lock file names) whatever order --dut says."""
-    write_bench(pytester)
-    pytester.makepyfile(test_each="def test_x(jetson_dut):\n    assert jetson_dut.name\n")
-    result = pytester.runpytest("--dut=pair-b,pair-a", SPEED, "-n", "1", "-v", "test_each.py")
-
-    result.assert_outcomes(passed=2)
-    order = [m.group(3) for m in map(VERBOSE_LINE.match, result.stdout.lines) if m]
-    assert order == ["test_each.py::test_x[pair-a]", "test_each.py::test_x[pair-b]"], order
-
-
 TWINS = """
 lock_dir: locks
 duts:
