@@ -67,6 +67,8 @@ OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--jetson-sim-speed": VALUES,
     "--jetson-sim-start": VALUES,
     "--jetson-sim-seed": VALUES,
+    "--jetson-boot-cycles": VALUES,
+    "--jetson-report": VALUES,
 }
 """Every option that takes a value (the flags take none), with what to give it."""
 INI_KEYS = ("jetson_bench", "jetson_lock_dir")
