@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from pytest_jetson.console.errors import ConsoleSilent
 from pytest_jetson.errors import BenchError, ConfigError, JetsonError
 from pytest_jetson.flash.record import (
     Decision,
@@ -110,7 +111,9 @@ def _boot_and_read(flow: FlashFlow) -> DeviceIdentity | str:
             flow.boot_stage(stage)
         return read_identity(flow.shell())
     except JetsonError as exc:
-        if isinstance(exc, BenchError):
+        # A console silent since the reset is the bench's symptom, but the flash that follows
+        # rewrites the boot chain and its own boot validation climbs the recovery ladder.
+        if isinstance(exc, BenchError) and not isinstance(exc, ConsoleSilent):
             raise
         return f"the board did not boot to a shell: {str(exc).splitlines()[0]}"
 

@@ -68,16 +68,14 @@ def test_a_wedged_console_is_healed_by_a_rung_and_the_test_goes_on(
 def test_a_dead_dut_is_quarantined_and_the_next_session_leaves_it_alone(
     pytester: pytest.Pytester,
 ) -> None:
-    write_bench(pytester, bench("never_recovers"))
+    write_bench(pytester, bench("never_recovers", ladder="\n    ladder: [reset, power_cycle]"))
     pytester.makepyfile(test_hil=HIL_TEST)
     first, artifacts = run(pytester, "pair-a", "--jetson-deadline=recovery=0.5")
     first.assert_outcomes(skipped=1)
     rungs = summary(artifacts, "pair-a")["recovery"][0]["rungs"]
-    assert [(r["rung"], r["outcome"]) for r in rungs] == [
-        ("reset", "failed"),
-        ("power_cycle", "failed"),
-        ("recovery_reentry", "failed"),
-        ("reflash", "skipped"),  # no known_good image in this inventory
+    assert [(r["rung"], r["healed"]) for r in rungs] == [
+        ("reset", False),
+        ("power_cycle", False),
     ]
     record = json.loads((pytester.path / "hil" / "locks" / "pair-a.quarantine.json").read_text())
     assert record["reason"].startswith("recovery ladder ran out")
@@ -140,6 +138,7 @@ duts:
   cand:
     sim: {board: orin-agx, faults: [kernel_panic], state: kept/cand}
     default_user: ubuntu
+    known_good: last-release  # a reflash could heal it: the ladder must still not climb
 """
 
 
@@ -167,6 +166,7 @@ duts:
     sim: {{board: orin-agx, faults: [{fault}], state: kept/board}}
     default_user: ubuntu
     known_good: last-release  # a simulated DUT gets a second simulated tree as its known-good
+    ladder: [reset, reflash]
 """
 
 
@@ -181,9 +181,7 @@ def test_a_dut_that_needs_a_reflash_is_healed_by_its_known_good_image_and_the_te
     result.assert_outcomes(passed=1)
     (climb,) = summary(artifacts, "board")["recovery"]
     assert [(r["rung"], r["outcome"]) for r in climb["rungs"]] == [
-        ("reset", "failed"),
-        ("power_cycle", "failed"),
-        ("recovery_reentry", "failed"),
+        ("reset", "failed"),  # the inventory's ladder: [reset, reflash]
         ("reflash", "healed"),
     ]
     assert climb["failure_class"] == "infra" and climb["healed_by"] == "reflash"
@@ -191,10 +189,6 @@ def test_a_dut_that_needs_a_reflash_is_healed_by_its_known_good_image_and_the_te
     assert "reflash: healed" in properties(case)["jetson_recovery"]
     kept = pytester.path / "hil" / "kept" / "board"
     assert sim_calls(kept, "boardctl") == [
-        ("reset",),
-        ("power_off",),
-        ("power_on",),
-        ("recovery",),  # recovery re-entry: seen in RCM, then a normal boot
         ("reset",),
         ("recovery",),  # the known-good flash's RCM entry (T234 resets itself after it)
     ]
@@ -204,10 +198,19 @@ def test_a_dut_that_needs_a_reflash_is_healed_by_its_known_good_image_and_the_te
     assert not (pytester.path / "hil" / "locks" / "board.quarantine.json").exists()
 
 
+DEAD_BENCH = """
+lock_dir: locks
+duts:
+  board:
+    sim: {board: orin-agx, faults: [never_recovers]}
+    default_user: ubuntu
+"""
+
+
 def test_a_silent_console_after_the_flash_is_the_bench_and_ends_quarantined(
     pytester: pytest.Pytester, flow_run: Callable[..., FlowRun]
 ) -> None:
-    write_bench(pytester, KNOWN_GOOD_BENCH.format(fault="never_recovers"))
+    write_bench(pytester, DEAD_BENCH)
     run = flow_run(
         "board", "--jetson-sim-speed=50", "--jetson-deadline=recovery=0.5",
         "--jetson-deadline=boot=1.2",
@@ -220,9 +223,9 @@ def test_a_silent_console_after_the_flash_is_the_bench_and_ends_quarantined(
         ("reset", "failed"),
         ("power_cycle", "failed"),
         ("recovery_reentry", "failed"),
-        ("reflash", "failed"),  # the known-good image boots silent too: the board is dead
+        ("reflash", "skipped"),  # no known_good image in this inventory
     ]
-    assert "reflash: failed" in run.properties("mb1")["jetson_recovery"]
+    assert "recovery_reentry: failed" in run.properties("mb1")["jetson_recovery"]
     assert run.outcome_of("login") == "skipped"
     record = json.loads((pytester.path / "hil" / "locks" / "board.quarantine.json").read_text())
     assert record["reason"].startswith("recovery ladder ran out: mb1: console silent")
