@@ -26,6 +26,9 @@ CYCLES_KEY = pytest.StashKey[dict[str, Any]]()
 class BootCycleItem(pytest.Item):
     """One boot cycle of one DUT."""
 
+    fixturenames: tuple[str, ...] = ()
+    """A cycle requests no fixture; other plugins (labgrid's) read this of every item."""
+
     def __init__(self, *, index: int, count: int, dut_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.index = index

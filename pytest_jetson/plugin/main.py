@@ -47,7 +47,8 @@ MARKERS = (
     "(bsp_image, rcm, eeprom, default_user, or a bench's own) on the DUT before the test; "
     "a defect fails the test (on_fail='skip' skips it), an unavailable bench skips it.",
     "jetson_chip(*chips): run the test only on DUTs of these chip families (t234, t264).",
-    "jetson_step: a step of the --jetson-flash flow (added by pytest-jetson).",
+    "jetson_step: a step of the --jetson-flash flow or a --jetson-boot-cycles cycle (added by "
+    "pytest-jetson).",
 )
 
 
