@@ -351,7 +351,13 @@ class FlashFlow:
         tree = self._hold_tree()
         if tree is None or self.lock_dir is None:
             return run(choice, log), choice
-        from pytest_jetson.flash.treelock import BuildRecord, TreeUse, read_build, write_build
+        from pytest_jetson.flash.treelock import (
+            BuildRecord,
+            TreeUse,
+            read_build,
+            saved_fingerprint,
+            write_build,
+        )
 
         lft, lock_dir = dut.lft, self.lock_dir
         use = TreeUse(lft, lock_dir)
@@ -371,7 +377,8 @@ class FlashFlow:
                 use.take(exclusive=True, timeout=left, what=what)
                 write_build(lft, lock_dir, None)
                 self._build(steps.build, run)
-                write_build(lft, lock_dir, BuildRecord(steps.key, dut.name))
+                saved = saved_fingerprint(lft)
+                write_build(lft, lock_dir, BuildRecord(steps.key, dut.name, saved))
                 role, built_by = "built", dut.name
             if self.summary is not None:
                 self.summary.image_build = {"role": role, "key": steps.key, "built_by": built_by}

@@ -120,12 +120,20 @@ class TreeUse:
             self._fd = None
 
 
+SAVED_BUILD = "tools/kernel_flash/initrdflashparam.txt"
+"""What ``l4t_initrd_flash.sh --no-flash`` saves for ``--flash-only`` to read back (its
+``INITRD_FLASHPARAM``, next to the tool); a ``--flash-only`` run without it fails."""
+
+
 @dataclass(frozen=True)
 class BuildRecord:
-    """Which build the tree's images are: its key and the DUT that built them."""
+    """Which build the tree's images are: its key, the DUT that built them, and the saved
+    flash parameters file as it was right after that build."""
 
     key: str
     dut: str
+    saved: str = ""
+    """:func:`saved_fingerprint` after the build; the record holds only while it matches."""
 
 
 def build_record_path(lft: Path, lock_dir: Path) -> Path:
@@ -133,13 +141,31 @@ def build_record_path(lft: Path, lock_dir: Path) -> Path:
     return Path(lock_dir) / f"{tree_lock_name(lft)}.built"
 
 
+def saved_fingerprint(lft: Path) -> str:
+    """Identity of the tree's saved build (inode, size, modification time of
+    :data:`SAVED_BUILD`); empty when there is none."""
+    try:
+        st = os.stat(Path(lft) / SAVED_BUILD)
+    except OSError:
+        return ""
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def read_build(lft: Path, lock_dir: Path) -> BuildRecord | None:
-    """The tree's build record; None when there is none or it is unreadable."""
+    """The tree's build record; None when there is none, it is unreadable, or the tree no
+    longer holds that build (its saved parameters are gone or were rewritten: a tree
+    unpacked again, cleaned, or built by hand), since ``--flash-only`` would then fail or
+    flash other images."""
     try:
         data = json.loads(build_record_path(lft, lock_dir).read_text())
-        return BuildRecord(key=str(data["key"]), dut=str(data["dut"]))
+        record = BuildRecord(
+            key=str(data["key"]), dut=str(data["dut"]), saved=str(data.get("saved", ""))
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if not record.saved or record.saved != saved_fingerprint(lft):
+        return None
+    return record
 
 
 def write_build(lft: Path, lock_dir: Path, record: BuildRecord | None) -> None:
@@ -149,5 +175,5 @@ def write_build(lft: Path, lock_dir: Path, record: BuildRecord | None) -> None:
         path.unlink(missing_ok=True)
         return
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": record.key, "dut": record.dut}))
+    tmp.write_text(json.dumps({"key": record.key, "dut": record.dut, "saved": record.saved}))
     tmp.replace(path)

@@ -127,22 +127,26 @@ def test_second_session_waits_then_fails_naming_the_holder_as_infra(
 def test_a_killed_holder_frees_the_dut_at_once(pytester: pytest.Pytester, holder: Any) -> None:
     consoles = consoles_of(holder.pid)
     assert len(consoles) == 1, consoles  # pair-a's simulated console, owned by session 1
+    [argv] = consoles.values()
+    host = Path(argv[-2].split("/sim-host/", 1)[0])
     try:
         holder.signal(signal.SIGKILL)
         assert holder.wait() == -signal.SIGKILL
         wait_for(lambda: not consoles_of(holder.pid), 10, "session 1's console to die with it")
+        assert host.is_dir()  # a killed session cannot clean up its simulated host
+        record_path = pytester.path / RECORD
+        stale = HolderRecord.read(record_path)
+        assert stale is not None and stale.pid == holder.pid  # the dead holder left its record
+
+        result = run_second(pytester, "--jetson-lock-timeout=0")  # one attempt, no waiting
+
+        result.assert_outcomes(passed=1)
+        assert "locked by" not in result.stdout.str()
+        assert f"pid {holder.pid}" not in result.stdout.str()
+        assert not record_path.exists()  # session 2 released it at its end
+        assert not host.exists()  # session 2 wiped the stale host, used it, then removed it
     finally:
         remove_sim_workdirs(consoles)
-    record_path = pytester.path / RECORD
-    stale = HolderRecord.read(record_path)
-    assert stale is not None and stale.pid == holder.pid  # the dead holder left its record
-
-    result = run_second(pytester, "--jetson-lock-timeout=0")  # one attempt, no waiting
-
-    result.assert_outcomes(passed=1)
-    assert "locked by" not in result.stdout.str()
-    assert f"pid {holder.pid}" not in result.stdout.str()
-    assert not record_path.exists()  # session 2 released it at its end
 
 
 def test_sigterm_to_a_holder_releases_the_dut(pytester: pytest.Pytester, holder: Any) -> None:

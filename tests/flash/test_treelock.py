@@ -50,7 +50,13 @@ def test_a_second_flash_waits_for_the_tree_and_says_who_holds_it(tmp_path: Path)
 
 
 def test_flash_only_runs_share_the_tree_a_build_waits_for_them(tmp_path: Path) -> None:
-    from pytest_jetson.flash.treelock import BuildRecord, TreeUse, read_build, write_build
+    from pytest_jetson.flash.treelock import (
+        BuildRecord,
+        TreeUse,
+        read_build,
+        saved_fingerprint,
+        write_build,
+    )
     from pytest_jetson.host.lock import LockTimeout
 
     lft, locks = tmp_path / "Linux_for_Tegra", tmp_path / "locks"
@@ -67,7 +73,37 @@ def test_flash_only_runs_share_the_tree_a_build_waits_for_them(tmp_path: Path) -
     builder.release()
     one.release()
     assert read_build(lft, locks) is None
-    write_build(lft, locks, BuildRecord("k1", "t1"))
-    assert read_build(lft, locks) == BuildRecord("k1", "t1")
+    saved = lft / "tools" / "kernel_flash" / "initrdflashparam.txt"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("--network usb0 jetson-agx-thor-devkit external\n")
+    record = BuildRecord("k1", "t1", saved_fingerprint(lft))
+    write_build(lft, locks, record)
+    assert read_build(lft, locks) == record
     write_build(lft, locks, None)
+    assert read_build(lft, locks) is None
+
+
+def test_a_build_record_holds_only_while_the_tree_holds_that_build(tmp_path: Path) -> None:
+    """A tree unpacked again (or cleaned, or built by hand) no longer holds the recorded
+    build: ``--flash-only`` would fail or flash other images, so it is built again."""
+    from pytest_jetson.flash.treelock import (
+        BuildRecord,
+        read_build,
+        saved_fingerprint,
+        write_build,
+    )
+
+    lft, locks = tmp_path / "Linux_for_Tegra", tmp_path / "locks"
+    locks.mkdir()
+    saved = lft / "tools" / "kernel_flash" / "initrdflashparam.txt"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("--network usb0 jetson-agx-thor-devkit external\n")
+    write_build(lft, locks, BuildRecord("k1", "t1", saved_fingerprint(lft)))
+    assert read_build(lft, locks) is not None
+    saved.unlink()
+    assert read_build(lft, locks) is None  # the tree lost its saved build
+    saved.write_text("--network usb0 jetson-agx-thor-devkit external\n")
+    os.utime(saved, ns=(10**18, 10**18))  # written by a later build
+    assert read_build(lft, locks) is None  # another build than the recorded one
+    write_build(lft, locks, BuildRecord("k1", "t1"))  # a record without the fingerprint
     assert read_build(lft, locks) is None

@@ -79,3 +79,14 @@ def test_an_unknown_fault_is_a_usage_error_naming_the_known_ones(
     result.stderr.fnmatch_lines(
         ["*unknown simulator fault 'melted'; known faults: boardctl_hang, boot_hang, *"]
     )
+
+
+def test_a_sim_blocks_debugger_is_named_or_unnamed(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml", **{"hil/bench": "duts:\n  my-sim:\n    sim: {board: orin-agx, debugger: maybe}\n"}
+    )
+    result = pytester.runpytest("--dut=my-sim")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*hil/bench.yaml:3: duts.my-sim.sim.debugger: must be one of named, unnamed, got 'maybe'*"]
+    )
