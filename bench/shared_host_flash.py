@@ -7,7 +7,9 @@ is flashed with ``--flash-only --usb-instance <its port>`` holding the tree alon
 run of NVIDIA's tool is device instance 0). Runs ``pytest --jetson-flash`` once with one DUT
 (``-n 1``) and once with N DUTs (``-n N``), alternating in fresh processes for several rounds,
 and prints the ratio of the median wall times, the flash-flow span from the summaries, and
-where the extra time went (the build once, the seconds each DUT waited for the tree).
+where the extra time went (the build once, the seconds each DUT waited for the tree). A third
+run per round flashes N DUTs with a tree each (N builds, nothing shared, no waiting): its ratio
+is what N workers cost on this machine without the tree lock, so the difference is the tree's.
 Issue 13's goal: <= 1.3x (building three times would be ~3x).
 
     python bench/shared_host_flash.py [--duts 3] [--rounds 3] [--speed 2]
@@ -33,9 +35,11 @@ def test_on_the_board(jetson_shell):
 """
 
 
-def make_bench(folder: Path, count: int) -> list[str]:
-    """An inventory of ``count`` simulated AGX Thors sharing one tree, and the HIL test."""
+def make_bench(folder: Path, count: int) -> tuple[list[str], list[str]]:
+    """An inventory of ``count`` simulated AGX Thors sharing one tree and ``count`` with a
+    tree each, and the HIL test."""
     names = [f"thor-{n}" for n in range(count)]
+    own = [f"own-{n}" for n in range(count)]
     lines = ["lock_dir: locks", "duts:"]
     for name in names:
         lines += [
@@ -43,11 +47,13 @@ def make_bench(folder: Path, count: int) -> list[str]:
             "    sim: {board: thor-agx, tree: shared}",
             "    default_user: ubuntu",
         ]
+    for name in own:
+        lines += [f"  {name}:", "    sim: {board: thor-agx}", "    default_user: ubuntu"]
     (folder / "hil").mkdir()
     (folder / "hil" / "bench.yaml").write_text("\n".join(lines) + "\n")
     (folder / "test_hil.py").write_text(TEST)
     (folder / "pytest.ini").write_text("[pytest]\n")
-    return names
+    return names, own
 
 
 def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, list[Any]]:
@@ -112,17 +118,21 @@ def main() -> int:
         sys.exit("need at least 2 DUTs to share a host")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        names = make_bench(folder, args.duts)
+        names, own = make_bench(folder, args.duts)
         run(folder, names[:1], args.speed, "warm")  # bytecode, file cache
         single: list[tuple[float, list[Any]]] = []
         many: list[tuple[float, list[Any]]] = []
+        apart: list[tuple[float, list[Any]]] = []
         for index in range(args.rounds):
             single.append(run(folder, names[:1], args.speed, f"1-{index}"))
             many.append(run(folder, names, args.speed, f"n-{index}"))
+            apart.append(run(folder, own, args.speed, f"own-{index}"))
         wall_1 = statistics.median(w for w, _ in single)
         wall_n = statistics.median(w for w, _ in many)
+        wall_own = statistics.median(w for w, _ in apart)
         span_1 = statistics.median(span(s) for _, s in single)
         span_n = statistics.median(span(s) for _, s in many)
+        span_own = statistics.median(span(s) for _, s in apart)
     ratio = wall_n / wall_1
     verdict = "PASS" if ratio <= TARGET else "ABOVE TARGET"
     print(
@@ -130,6 +140,11 @@ def main() -> int:
         f"rounds={args.rounds}: 1 DUT -n 1 {wall_1:.2f} s, {args.duts} DUTs -n {args.duts} "
         f"{wall_n:.2f} s, ratio {ratio:.3f} (target <= {TARGET}) {verdict}; flash-flow span "
         f"{span_1:.2f} s vs {span_n:.2f} s (ratio {span_n / span_1:.3f})"
+    )
+    print(
+        f"  {args.duts} DUTs with a tree each (N builds, no tree shared): {wall_own:.2f} s, "
+        f"ratio {wall_own / wall_1:.3f}; flash-flow span {span_own:.2f} s "
+        f"(ratio {span_own / span_1:.3f})"
     )
     print(f"  1 DUT (last round): {describe(single[-1][1])}")
     print(f"  {args.duts} DUTs (last round): {describe(many[-1][1])}")

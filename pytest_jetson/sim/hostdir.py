@@ -40,7 +40,10 @@ def host_locked(root: Path) -> Iterator[None]:
     path = root / HOST_LOCK
     while True:
         root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the folder was removed meanwhile: make it again
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -115,11 +118,6 @@ class Membership:
         """The host's lock (adding a DUT, building a tree)."""
         return host_locked(self.root)
 
-    def others(self) -> int:
-        """How many other live processes use the host now."""
-        with host_locked(self.root):
-            return len([m for m in live_members(self.root) if m != self.member])
-
     def leave(self) -> bool:
         """Unregister; the last member removes the host folder. True when it was removed."""
         with host_locked(self.root):
@@ -129,3 +127,19 @@ class Membership:
             if last:
                 shutil.rmtree(self.root, ignore_errors=True)
         return last
+
+
+def sweep_stale(parent: Path, prefix: str) -> list[Path]:
+    """Remove the hosts ``parent/<prefix>*`` whose members all died (sessions or workers
+    killed outright leave them behind); return what was removed. A host someone uses, or is
+    joining (it holds the host's lock), is left alone."""
+    removed = []
+    for root in sorted(Path(parent).glob(f"{prefix}*")) if Path(parent).is_dir() else ():
+        if not (root / HOST_LOCK).is_file():
+            continue
+        with host_locked(root):
+            if live_members(root):
+                continue
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed

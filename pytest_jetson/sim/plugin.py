@@ -262,6 +262,9 @@ def _open_host(config: pytest.Config, key: str, root: Path | None) -> SimHost:
             assert state is not None
             host = SimHost(state.workdir / "sim-host")
         else:
+            from pytest_jetson.sim.hostdir import sweep_stale
+
+            sweep_stale(root.parent, ROOT_PREFIX)  # hosts of killed sessions, this one's too
             host = SimHost.shared(root)
         hosts[key] = host
     return host

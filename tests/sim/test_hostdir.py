@@ -13,7 +13,7 @@ import pytest
 
 from pytest_jetson.errors import UsageError
 from pytest_jetson.sim.host import SimHost, console_alive
-from pytest_jetson.sim.hostdir import live_members
+from pytest_jetson.sim.hostdir import Membership, live_members, sweep_stale
 from pytest_jetson.sim.state import host_state_dirs
 from pytest_jetson.sim.usb import PID_TOPO
 from tests.helpers import alive
@@ -31,6 +31,14 @@ if sys.argv[4] == "recovery":
 print(dut.usb_port, dut.boardctl_serial, host.console_pids()[dut.name], flush=True)
 sys.stdin.read()
 host.close()
+"""
+JOIN = """
+import sys
+from pathlib import Path
+from pytest_jetson.sim.hostdir import Membership
+Membership.join(Path(sys.argv[1]))
+print("joined", flush=True)
+sys.stdin.read()
 """
 
 
@@ -126,3 +134,21 @@ def test_a_host_whose_processes_all_died_is_wiped_before_use(
         assert ghost.state().mode == "on" and ghost.usb_port == "1-4"
         kit.wait_for(lambda: not alive(int(console_pid)), 10, "the console to die with it")
     assert not root.exists()
+
+
+def test_hosts_left_by_killed_processes_are_swept_live_ones_kept(tmp_path: Path) -> None:
+    dead_root, live_root = tmp_path / "pytest-jetson-sim-dead", tmp_path / "pytest-jetson-sim-live"
+    joined = subprocess.Popen(
+        [sys.executable, "-c", JOIN, str(dead_root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert joined.stdout is not None and joined.stdout.readline() == b"joined\n"
+    joined.kill()
+    joined.wait()
+    live = Membership.join(live_root)
+    try:
+        assert dead_root.is_dir()
+        assert sweep_stale(tmp_path, "pytest-jetson-sim-") == [dead_root]
+        assert not dead_root.exists() and live_root.is_dir()
+    finally:
+        assert live.leave()
+    assert not live_root.exists()
