@@ -28,9 +28,12 @@ class _Entry:
     cycle: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ResultsWriter:
-    """Collects every report of the session's DUTs; writes them when the session ends."""
+    """Collects every report of the session's DUTs; writes them when the session ends.
+
+    A registered plugin must hash (pytest keeps plugins in sets, e.g. to leave a folder's
+    conftest.py out of an item's hook calls), so it compares by identity (``eq=False``)."""
 
     state: JetsonSession
     entries: dict[str, dict[str, _Entry]] = field(default_factory=dict)
