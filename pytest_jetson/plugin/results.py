@@ -90,6 +90,9 @@ class ResultsWriter:
         if (folder / SUMMARY_FILE).is_file():
             summary = json.loads((folder / SUMMARY_FILE).read_text())
         profile, target, image = identity(summary, cycles)
+        entry = self.state.entries.get(dut)  # resolved in this process (no flash: no summary)
+        if entry is not None and not profile:
+            profile, target = entry.profile.path.stem, entry.profile.target_name
         run = RunResults(
             dut=dut,
             profile=profile,
