@@ -201,8 +201,11 @@ def judge_pair(base: RunResults, cand: RunResults, limits: Thresholds) -> PairVe
 
 
 def _tests(run: RunResults, normalise: bool) -> dict[str, TestResult]:
-    """Tests and steps by id, with the DUT's name taken out (``test_x[<dut>]``), without the
-    boot cycles (judged as a group)."""
+    """Tests and steps by id, without the boot cycles (judged as a group); with
+    ``normalise`` (the two sides' DUTs have different names) the DUT's name is taken out of
+    the ids (``test_x[<dut>]``)."""
+    if not normalise:
+        return {r.id: r for r in run.results if CYCLE_ID not in r.id}
     return {r.id.replace(run.dut, "<dut>"): r for r in run.results if CYCLE_ID not in r.id}
 
 
@@ -210,7 +213,7 @@ def transitions(base: RunResults, cand: RunResults) -> tuple[Transition, ...]:
     """Every test whose comparison is worth listing, in id order."""
     normalise = base.dut != cand.dut
     before, after = _tests(base, normalise), _tests(cand, normalise)
-    infra_on_cand = _infra_note(cand)
+    infra_on_cand = _infra_note(cand, normalise)
     found = []
     for test_id, b in before.items():
         c = after.get(test_id)
@@ -255,8 +258,10 @@ def _classify(
     return ("fixed", "") if c.outcome == "passed" else ("not_run", "skipped on the candidate")
 
 
-def _infra_note(run: RunResults) -> str:
-    infra = [r.id.replace(run.dut, "<dut>") for r in run.results if r.failure_class == "infra"]
+def _infra_note(run: RunResults, normalise: bool) -> str:
+    infra = [r.id for r in run.results if r.failure_class == "infra"]
+    if normalise:
+        infra = [i.replace(run.dut, "<dut>") for i in infra]
     return f"infra error in {infra[0]}" if infra else ""
 
 

@@ -46,3 +46,14 @@ def test_a_malformed_results_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match=r"no results\.json in it"):
         load_folder(tmp_path / "empty")
+
+
+def test_a_result_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    results = [
+        {"id": "t1", "outcome": "passed"},
+        {"id": "t2", "outcome": "passed", "duration_s": "1"},
+    ]
+    data = {"format": 1, "dut": "x", "results": results}
+    (tmp_path / "results.json").write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"result 't2': .* duration_s a number"):
+        load_folder(tmp_path)
