@@ -37,6 +37,8 @@ class ResultsWriter:
 
     state: JetsonSession
     entries: dict[str, dict[str, _Entry]] = field(default_factory=dict)
+    report: str = ""
+    """What became of the ``--jetson-report`` (the terminal summary's last line says it)."""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into its test's entry."""
@@ -71,12 +73,20 @@ class ResultsWriter:
         runs = [self.write(name) for name in self.state.dut_names if self.entries.get(name)]
         report = config.getoption("jetson_report")
         if report:
+            from pytest_jetson.errors import ConfigError
+            from pytest_jetson.promotion.gate import write_report
             from pytest_jetson.promotion.report import render_run
 
-            path = Path(report)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render_run(runs))
-            self.state.emit(f"jetson report: {path}")
+            try:
+                write_report(Path(report), render_run(runs))
+                self.report = f"jetson report: {report}"
+            except ConfigError as exc:  # a folder that cannot be written: say so, no traceback
+                self.report = f"jetson report: not written: {exc}"
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Name the run's HTML report (after the session's progress line is complete)."""
+        if self.report:
+            terminalreporter.write_line(self.report)
 
     def write(self, dut: str) -> Any:
         """Write one DUT's ``results.json``; the results it wrote."""

@@ -73,3 +73,17 @@ def test_a_folder_conftest_runs_beside_the_results_writer(pytester: pytest.Pytes
     )  # fmt: skip
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(passed=5)  # the preflights and the plan; the test is deselected
+
+
+def test_the_run_report_is_named_last_or_why_it_was_not_written(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_board="def test_x(jetson_dut):\n    pass\n")
+    report = pytester.path / "out" / "run.html"
+    result = pytester.runpytest("--dut=sim-orin", f"--jetson-report={report}")
+    assert result.stdout.lines[-2] == f"jetson report: {report}"
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    (pytester.path / "file").write_text("")
+    result = pytester.runpytest("--dut=sim-orin", f"--jetson-report={pytester.path / 'file' / 'r'}")
+    assert "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["jetson report: not written: *file/r: cannot write the report*"])
