@@ -11,12 +11,15 @@ malformed ``results.json``, a bad ``--pair``).
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
-from pytest_jetson.errors import ConfigError, JetsonError
+from pytest_jetson.errors import EXCERPT, ConfigError, JetsonError, excerpt
 
 
 @dataclass(frozen=True)
@@ -275,11 +278,21 @@ COMMANDS: list[Command] = [
 """Every subcommand; add one here (e.g. ``plan``) to extend the command line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error that quotes a long value in a short excerpt (argparse
+    prints a bad choice or number whole: a 5000-character value made a 5000-character line)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with the usage and the shortened message."""
+        super().error(_LONG_QUOTED.sub(lambda m: excerpt(m.group(1)), message))
+
+
+_LONG_QUOTED = re.compile(f"'([^']{{{EXCERPT + 1},}})'")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pytest_jetson", description=__doc__.splitlines()[0]
-    )
+    """The argument parser with every subcommand (subparsers are of the same class)."""
+    parser = _Parser(prog="python -m pytest_jetson", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         child = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -299,7 +312,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JetsonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a path given on the command line the system refuses to use
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     return status
+
+
+def _os_error(exc: OSError) -> str:
+    """One line naming the path (in an excerpt), what the system said, and the fix."""
+    where = excerpt(os.fsdecode(exc.filename)) if exc.filename is not None else "a path given"
+    what = exc.strerror or str(exc)
+    return f"cannot use {where}: {what}; give an existing path this user can read"
 
 
 if __name__ == "__main__":

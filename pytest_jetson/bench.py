@@ -323,7 +323,7 @@ class Inventory:
         dut = self.duts.get(name)
         if dut is None:
             raise UsageError(
-                f"unknown DUT {name!r}; known DUTs: {', '.join(self.names) or '(none)'}"
+                f"unknown DUT {excerpt(name)}; known DUTs: {', '.join(self.names) or '(none)'}"
                 f" (inventory {self.path})"
             )
         if profile is None:

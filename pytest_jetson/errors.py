@@ -38,7 +38,8 @@ class ConfigError(JetsonError):
     def _format(self) -> str:
         where = ""
         if self.path is not None:
-            where = self.path
+            # A path longer than any real one is quoted by its ends (its name stays readable).
+            where = self.path if len(self.path) <= 300 else f"{self.path[:60]}...{self.path[-60:]}"
             if self.line is not None:
                 where += f":{self.line}"
             where += ": "

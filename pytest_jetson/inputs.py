@@ -44,6 +44,15 @@ def path_problem(value: str) -> str | None:
     return None
 
 
+def is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; False, not an exception, for a name the system
+    refuses (too long, a symlink loop, a NUL byte), which pathlib's ``is_file`` raises."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def user_path(value: str | Path, what: str, *, base: Path | None = None) -> Path:
     """``value`` as an absolute path (``~`` expanded, relative to ``base``, symlinks resolved).
 
@@ -60,9 +69,14 @@ def user_path(value: str | Path, what: str, *, base: Path | None = None) -> Path
     if base is not None and not path.is_absolute():
         path = base / path
     try:
-        return path.resolve()
+        resolved = path.resolve()
+        resolved.stat()  # a name too long, a loop: pathlib's is_file() would raise them later
+    except (FileNotFoundError, NotADirectoryError):
+        return resolved  # absent: each caller says what it needs there
     except (RuntimeError, OSError) as exc:  # a symlink loop: RuntimeError on 3.11, OSError later
-        raise UsageError(f"{what} {excerpt(text, 200)}: cannot resolve the path ({exc})") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "a symlink loop"
+        raise UsageError(f"{what} {excerpt(text, 200)}: cannot use the path ({reason})") from None
+    return resolved
 
 
 def check_seconds(value: float, what: str, *, zero_ok: bool = False) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pytest_jetson.catalogue import ChipFamily, chip_for_module
 from pytest_jetson.errors import ProfileError, UsageError, excerpt, shorten
-from pytest_jetson.inputs import path_problem
+from pytest_jetson.inputs import is_file, path_problem
 from pytest_jetson.yamlfile import MapReader, read_mapping
 
 
@@ -229,11 +229,11 @@ def find_profile(ref: str, *, folders: Sequence[Path], base: Path) -> Path:
     if problem is not None:
         raise UsageError(f"profile {excerpt(ref)}: {problem}")
     path = Path(ref).expanduser()
-    if path.is_file() or ref.endswith((".yaml", ".yml")) or "/" in ref:
+    if is_file(path) or ref.endswith((".yaml", ".yml")) or "/" in ref:
         return path  # the loader names a missing or bad file
     for folder in folders:
         candidate = folder / f"{ref}.yaml"
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     from importlib.metadata import entry_points
 

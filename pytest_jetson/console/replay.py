@@ -15,7 +15,7 @@ from pytest_jetson.console.boot import BootSequencer, BootStageFailed
 from pytest_jetson.console.capture import CaptureConsole, read_capture
 from pytest_jetson.console.errors import ConsoleLost
 from pytest_jetson.console.stages import StageMark
-from pytest_jetson.errors import ConfigError
+from pytest_jetson.errors import ConfigError, excerpt
 
 _SHOWN = 110
 
@@ -39,8 +39,9 @@ def replay_capture(path: Path, chip: ChipFamily, *, user_staged: bool) -> BootVe
     """Run the capture at ``path`` through the boot sequencer of ``chip``."""
     try:
         data = read_capture(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the capture {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable path"
+        raise ConfigError(f"cannot read the capture {excerpt(str(path), 200)}: {why}") from None
     sequencer = BootSequencer(CaptureConsole(data, name=str(path)), chip, user_staged=user_staged)
     verdict = _verdict(path, chip, user_staged, sequencer)
     return verdict

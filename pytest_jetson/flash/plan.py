@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pytest_jetson.errors import excerpt
+
 DIGEST_LENGTH = 16
 
 
@@ -232,13 +234,13 @@ class Acceptance:
     def problems(self, duts: Sequence[str]) -> list[str]:
         """What is wrong with the values for a session of ``duts`` (checked at start-up)."""
         found: list[str] = []
-        for dut, digest in self.pins.items():
+        for dut in self.pins:
             if dut not in duts:
-                found.append(f"--jetson-accept-plan={dut}={digest}: {dut!r} is not a selected DUT")
+                found.append(f"--jetson-accept-plan: {excerpt(dut)} is not a selected DUT")
         for digest in [*self.digests, *self.pins.values()]:
             if not re.fullmatch(f"[0-9a-f]{{{DIGEST_LENGTH}}}", digest):
                 found.append(
-                    f"--jetson-accept-plan: {digest!r} is not a plan digest "
+                    f"--jetson-accept-plan: {excerpt(digest)} is not a plan digest "
                     f"({DIGEST_LENGTH} hex digits, as the plan prints it)"
                 )
         return found

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_jetson.errors import excerpt
+from pytest_jetson.inputs import MAX_SECONDS
 from pytest_jetson.plugin import hookspecs
+from pytest_jetson.plugin.argtypes import number, one_of, whole_number
 from pytest_jetson.plugin.fixtures import (
     jetson_console,
     jetson_dut,
@@ -57,23 +60,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _seconds(value: str) -> float:
-    from pytest_jetson.inputs import seconds_problem
-
-    number = float(value)
-    if seconds_problem(number, zero_ok=True) is not None:  # argparse: "invalid _seconds value"
-        raise ValueError(value)
-    return number
-
-
 MAX_CYCLES = 10_000
 
-
-def _cycles(value: str) -> int:
-    number = int(value)
-    if not 0 <= number <= MAX_CYCLES:  # argparse: "invalid _cycles value"
-        raise ValueError(value)
-    return number
+_seconds = number(minimum=0, maximum=MAX_SECONDS, what="seconds")
+_cycles = whole_number(minimum=0, maximum=MAX_CYCLES, what="a number of cycles")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,7 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         nargs="?",
         const="always",
         default=None,
-        choices=FLASH_MODES,
+        type=one_of(*FLASH_MODES),
         help="flash the DUT's bsp_image and validate the boot as ordered test items "
         "before the collected tests. --jetson-flash=auto (always with '='): skip the flash "
         "when the host record, the provisioning marker and the booted board's identity "
@@ -196,7 +186,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--jetson-teardown",
         dest="jetson_teardown",
-        choices=("leave", "power_off", "recovery"),
+        type=one_of("leave", "power_off", "recovery"),
+        metavar="leave|power_off|recovery",
         default=None,
         help="the state DUTs are left in after the session (default: the bench entry's "
         "teardown, else leave booted).",
@@ -269,7 +260,7 @@ def _start_session(config: pytest.Config, names: tuple[str, ...]) -> None:
     if unknown:
         bench = f" in {state.inventory.path}" if state.inventory is not None else ""
         raise UsageError(
-            f"unknown DUT {', '.join(map(repr, unknown))}{bench}; "
+            f"unknown DUT {', '.join(map(excerpt, unknown))}{bench}; "
             f"known DUTs: {', '.join(known) or '(none)'}"
         )
     config.hook.pytest_jetson_session_start(config=config, names=state.dut_names)

@@ -131,7 +131,9 @@ def requalify(name: str, *, bench: str | None, cwd: Path) -> int:
         argv.append(f"--config-file={ini}")
     argv += ["--dut", name]
     if bench is not None:
-        argv.append(f"--jetson-bench={Path(bench).resolve()}")
+        from pytest_jetson.inputs import user_path
+
+        argv.append(f"--jetson-bench={user_path(bench, '--jetson-bench', base=cwd)}")
     with tempfile.TemporaryDirectory(prefix="jetson-requalify-") as empty:
         status = pytest.main([*argv, empty])
     if status == pytest.ExitCode.OK:

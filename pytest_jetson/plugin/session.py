@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_jetson.errors import JetsonError, UsageError
-from pytest_jetson.inputs import user_path
+from pytest_jetson.errors import JetsonError, UsageError, excerpt
+from pytest_jetson.inputs import is_file, user_path
 
 if TYPE_CHECKING:
     from pytest_jetson.bench import BenchEntry, Inventory
@@ -111,7 +111,7 @@ class JetsonSession:
             entry = hook.pytest_jetson_resolve_dut(config=self.config, name=name, workdir=workdir)
             if entry is None:
                 raise UsageError(
-                    f"unknown DUT {name!r}; known DUTs: {', '.join(self.known_names())}"
+                    f"unknown DUT {excerpt(name)}; known DUTs: {', '.join(self.known_names())}"
                 )
             override = self.config.getoption("jetson_profile")
             if override is not None:
@@ -130,7 +130,7 @@ class JetsonSession:
                 find_profile(ref, folders=self.profile_dirs, base=self.config.rootpath)
             )
         except ConfigError as exc:  # a missing, unreadable or malformed file: one usage error
-            raise UsageError(f"--jetson-profile {ref!r}: {exc}") from None
+            raise UsageError(f"--jetson-profile {excerpt(ref)}: {exc}") from None
 
     def dut(self, name: str) -> Dut:
         """The DUT handle of ``name`` (resolving its entry on first use)."""
@@ -351,10 +351,10 @@ class JetsonSession:
                 value = -1.0
             if step not in known or not value > 0:
                 raise UsageError(
-                    f"--jetson-deadline {item!r}: expected STEP=SECONDS with STEP one of "
+                    f"--jetson-deadline {excerpt(item)}: expected STEP=SECONDS with STEP one of "
                     f"{', '.join(known)}"
                 )
-            values[step] = check_seconds(value, f"--jetson-deadline {item!r}:")
+            values[step] = check_seconds(value, f"--jetson-deadline {excerpt(item)}:")
         return values
 
     def settle_failed(self, *, before: str) -> None:
@@ -496,17 +496,17 @@ def bench_path(config: pytest.Config) -> Path | None:
     option = config.getoption("jetson_bench")
     if option is not None:
         path = user_path(option, "--jetson-bench")
-        if not path.is_file():
+        if not is_file(path):
             raise UsageError(f"--jetson-bench {option}: no such file")
         return path
     ini = config.getini("jetson_bench")
     if ini:
         path = user_path(str(ini), "ini jetson_bench =", base=config.rootpath)
-        if not path.is_file():
+        if not is_file(path):
             raise UsageError(f"ini jetson_bench = {ini}: no such file ({path})")
         return path
     default = config.rootpath / "hil" / "bench.yaml"
-    return default if default.is_file() else None
+    return default if is_file(default) else None
 
 
 def make_session(config: pytest.Config, names: tuple[str, ...]) -> JetsonSession:

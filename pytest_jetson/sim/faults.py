@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_jetson.errors import UsageError
+from pytest_jetson.errors import UsageError, excerpt, shorten
 from pytest_jetson.sim.boards import SimEeprom
 
 FAULTS: dict[str, str] = {
@@ -110,7 +110,7 @@ def fault_problem(fault: str) -> str | None:
     """Why ``fault`` is not a valid fault (None when it is)."""
     name, eq, value = fault.partition("=")
     if name not in FAULTS:
-        return f"unknown simulator fault {name!r}"
+        return f"unknown simulator fault {excerpt(name)}"
     if name in VALUE_FAULTS and not eq:
         return f"{name!r} needs a value: {name}={VALUE_FAULTS[name]}"
     if name not in VALUE_FAULTS:
@@ -118,7 +118,7 @@ def fault_problem(fault: str) -> str | None:
     try:
         _PARSERS[name](value)
     except ValueError as exc:
-        return f"{fault!r}: expected {name}={VALUE_FAULTS[name]} ({exc})"
+        return f"{excerpt(fault)}: expected {name}={VALUE_FAULTS[name]} ({shorten(str(exc), 120)})"
     return None
 
 

@@ -18,13 +18,13 @@ released), and the last session on a host removes it. Without ``--dut`` nothing 
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_jetson.plugin.argtypes import number, one_of, whole_number
 from pytest_jetson.plugin.main import GROUP
 
 if TYPE_CHECKING:
@@ -42,11 +42,8 @@ MAX_SPEED = 1000.0
 """The fastest time factor of the simulated bench (faster only starves its own timers)."""
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not (math.isfinite(number) and 0 < number <= MAX_SPEED):  # nan and inf never end a wait
-        raise ValueError(value)
-    return number
+_positive_float = number(minimum=0, maximum=MAX_SPEED, zero_ok=False, what="a time factor")
+"""nan and inf would never end a wait; a factor of 0 would stop the clock."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,7 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--jetson-sim-start",
         dest="jetson_sim_start",
-        choices=("booted", "factory", "blank", "off"),
+        type=one_of("booted", "factory", "blank", "off"),
+        metavar="booted|factory|blank|off",
         default="booted",
         help="how the simulated DUTs are found: booted (default: flashed with their tree, "
         "at a login prompt), factory (an older image, first-boot wizard), blank (nothing "
@@ -81,7 +79,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--jetson-sim-seed",
         dest="jetson_sim_seed",
-        type=int,
+        type=whole_number(minimum=-(2**63), maximum=2**63 - 1, what="a seed"),
         default=0,
         metavar="N",
         help="seed of the simulated consoles' combined-UART interleaving (default 0; "

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 OK = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED, pytest.ExitCode.USAGE_ERROR)
@@ -104,7 +104,7 @@ def _check(result: pytest.RunResult, what: str) -> None:
 def test_every_option_that_takes_a_value_is_fuzzed(pytester: pytest.Pytester) -> None:
     """A new option must be added to OPTIONS (with what to give it) or this fails."""
     result = pytester.runpytest_inprocess("--help")
-    shown = set(re.findall(r"(--(?:jetson-[a-z-]+|dut))[= ][A-Z\[{]", result.stdout.str()))
+    shown = set(re.findall(r"(--(?:jetson-[a-z-]+|dut))[= ][A-Za-z\[{]", result.stdout.str()))
     assert shown == set(OPTIONS), shown ^ set(OPTIONS)
     ini = set(re.findall(r"^  (jetson_[a-z_]+) \(", result.stdout.str(), re.MULTILINE))
     assert ini == set(INI_KEYS), ini ^ set(INI_KEYS)
@@ -118,6 +118,10 @@ def test_a_bad_option_value_is_a_usage_error_not_a_traceback(
 
     @FEW
     @given(OPTIONS[option])
+    @example("x" * 5000)
+    @example("loop")
+    @example("binary.yaml")
+    @example("a\x00b")
     def run(value: str) -> None:
         dut = [] if option == "--dut" else ["--dut=sim-orin"]
         args = [*dut, f"{option}={value}", "--collect-only", "-q", "-p", "no:cacheprovider"]
