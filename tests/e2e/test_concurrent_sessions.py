@@ -192,7 +192,9 @@ def test_ctrl_c_ends_the_holder_cleanly_and_releases_the_dut(
 def test_a_lock_timeout_must_be_finite_seconds(pytester: pytest.Pytester, value: str) -> None:
     result = pytester.runpytest("--dut=sim-orin", f"--jetson-lock-timeout={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*argument --jetson-lock-timeout: invalid * value: '{value}'"])
+    result.stderr.fnmatch_lines(
+        [f"*argument --jetson-lock-timeout: expected seconds >= 0 and <= 604800, got '{value}'"]
+    )
 
 
 HOLD_EACH = """
