@@ -311,9 +311,24 @@ def check_rcm(
             manual=manual,
         )
     except BenchError as exc:
-        return CheckOutcome(RCM, "unavailable", str(exc), output=boardctl_output or "")
+        fix = UNNAMED_DEBUGGER if _unnamed_debugger(boardctl, manual) else ""
+        return CheckOutcome(RCM, "unavailable", str(exc), fix, output=boardctl_output or "")
     return CheckOutcome(
         RCM, "pass", f"DUT in recovery: {device}", finding=InRecovery(device, boardctl_output)
+    )
+
+
+UNNAMED_DEBUGGER = (
+    "boardctl was not told which debugger is this DUT's (no -s/-i): on a host with several, "
+    "R36.2's boardctl drives the first TOPO it finds (maybe another board) and R38+ refuses; "
+    "give the DUT boardctl_serial (or boardctl_index)"
+)
+
+
+def _unnamed_debugger(boardctl: Boardctl | None, manual: bool) -> bool:
+    """Whether boardctl asked for recovery without naming its debugger."""
+    return (
+        boardctl is not None and not manual and boardctl.serial is None and boardctl.index is None
     )
 
 

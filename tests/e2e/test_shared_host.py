@@ -118,7 +118,7 @@ def test_board(jetson_dut, pytestconfig):
     seen = {}
     if name == "b":
         [outcome] = jetson_dut.preflight(["rcm"], flow_tool=None)
-        seen = {"status": outcome.status, "message": outcome.message}
+        seen = {"status": outcome.status, "message": outcome.message, "fix": outcome.fix}
         seen["in_rcm"] = sim_duts(pytestconfig)["b"].state().in_rcm
     elif name == "c":
         try:
@@ -147,6 +147,8 @@ def test_boardctl_without_its_debugger_on_a_host_with_three(pytester: pytest.Pyt
     message = done["b"]["message"]
     assert "on USB port 1-5 within 1 s" in message
     assert "in recovery is on another port (1-4)" in message
+    assert done["b"]["fix"].startswith("boardctl was not told which debugger is this DUT's")
+    assert "give the DUT boardctl_serial" in done["b"]["fix"]
     assert done["c"]["error"].startswith("boardctl -t thor-jetson-module recovery failed")
     assert done["c"]["error"].endswith(
         "Exception: Multiple (3) debuggers detected! Serial number or index is required."
