@@ -158,7 +158,7 @@ def jetson_shell(
         except BenchError as exc:
             from pytest_jetson.plugin.recovery import RECOVERY_PROPERTY, climb_for
 
-            symptom = f"console silent: {str(exc).splitlines()[0]}"
+            symptom = f"console silent: {_silence(exc)}"
             result = climb_for(state, jetson_dut, jetson_dut.redactor(symptom))
             request.node.user_properties.append((RECOVERY_PROPERTY, result.describe()))
             if not result.healed:
@@ -170,6 +170,15 @@ def jetson_shell(
             return flow.shell()
 
     return _on_console(pytestconfig, jetson_dut, "no shell on DUT {name}", shell)
+
+
+def _silence(exc: BaseException) -> str:
+    """What the console did not do, in one line (the awaited regexes left out)."""
+    from pytest_jetson.console.errors import ConsoleTimeout
+
+    if isinstance(exc, ConsoleTimeout):
+        return f"no login or shell prompt within {exc.timeout:.1f} s on console {exc.port}"
+    return str(exc).splitlines()[0]
 
 
 def _on_console(config: pytest.Config, dut: Dut, what: str, get: Callable[[], T]) -> T:
