@@ -11,6 +11,7 @@ so the simulated bench may run fast.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 DUTS = {"base": "", "slow": "slow_stage=kernel:800ms", "same": ""}
 """Booted from their current image (no flash): five boot cycles each."""
@@ -65,8 +67,29 @@ def _session(
 
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
-    """The sessions at once (they mostly wait on simulated boots), one artifacts folder."""
-    folder = tmp_path_factory.mktemp("gate-bench")
+    """The sessions, once for the whole suite: under pytest-xdist the module's tests may land
+    on several workers, which share the first one's run (a file lock in their common folder)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this suite run
+    folder = root / "gate-bench"
+    done, failed = root / "gate-bench.txt", root / "gate-bench.failed"
+    with FileLock(str(root / "gate-bench.lock")):
+        if not done.is_file() and not failed.is_file():
+            folder.mkdir()
+            try:
+                done.write_text(_run_sessions(folder))
+            except AssertionError as exc:
+                failed.write_text(str(exc))
+                raise
+    if failed.is_file():
+        pytest.fail(f"the shared sessions failed (on another worker):\n{failed.read_text()}")
+    return BenchRun(folder / "artifacts", done.read_text(), folder / "run.html")
+
+
+def _run_sessions(folder: Path) -> str:
+    """The sessions at once (they mostly wait on simulated boots), one artifacts folder;
+    their output."""
     report = folder / "run.html"
     booted = _session(folder / "booted", DUTS | FLAKY, f"--jetson-report={report}")
     flashed = _session(folder / "flashed", FLASHED, "--jetson-flash", "--jetson-accept-plan")
@@ -80,7 +103,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
     assert flashed.returncode == 1, texts[1]  # the USB drop errors
     assert silent.returncode == 1, texts[2]  # the silent console errors
     assert manual.returncode == 0, texts[3]
-    return BenchRun(folder / "artifacts", text, report)
+    return text
 
 
 def gate(base: Path, cand: Path, *options: str) -> tuple[int, str, dict[str, Any]]:
