@@ -1,1 +1,2 @@
-"""The recovery ladder (rungs that bring an unresponsive DUT back) and the quarantine store."""
+"""The recovery ladder (rungs that bring an unresponsive DUT back, the known-good reflash) and
+the quarantine store."""
