@@ -71,18 +71,24 @@ def _health_check(state: JetsonSession, name: str) -> None:
 
 
 def _validate_reset_boot(state: JetsonSession, dut: Dut) -> None:
-    """Reset the board, follow every boot stage within the ``boot`` deadline, log in."""
+    """Reset the board, follow every boot stage within the ``boot`` deadline, log in. A
+    console silent since the reset fails within the ``recovery`` deadline (a Jetson prints
+    within seconds of a reset), not the first stage's."""
     import time
 
     from pytest_jetson.console.boot import BootSequencer
+    from pytest_jetson.console.errors import ConsoleSilent
 
     boardctl = dut.boardctl()
     assert boardctl is not None
     console = dut.console()
     console.discard()
     user = dut.entry.default_user
-    start = time.monotonic()
+    start, before = time.monotonic(), console.bytes_received
     boardctl.reset()
+    first = min(dut.deadlines.recovery, dut.deadlines.boot)
+    if not console.wait_received(before, max(0.0, start + first - time.monotonic())):
+        raise ConsoleSilent(console.port, first, awaited="any output", log_path=console.log_path)
     sequencer = BootSequencer(
         console,
         dut.entry.profile.chip,
