@@ -22,6 +22,11 @@ SIM_BOARDS: dict[str, str] = {
 }
 """Built-in simulated DUT name → simulated board (``sim-orin-carrier``: an AGX Orin with a
 custom carrier declared and a source workspace to derive it in)."""
+BUILTIN_PORTS: dict[str, str] = {name: f"1-{4 + n}" for n, name in enumerate(SIM_BOARDS)}
+"""Built-in simulated DUT name → the USB port it sits on when free (``sim-orin`` on ``1-4``,
+``sim-orin-nano`` on ``1-5``...): a bench board stays on its port, so the port in its plan, and
+the plan's digest, do not depend on which DUT of a session reached the shared host first."""
+
 SIM_DUTS: tuple[str, ...] = tuple(SIM_BOARDS)
 """DUT names reserved for the built-in simulated DUTs."""
 

@@ -175,6 +175,7 @@ class SimHost:
         tree_name: str | None = None,
         keep: Path | None = None,
         usb_port: str | None = None,
+        port_hint: str | None = None,
     ) -> SimDut:
         """Build a DUT: its tree (with tree faults), tools, state, profile and console.
 
@@ -188,7 +189,9 @@ class SimHost:
         and a DUT found there runs what the last session flashed (``start`` applies only to
         a new one), like a board left on the bench.
         ``usb_port`` is where the board is plugged (``1-5``); None: the first free port from
-        ``1-4``. boardctl's ``-i`` counts debuggers in port order.
+        ``1-4``. boardctl's ``-i`` counts debuggers in port order. ``port_hint`` is the port
+        taken when it is free (else the first free one): a board that always sits on the same
+        port keeps its port, hence its plan digest, whichever DUT arrives first.
         """
         if start not in STARTS:
             raise UsageError(f"unknown simulated start {start!r} (valid: {', '.join(STARTS)})")
@@ -210,6 +213,7 @@ class SimHost:
             tree_name=tree_name or name,
             keep=keep,
             usb_port=usb_port,
+            port_hint=port_hint,
         )
         with self._locked():
             state_dir = self.host_dir / DUTS_DIR / name
@@ -259,8 +263,8 @@ class SimHost:
         return self._sim_dut(new, state, tree, state_dir, boot_device)
 
     def _port_for(self, new: _NewDut) -> str:
-        """The port ``new`` asks for (refused when another DUT is plugged there), else the
-        first free one."""
+        """The port ``new`` asks for (refused when another DUT is plugged there), else its hint
+        when free, else the first free one."""
         taken = {StateStore(d).read().usb_port: d.name for d in host_state_dirs(self.host_dir)}
         if new.usb_port is not None:
             if new.usb_port in taken:
@@ -269,6 +273,8 @@ class SimHost:
                     f"{taken[new.usb_port]} is plugged there"
                 )
             return new.usb_port
+        if new.port_hint is not None and new.port_hint not in taken:
+            return new.port_hint
         number = FIRST_PORT
         while f"{USB_BUS}-{number}" in taken:
             number += 1
@@ -464,6 +470,7 @@ class _NewDut:
     tree_name: str
     keep: Path | None
     usb_port: str | None = None
+    port_hint: str | None = None
 
 
 def _check_tree(key: str, owner: str, tree_release: str, board: str, release: str | None) -> None:

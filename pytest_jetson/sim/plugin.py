@@ -120,14 +120,15 @@ def pytest_jetson_resolve_dut(config: pytest.Config, name: str, workdir: Path) -
     """Start a built-in simulated DUT, or an inventory entry with a ``sim:`` block."""
     from pytest_jetson.bench import DefaultUser
     from pytest_jetson.plugin.session import get_session
-    from pytest_jetson.sim.bench import SIM_BOARDS, SimSpec
+    from pytest_jetson.sim.bench import BUILTIN_PORTS, SIM_BOARDS, SimSpec
 
     state = get_session(config)
     if state is None:
         return None
     if name in SIM_BOARDS:
         builtin = SimSpec(board=SIM_BOARDS[name])
-        return _with_carrier(config, _start(config, name, builtin, DefaultUser("ubuntu")))
+        entry = _start(config, name, builtin, DefaultUser("ubuntu"), port_hint=BUILTIN_PORTS[name])
+        return _with_carrier(config, entry)
     dut = None if state.inventory is None else state.inventory.duts.get(name)
     spec = None if dut is None else dut.block("sim", SimSpec)
     if dut is None or spec is None or state.inventory is None:
@@ -275,10 +276,11 @@ def _start(
     default_user: DefaultUser | None,
     *,
     usb_port: str | None = None,
+    port_hint: str | None = None,
     boot_device: str | None = None,
 ) -> BenchEntry:
     """Start a simulated DUT on its simulated host (plugged into ``usb_port`` when the
-    inventory says where) and describe it as a bench entry."""
+    inventory says where, else on ``port_hint`` when free) and describe it as a bench entry."""
     from pytest_jetson.bench import BenchEntry, SerialSpec
     from pytest_jetson.plugin.session import get_session
     from pytest_jetson.profile import load_profile
@@ -300,6 +302,7 @@ def _start(
         tree_name=spec.tree,
         keep=Path(spec.state) if spec.state is not None else None,
         usb_port=usb_port,
+        port_hint=port_hint,
     )
     session = get_session(config)
     assert session is not None

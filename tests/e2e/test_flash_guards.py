@@ -37,11 +37,17 @@ def test_plan_only_pins_each_dut_and_an_unpinned_dut_is_refused(
     flow_run: Callable[..., Any],
 ) -> None:
     digests = {}
+    ports = {}
     for dut in ("sim-orin", "sim-orin-nano"):
         planned = flow_run(dut, "--jetson-plan-only", accept=None)
         assert planned.result.ret == 0, planned.text
         assert planned.summary["outcome"] == "planned"
         digests[dut] = planned.summary["plan_digest"]
+        argv = planned.summary["plan"]["argv"]
+        ports[dut] = argv[argv.index("--usb-instance") + 1]
+    # each board on its own port even alone: the pinned digest holds whichever DUT of the
+    # two-DUT run reaches the shared simulated host first
+    assert ports == {"sim-orin": "1-4", "sim-orin-nano": "1-5"}
     assert digests["sim-orin"] != digests["sim-orin-nano"]
 
     run = flow_run(

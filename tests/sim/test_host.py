@@ -53,6 +53,15 @@ def test_duts_get_distinct_ports_and_consoles(host: SimHost) -> None:
         host.add_dut("a", "orin-agx")
 
 
+def test_a_port_hint_holds_whichever_dut_arrives_first(host: SimHost) -> None:
+    """A board keeps its hinted port when free (its plan's --usb-instance, hence its digest,
+    do not depend on arrival order); a taken hint falls back to the first free port."""
+    nano = host.add_dut("nano", "orin-nano", port_hint="1-5")
+    orin = host.add_dut("orin", "orin-agx", port_hint="1-4")
+    late = host.add_dut("late", "orin-agx", port_hint="1-4")
+    assert (nano.usb_port, orin.usb_port, late.usb_port) == ("1-5", "1-4", "1-6")
+
+
 def test_unknown_fault_lists_the_valid_ones(host: SimHost) -> None:
     with pytest.raises(UsageError, match="slow_boot"):
         host.add_dut("x", "orin-agx", faults=("melt",))
