@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import types
 from pathlib import Path
 
@@ -285,16 +287,22 @@ def test_two_flow_tool_runs_in_one_tree_break_each_other(
     only.put(orin)
     argv = ("--no-flash", "--usb-instance", orin.usb_port, "jetson-agx-orin-devkit", "internal")
     fast = orin.state().speed
-    orin.store.replace(speed=0.5)  # a build of about a second
+    orin.store.replace(speed=0.1)  # a build of about five seconds: caught while it builds
     runs = orin.lft / "bootloader" / ".sim-flash-runs"
+    first = kit.start_tool(orin, "flash.sh", *argv)
     try:
-        first = kit.start_tool(orin, "flash.sh", *argv)
         kit.wait_for(lambda: runs.is_dir() and any(runs.iterdir()), what="the first build")
+        # The first run is held mid-build (its files half written, as a slow build leaves
+        # them) however long the second takes to start on a loaded machine.
+        os.killpg(first.pid, signal.SIGSTOP)
+        assert any(runs.iterdir()), "the first build ended before it was held"
+        orin.store.replace(speed=fast)
         second = kit.start_tool(orin, "flash.sh", *argv)
         second_out, _ = second.communicate(timeout=60)
-        first_out, _ = first.communicate(timeout=60)
     finally:
+        os.killpg(first.pid, signal.SIGCONT)
         orin.store.replace(speed=fast)
+    first_out, _ = first.communicate(timeout=60)
     assert second.returncode == 1, second_out
     assert "changed while it was being signed: another flash runs in this" in second_out
     assert first.returncode in (0, 1), first_out
