@@ -42,6 +42,12 @@ from pytest_jetson.sim.tcu import TcuRenderer
 
 POLL_SECONDS = 0.02
 """How often the console looks at the state and the owner."""
+REPLUG_WAIT = 10.0
+"""Wall seconds a replugged console's boot waits for the host to reopen the port (then it goes
+on, unheard). The boot plays at the DUT's speed factor but the host's reopening does not: on a
+bench the host reopens within a fraction of a second of a minute-long boot, so what the board
+prints after the replug is heard; a sped-up boot could otherwise finish before a loaded host
+reopened, and whether it was heard would depend on the machine's load."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -129,6 +135,9 @@ class Console:
         self.user = ""
         self.last_cr = False
         self.tcu: TcuRenderer | None = None
+        self.replugged_at: float | None = None
+        """When the port came back (on the boot's schedule), while the boot waits for the
+        host to reopen it."""
         if self.state.mode == "on" and self.state.flashed is not None:
             self.phase = self._settled_phase(self.state)
         self.hung = any(self.state.has_fault(f) for f in WEDGED)
@@ -171,6 +180,7 @@ class Console:
             self.hung = False  # a flash rewrote the boot chain
         if self.state.mode != "on":
             self.events.clear()
+            self.replugged_at = None
             self.phase = "idle"
             if not any(self.state.has_fault(f) for f in ("never_recovers", "needs_reflash")):
                 self.hung = False  # power went away: a hang does not survive it
@@ -193,6 +203,7 @@ class Console:
     def start_boot(self) -> None:
         """Schedule the boot log of the flashed image from now."""
         self.events.clear()
+        self.replugged_at = None
         self.phase = "booting"
         self.line = ""
         if not self.pty.is_open:
@@ -208,8 +219,10 @@ class Console:
     def run_due(self) -> None:
         """Play every event whose time has come."""
         now = time.monotonic()
+        if self.replugged_at is not None and not self._resumed(now):
+            return
         while self.events and self.events[0][0] <= now:
-            _, event = self.events.popleft()
+            at, event = self.events.popleft()
             if event.kind == "line" and self.tcu is not None:
                 self.pty.write(self.tcu.line(event.stage, event.text))
             elif event.kind == "line":
@@ -218,6 +231,8 @@ class Console:
                 self.pty.close()
             elif event.kind == "replug":
                 self.pty.open()
+                self.replugged_at = at
+                return
             elif event.kind == "end":
                 self._end_boot(event)
 
@@ -240,8 +255,22 @@ class Console:
         else:
             self.phase = "dead"
 
+    def _resumed(self, now: float) -> bool:
+        """Whether a replugged boot goes on: once the host reopened the port (or after
+        :data:`REPLUG_WAIT`), with the rest of the boot shifted by the wait."""
+        assert self.replugged_at is not None
+        if not self.pty.listening() and now - self.replugged_at < REPLUG_WAIT:
+            return False
+        waited = now - self.replugged_at
+        self.events = deque((at + waited, event) for at, event in self.events)
+        self.replugged_at = None
+        return True
+
     def next_due(self) -> float | None:
-        """When the next event is due (monotonic), if any."""
+        """When the next event is due (monotonic), if any (None while a replugged boot waits
+        for the port to be reopened: the console polls)."""
+        if self.replugged_at is not None:
+            return None
         return self.events[0][0] if self.events else None
 
     # -- input -----------------------------------------------------------------------------
