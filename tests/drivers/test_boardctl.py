@@ -138,7 +138,9 @@ def test_failing_boardctl_raises_a_bench_error_with_its_output(host: SimHost) ->
 def test_hung_boardctl_is_killed_with_its_process_group(host: SimHost, tmp_path: Path) -> None:
     dut = host.add_dut("orin", "orin-agx", faults=("boardctl_hang",), speed=FAST)
     log = tmp_path / "boardctl.log"
-    ctl = Boardctl(LocalSide(dut.lft), "topo", timeout=0.5, grace=0.3, log=log)
+    # The deadline leaves a loaded machine time to start the (Python) tool and hear its first
+    # line: the message must quote it (at 0.5 s a loaded machine could still be starting it).
+    ctl = Boardctl(LocalSide(dut.lft), "topo", timeout=3.0, grace=0.3, log=log)
     with pytest.raises(DeadlineExceeded) as info:
         ctl.recovery()
     message = str(info.value)
