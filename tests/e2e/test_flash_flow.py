@@ -111,7 +111,7 @@ def test_orin_nano_flashes_nvme_through_the_initrd_flow(flow_run: Callable[..., 
     assert argv[0] == "./tools/kernel_flash/l4t_initrd_flash.sh"
     assert argv[argv.index("--external-device") + 1] == "nvme0n1p1"
     assert argv[argv.index("-c") + 1] == "tools/kernel_flash/flash_l4t_external.xml"
-    assert argv[argv.index("--usb-instance") + 1] == "1-4"
+    assert argv[argv.index("--usb-instance") + 1] == "1-5"  # the built-in nano's own port
     assert argv[-2:] == ["jetson-orin-nano-devkit", "internal"]
     assert summary["plan"]["flow_tool"] == "l4t_initrd_flash.sh"
     assert "Step 1: Generate flash packages" in run.log("build.log")
