@@ -18,60 +18,34 @@ and then its boot and reads come on top of the flash.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-INVENTORY = """lock_dir: locks
-duts:
-  kept:
-    sim: {board: orin-agx, state: kept-state}
-    default_user: ubuntu
-"""
-TEST = """
-def test_on_the_board(jetson_shell):
-    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
-"""
+from benchlib import run_session, summary, write_sim_bench
 
 
 def make_bench(folder: Path) -> None:
     """The inventory of one kept simulated DUT and the HIL test."""
-    (folder / "hil").mkdir()
-    (folder / "hil" / "bench.yaml").write_text(INVENTORY)
-    (folder / "test_hil.py").write_text(TEST)
-    (folder / "pytest.ini").write_text("[pytest]\n")
+    write_sim_bench(folder, {"kept": "{board: orin-agx, state: kept-state}"})
 
 
 def run(folder: Path, flash: str, speed: float, tag: str) -> tuple[float, dict[str, Any], str]:
     """Wall seconds of one session with ``flash`` (``--jetson-flash`` or ``=auto``), its
     summary and its console log."""
     artifacts = folder / f"art-{tag}"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+    options = [
         "--dut=kept",
         flash,
         f"--jetson-sim-speed={speed:g}",
         f"--jetson-artifacts={artifacts}",
         "--jetson-accept-plan",
-        "test_hil.py",
     ]
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=900)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"pytest failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    data = json.loads((artifacts / "kept" / "summary.json").read_text())
-    return wall, data, (artifacts / "kept" / "console.log").read_text(errors="replace")
+    wall = run_session(folder, options)
+    console = (artifacts / "kept" / "console.log").read_text(errors="replace")
+    return wall, summary(artifacts, "kept"), console
 
 
 def commands(console: str) -> list[str]:

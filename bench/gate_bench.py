@@ -16,9 +16,9 @@ import json
 import random
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from benchlib import best_of
 
 from pytest_jetson.cycles.record import STAGE_NAMES, CycleRecord, StageTime
 from pytest_jetson.promotion.gate import run_gate
@@ -26,16 +26,6 @@ from pytest_jetson.promotion.results import Image, RunResults, TestResult
 
 LIMIT = 3.0
 BASE_SECONDS = {"mb1": 0.26, "mb2": 0.2, "uefi": 3.1, "kernel": 4.8, "login": 9.0}
-
-
-def best_of(runs: int, action: Callable[[], object]) -> float:
-    """The fastest of ``runs`` timed calls of ``action``."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def cycles(count: int, rng: random.Random, kernel_factor: float) -> tuple[CycleRecord, ...]:

@@ -12,62 +12,40 @@ last flow end). Target: N DUTs take <= 1.2x one DUT's wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-TARGET = 1.2
+from benchlib import run_session, summary, write_sim_bench
 
-TEST = """
-def test_on_the_board(jetson_shell):
-    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
-"""
+TARGET = 1.2
 
 
 def make_bench(folder: Path, count: int) -> list[str]:
     """An inventory of ``count`` identical simulated AGX Orins and the HIL test."""
-    names = [f"bench-{n}" for n in range(count)]
-    lines = ["lock_dir: locks", "duts:"]
-    for name in names:
-        lines += [f"  {name}:", "    sim: {board: orin-agx}", "    default_user: ubuntu"]
-    (folder / "hil").mkdir()
-    (folder / "hil" / "bench.yaml").write_text("\n".join(lines) + "\n")
-    (folder / "test_hil.py").write_text(TEST)
-    (folder / "pytest.ini").write_text("[pytest]\n")
-    return names
+    return write_sim_bench(folder, {f"bench-{n}": "{board: orin-agx}" for n in range(count)})
 
 
 def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, float]:
     """Wall seconds of one session flashing ``duts`` with one worker each, and the span of
     the flash flows from their summaries."""
     artifacts = folder / f"art-{tag}"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--dut={','.join(duts)}",
-        "--jetson-flash",
-        f"--jetson-sim-speed={speed:g}",
-        f"--jetson-artifacts={artifacts}",
-        "-n",
-        str(len(duts)),
-        "--jetson-accept-plan",
-        "test_hil.py",
-    ]
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=600)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"pytest failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    summaries = [json.loads((artifacts / d / "summary.json").read_text()) for d in duts]
+    wall = run_session(
+        folder,
+        [
+            f"--dut={','.join(duts)}",
+            "--jetson-flash",
+            f"--jetson-sim-speed={speed:g}",
+            f"--jetson-artifacts={artifacts}",
+            "-n",
+            str(len(duts)),
+            "--jetson-accept-plan",
+        ],
+        timeout=600,
+    )
+    summaries = [summary(artifacts, d) for d in duts]
     span = max(s["finished"] for s in summaries) - min(s["started"] for s in summaries)
     return wall, span
 

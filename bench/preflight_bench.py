@@ -14,25 +14,15 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from benchlib import best_of
 
 from pytest_jetson.preflight.checks import check_bsp_image
 from pytest_jetson.profile import load_profile
 from pytest_jetson.sim.tree import make_tree
 
 LIMIT = 1.2
-
-
-def best_of(runs: int, action: Callable[[], object]) -> float:
-    """The fastest of ``runs`` timed calls of ``action``."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def write_profile(dest: Path, board: str, lft: Path, flash_config: str) -> Path:

@@ -18,70 +18,43 @@ Issue 13's goal: <= 1.3x (building three times would be ~3x).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-TARGET = 1.3
+from benchlib import run_session, summary, write_sim_bench
 
-TEST = """
-def test_on_the_board(jetson_shell):
-    assert jetson_shell.run("echo on-the-board").strip() == "on-the-board"
-"""
+TARGET = 1.3
 
 
 def make_bench(folder: Path, count: int) -> tuple[list[str], list[str]]:
-    """An inventory of ``count`` simulated AGX Thors sharing one tree and ``count`` with a
+    """An inventory of ``count`` simulated AGX Thors that share one tree, ``count`` with a
     tree each, and the HIL test."""
-    names = [f"thor-{n}" for n in range(count)]
-    own = [f"own-{n}" for n in range(count)]
-    lines = ["lock_dir: locks", "duts:"]
-    for name in names:
-        lines += [
-            f"  {name}:",
-            "    sim: {board: thor-agx, tree: shared}",
-            "    default_user: ubuntu",
-        ]
-    for name in own:
-        lines += [f"  {name}:", "    sim: {board: thor-agx}", "    default_user: ubuntu"]
-    (folder / "hil").mkdir()
-    (folder / "hil" / "bench.yaml").write_text("\n".join(lines) + "\n")
-    (folder / "test_hil.py").write_text(TEST)
-    (folder / "pytest.ini").write_text("[pytest]\n")
-    return names, own
+    shared = {f"thor-{n}": "{board: thor-agx, tree: shared}" for n in range(count)}
+    own = {f"own-{n}": "{board: thor-agx}" for n in range(count)}
+    write_sim_bench(folder, {**shared, **own})
+    return list(shared), list(own)
 
 
 def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, list[Any]]:
     """Wall seconds of one session flashing ``duts`` with one worker each, and their
     summaries."""
     artifacts = folder / f"art-{tag}"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--dut={','.join(duts)}",
-        "--jetson-flash",
-        f"--jetson-sim-speed={speed:g}",
-        f"--jetson-artifacts={artifacts}",
-        "-n",
-        str(len(duts)),
-        "--jetson-accept-plan",
-        "test_hil.py",
-    ]
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=900)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"pytest failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return wall, [json.loads((artifacts / d / "summary.json").read_text()) for d in duts]
+    wall = run_session(
+        folder,
+        [
+            f"--dut={','.join(duts)}",
+            "--jetson-flash",
+            f"--jetson-sim-speed={speed:g}",
+            f"--jetson-artifacts={artifacts}",
+            "-n",
+            str(len(duts)),
+            "--jetson-accept-plan",
+        ],
+    )
+    return wall, [summary(artifacts, d) for d in duts]
 
 
 def span(summaries: list[Any]) -> float:
