@@ -43,11 +43,12 @@ from pytest_jetson.sim.tcu import TcuRenderer
 POLL_SECONDS = 0.02
 """How often the console looks at the state and the owner."""
 REPLUG_WAIT = 10.0
-"""Wall seconds a replugged console's boot waits for the host to reopen the port (then it goes
-on, unheard). The boot plays at the DUT's speed factor but the host's reopening does not: on a
-bench the host reopens within a fraction of a second of a minute-long boot, so what the board
-prints after the replug is heard; a sped-up boot could otherwise finish before a loaded host
-reopened, and whether it was heard would depend on the machine's load."""
+"""Wall seconds a replugged console's boot waits for the host that had the port open to reopen
+it (then it goes on, unheard; nobody listening at the unplug: no wait). The boot plays at the
+DUT's speed factor but the host's reopening does not: on a bench the host reopens within a
+fraction of a second of a minute-long boot, so what the board prints after the replug is
+heard; a sped-up boot could otherwise finish before a loaded host reopened, and whether it was
+heard would depend on the machine's load."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -136,6 +137,7 @@ class Console:
         self.last_cr = False
         self.tcu: TcuRenderer | None = None
         self.replugged_at: float | None = None
+        self.heard_at_unplug = False
         """When the port came back (on the boot's schedule), while the boot waits for the
         host to reopen it."""
         if self.state.mode == "on" and self.state.flashed is not None:
@@ -228,11 +230,13 @@ class Console:
             elif event.kind == "line":
                 self.emit(event.text + "\n")
             elif event.kind == "unplug":
+                self.heard_at_unplug = self.pty.listening()
                 self.pty.close()
             elif event.kind == "replug":
                 self.pty.open()
-                self.replugged_at = at
-                return
+                if self.heard_at_unplug:  # a host had the port open: it will reopen it
+                    self.replugged_at = at
+                    return
             elif event.kind == "end":
                 self._end_boot(event)
 
