@@ -131,5 +131,5 @@ def quarantine(state: JetsonSession, dut: Dut, result: Climb) -> None:
     if state.inventory is None or dut.name not in state.inventory.duts:
         return
     reason = f"recovery ladder ran out: {dut.redactor(result.describe())}"
-    record = state.quarantine().put(dut.name, reason, run_name(state))
+    record = state.quarantine(dut.name).put(dut.name, reason, run_name(state))
     state.emit(f"jetson quarantine: {record.describe()}")

@@ -32,7 +32,7 @@ class RequalifyItem(pytest.Item):
         """Validate the boot of the DUT's known-good image; lift or keep the quarantine."""
         state = get_session(self.config)
         assert state is not None
-        store = state.quarantine()
+        store = state.quarantine(self.dut_name)
         try:
             _health_check(state, self.dut_name)
         except Exception as exc:

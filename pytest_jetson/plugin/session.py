@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pytest_jetson.flash.procedure import FlashFlow
     from pytest_jetson.host.workdir import SessionFolder
     from pytest_jetson.profile import Profile
-    from pytest_jetson.recovery.quarantine import QuarantineStore
+    from pytest_jetson.recovery.quarantine import QuarantineBook
 
 # Heavy modules (yaml, the drivers) are imported inside functions: without --dut the plugin
 # must cost nothing at startup.
@@ -264,10 +264,17 @@ class JetsonSession:
             raise
         self.locks[name] = lock
 
-    def quarantine(self) -> QuarantineStore:
-        """The quarantine records, next to the DUT locks."""
+    def quarantine(self, name: str) -> QuarantineBook:
+        """Where DUT ``name``'s quarantine record lives: a tag of its labgrid place (seen by
+        every client), else next to the DUT locks."""
         from pytest_jetson.recovery.quarantine import QuarantineStore
 
+        entry = self.inventory.duts.get(name) if self.inventory is not None else None
+        spec = entry.labgrid if entry is not None else None
+        if spec is not None and spec.place is not None:
+            from pytest_jetson.remote.placequarantine import PlaceQuarantine
+
+            return PlaceQuarantine(spec)
         return QuarantineStore(self.lock_dir())
 
     def check_quarantine(self, name: str) -> None:
@@ -279,7 +286,7 @@ class JetsonSession:
             return
         if self.config.getoption("jetson_requalify"):
             return
-        self.quarantine().check(name)
+        self.quarantine(name).check(name)
 
     def lock_dir(self) -> Path:
         """Where DUT locks live: ini ``jetson_lock_dir``, the inventory's ``lock_dir``,

@@ -48,28 +48,40 @@ class QuarantineRecord:
         return f"DUT {self.dut} is quarantined since {when} by {self.run}: {self.reason}{tried}"
 
 
-class QuarantineStore:
-    """The quarantine records of a lock folder."""
+class QuarantineBook:
+    """Quarantine records kept somewhere: read, check, put, add an attempt, lift. Subclasses
+    say where a DUT's record text lives (:meth:`_text`, :meth:`_store`, :meth:`_drop`)."""
 
-    def __init__(self, lock_dir: Path) -> None:
-        self.lock_dir = Path(lock_dir)
+    def where(self, dut: str) -> str:
+        """Where the record of ``dut`` lives, for messages."""
+        raise NotImplementedError
 
-    def path(self, dut: str) -> Path:
-        """The record file of ``dut``, next to its ``.lock`` file."""
-        return self.lock_dir / f"{lock_file_stem(dut)}.quarantine.json"
+    def _text(self, dut: str) -> str | None:
+        """The record's JSON text, None when there is none."""
+        raise NotImplementedError
+
+    def _store(self, dut: str, text: str) -> None:
+        """Write the record's JSON text (replacing the old one at once)."""
+        raise NotImplementedError
+
+    def _drop(self, dut: str) -> bool:
+        """Remove the record; whether there was one."""
+        raise NotImplementedError
 
     def read(self, dut: str) -> QuarantineRecord | None:
-        """The record of ``dut``, or None when it is not quarantined (or the file is not a
-        record: a broken file never blocks a DUT silently, it is reported by :meth:`check`)."""
-        path = self.path(dut)
+        """The record of ``dut``, or None when it is not quarantined (a broken record never
+        blocks a DUT silently: it is a :class:`Quarantined` naming where it is)."""
+        text = self._text(dut)
+        if text is None:
+            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             attempts = tuple(Attempt(**a) for a in data.pop("attempts", ()))
             return QuarantineRecord(**data, attempts=attempts)
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as exc:
-            raise Quarantined(f"DUT {dut}: unreadable quarantine record {path}: {exc}") from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise Quarantined(
+                f"DUT {dut}: unreadable quarantine record {self.where(dut)}: {exc}"
+            ) from None
 
     def check(self, dut: str) -> None:
         """Raise :class:`Quarantined` naming the reason when ``dut`` is quarantined."""
@@ -102,15 +114,42 @@ class QuarantineStore:
 
     def lift(self, dut: str) -> bool:
         """Remove the quarantine of ``dut``; whether there was one."""
+        return self._drop(dut)
+
+    def _write(self, record: QuarantineRecord) -> None:
+        self._store(record.dut, json.dumps(asdict(record), indent=2) + "\n")
+
+
+class QuarantineStore(QuarantineBook):
+    """The quarantine records of a lock folder."""
+
+    def __init__(self, lock_dir: Path) -> None:
+        self.lock_dir = Path(lock_dir)
+
+    def path(self, dut: str) -> Path:
+        """The record file of ``dut``, next to its ``.lock`` file."""
+        return self.lock_dir / f"{lock_file_stem(dut)}.quarantine.json"
+
+    def where(self, dut: str) -> str:
+        """The record file."""
+        return str(self.path(dut))
+
+    def _text(self, dut: str) -> str | None:
+        try:
+            return self.path(dut).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def _store(self, dut: str, text: str) -> None:
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        path = self.path(dut)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _drop(self, dut: str) -> bool:
         try:
             self.path(dut).unlink()
         except FileNotFoundError:
             return False
         return True
-
-    def _write(self, record: QuarantineRecord) -> None:
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        path = self.path(record.dut)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
