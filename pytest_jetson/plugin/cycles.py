@@ -16,33 +16,20 @@ from typing import Any
 import pytest
 
 from pytest_jetson.errors import ConfigError, JetsonError
-from pytest_jetson.plugin.session import JetsonSession, get_session
-from pytest_jetson.plugin.steps import StepFailed
+from pytest_jetson.plugin.session import get_session
+from pytest_jetson.plugin.steps import DutItem, StepFailed
 
 CYCLE_PROPERTY = "boot_cycle"
 CYCLES_KEY = pytest.StashKey[dict[str, Any]]()
 
 
-class BootCycleItem(pytest.Item):
+class BootCycleItem(DutItem):
     """One boot cycle of one DUT."""
 
-    fixturenames: tuple[str, ...] = ()
-    """A cycle requests no fixture; other plugins (labgrid's) read this of every item."""
-
     def __init__(self, *, index: int, count: int, dut_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(step=f"boot-cycle-{index:02d}", dut_name=dut_name, **kwargs)
         self.index = index
         self.count = count
-        self.dut_name = dut_name
-        self.step = f"boot-cycle-{index:02d}"
-        self.add_marker(pytest.mark.jetson_step)
-
-    @property
-    def state(self) -> JetsonSession:
-        """The plugin's session state."""
-        state = get_session(self.config)
-        assert state is not None
-        return state
 
     def runtest(self) -> None:
         """Run the cycle; skip when the DUT is unavailable or its flash failed."""

@@ -41,11 +41,12 @@ STEP_RUNS = pytest.StashKey[dict[tuple[str, str], str]]()
 """The steps run in this session, by (DUT, step): ``passed``, ``skipped``, ``failed``, ``infra``."""
 
 
-class JetsonStep(pytest.Item):
-    """One step of the flash-and-boot flow of one DUT."""
+class DutItem(pytest.Item):
+    """An item of one DUT's flow that pytest-jetson makes (a step, a boot cycle): named
+    ``step``, marked ``jetson_step``, requesting no fixture."""
 
     fixturenames: tuple[str, ...] = ()
-    """A step requests no fixture; other plugins (labgrid's) read this of every item."""
+    """Such an item requests no fixture; other plugins (labgrid's) read this of every item."""
 
     def __init__(self, *, step: str, dut_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,6 +60,10 @@ class JetsonStep(pytest.Item):
         state = get_session(self.config)
         assert state is not None
         return state
+
+
+class JetsonStep(DutItem):
+    """One step of the flash-and-boot flow of one DUT."""
 
     def runtest(self) -> None:
         """Run the step (skipping when an earlier step failed, refusing a retry or a step whose
