@@ -84,6 +84,19 @@ def flash_session(
     return start
 
 
+IN_STEP = """
+import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if getattr(item, "step", None) == {step!r}:
+        with open("in-step", "w") as out:
+            out.write(item.step)
+    return (yield)
+"""
+
+
 @pytest.mark.parametrize(
     ("fault", "step", "sig"),
     [
@@ -98,9 +111,12 @@ def test_an_interrupt_outside_the_flash_is_recorded_as_interrupted(
     step: str,
     sig: signal.Signals,
 ) -> None:
+    pytester.makeconftest(IN_STEP.format(step=step))
     session, artifacts = flash_session(f"--jetson-sim-fault={fault}")
-    previous = STEPS[STEPS.index(step) - 1]
-    wait_for(lambda: previous in steps_of(artifacts), 60, f"step {previous} done", proc=session)
+    # The step's call has begun (it hangs there, by the fault): the signal lands in it, not
+    # between the previous step and this one.
+    in_step = pytester.path / "in-step"
+    wait_for(in_step.exists, 60, f"step {step} running", proc=session)
     root = sim_root(session)
 
     session.signal(sig)
