@@ -68,16 +68,6 @@ class BootCycleItem(DutItem):
     def _property(self, data: dict[str, Any]) -> None:
         self.user_properties.append((CYCLE_PROPERTY, json.dumps(data, sort_keys=True)))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        """A domain message instead of a traceback."""
-        if isinstance(excinfo.value, (StepFailed, JetsonError)):
-            return f"jetson {self.step} [{self.dut_name}]: {excinfo.value}"
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        """Where the cycle shows in reports."""
-        return self.path, None, f"jetson {self.dut_name}: {self.step}"
-
 
 def make_cycles(session: pytest.Session, dut_name: str, count: int) -> list[pytest.Item]:
     """The boot-cycle items of one DUT (``boot-cycle-01`` …)."""

@@ -61,6 +61,16 @@ class DutItem(pytest.Item):
         assert state is not None
         return state
 
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """A domain message instead of a traceback."""
+        if isinstance(excinfo.value, (StepFailed, JetsonError)):
+            return f"jetson {self.step} [{self.dut_name}]: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the item shows in reports."""
+        return self.path, None, f"jetson {self.dut_name}: {self.step}"
+
 
 class JetsonStep(DutItem):
     """One step of the flash-and-boot flow of one DUT."""
@@ -263,16 +273,6 @@ class JetsonStep(DutItem):
         for prop in props:
             if prop not in self.user_properties:
                 self.user_properties.append(prop)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        """A domain message instead of a traceback."""
-        if isinstance(excinfo.value, (StepFailed, JetsonError)):
-            return f"jetson {self.step} [{self.dut_name}]: {excinfo.value}"
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        """Where the step shows in reports."""
-        return self.path, None, f"jetson {self.dut_name}: {self.step}"
 
 
 def interrupt_cause(exc: BaseException) -> str:
