@@ -63,3 +63,30 @@ def run_session(folder: Path, options: Sequence[str], *, timeout: float = 900) -
 def summary(artifacts: Path, dut: str) -> Any:
     """The DUT's ``summary.json`` under ``artifacts``."""
     return json.loads((artifacts / dut / "summary.json").read_text())
+
+
+def parallel_flash(
+    folder: Path, duts: Sequence[str], speed: float, tag: str, *, timeout: float = 900
+) -> tuple[float, list[Any]]:
+    """Wall seconds of one ``--jetson-flash`` session over ``duts`` with one xdist worker each
+    (artifacts in ``art-<tag>``), and their summaries."""
+    artifacts = folder / f"art-{tag}"
+    wall = run_session(
+        folder,
+        [
+            f"--dut={','.join(duts)}",
+            "--jetson-flash",
+            f"--jetson-sim-speed={speed:g}",
+            f"--jetson-artifacts={artifacts}",
+            "-n",
+            str(len(duts)),
+            "--jetson-accept-plan",
+        ],
+        timeout=timeout,
+    )
+    return wall, [summary(artifacts, d) for d in duts]
+
+
+def span(summaries: Sequence[Any]) -> float:
+    """First flow start to last flow end, from the summaries."""
+    return float(max(s["finished"] for s in summaries) - min(s["started"] for s in summaries))

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import run_session, summary, write_sim_bench
+from benchlib import parallel_flash, span, write_sim_bench
 
 TARGET = 1.2
 
@@ -31,23 +31,8 @@ def make_bench(folder: Path, count: int) -> list[str]:
 def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, float]:
     """Wall seconds of one session flashing ``duts`` with one worker each, and the span of
     the flash flows from their summaries."""
-    artifacts = folder / f"art-{tag}"
-    wall = run_session(
-        folder,
-        [
-            f"--dut={','.join(duts)}",
-            "--jetson-flash",
-            f"--jetson-sim-speed={speed:g}",
-            f"--jetson-artifacts={artifacts}",
-            "-n",
-            str(len(duts)),
-            "--jetson-accept-plan",
-        ],
-        timeout=600,
-    )
-    summaries = [summary(artifacts, d) for d in duts]
-    span = max(s["finished"] for s in summaries) - min(s["started"] for s in summaries)
-    return wall, span
+    wall, summaries = parallel_flash(folder, duts, speed, tag, timeout=600)
+    return wall, span(summaries)
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchlib import run_session, summary, write_sim_bench
+from benchlib import parallel_flash, span, write_sim_bench
 
 TARGET = 1.3
 
@@ -36,30 +36,6 @@ def make_bench(folder: Path, count: int) -> tuple[list[str], list[str]]:
     own = {f"own-{n}": "{board: thor-agx}" for n in range(count)}
     write_sim_bench(folder, {**shared, **own})
     return list(shared), list(own)
-
-
-def run(folder: Path, duts: list[str], speed: float, tag: str) -> tuple[float, list[Any]]:
-    """Wall seconds of one session flashing ``duts`` with one worker each, and their
-    summaries."""
-    artifacts = folder / f"art-{tag}"
-    wall = run_session(
-        folder,
-        [
-            f"--dut={','.join(duts)}",
-            "--jetson-flash",
-            f"--jetson-sim-speed={speed:g}",
-            f"--jetson-artifacts={artifacts}",
-            "-n",
-            str(len(duts)),
-            "--jetson-accept-plan",
-        ],
-    )
-    return wall, [summary(artifacts, d) for d in duts]
-
-
-def span(summaries: list[Any]) -> float:
-    """First flow start to last flow end."""
-    return float(max(s["finished"] for s in summaries) - min(s["started"] for s in summaries))
 
 
 def step_seconds(summary: Any, step: str) -> float:
@@ -92,14 +68,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         names, own = make_bench(folder, args.duts)
-        run(folder, names[:1], args.speed, "warm")  # bytecode, file cache
+        parallel_flash(folder, names[:1], args.speed, "warm")  # bytecode, file cache
         single: list[tuple[float, list[Any]]] = []
         many: list[tuple[float, list[Any]]] = []
         apart: list[tuple[float, list[Any]]] = []
         for index in range(args.rounds):
-            single.append(run(folder, names[:1], args.speed, f"1-{index}"))
-            many.append(run(folder, names, args.speed, f"n-{index}"))
-            apart.append(run(folder, own, args.speed, f"own-{index}"))
+            single.append(parallel_flash(folder, names[:1], args.speed, f"1-{index}"))
+            many.append(parallel_flash(folder, names, args.speed, f"n-{index}"))
+            apart.append(parallel_flash(folder, own, args.speed, f"own-{index}"))
         wall_1 = statistics.median(w for w, _ in single)
         wall_n = statistics.median(w for w, _ in many)
         wall_own = statistics.median(w for w, _ in apart)
