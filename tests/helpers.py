@@ -212,6 +212,24 @@ def sim_calls(state: Path, tool: str) -> list[tuple[str, ...]]:
 # -- benches and sessions -----------------------------------------------------------------------
 
 
+def run_flash(pytester: pytest.Pytester, duts: str, *options: str) -> tuple[pytest.RunResult, Path]:
+    """``pytest --dut=<duts> --jetson-flash --jetson-artifacts=art <options>
+    --jetson-accept-plan test_hil.py`` in the pytester folder (``SPEED`` unless ``options``
+    give a ``--jetson-sim-speed``); the result and the artifacts folder."""
+    artifacts = pytester.path / "art"
+    speed = [] if any(o.startswith("--jetson-sim-speed") for o in options) else [SPEED]
+    result = pytester.runpytest(
+        f"--dut={duts}",
+        "--jetson-flash",
+        *speed,
+        f"--jetson-artifacts={artifacts}",
+        *options,
+        "--jetson-accept-plan",
+        "test_hil.py",
+    )
+    return result, artifacts
+
+
 def write_bench(pytester: pytest.Pytester, text: str = PAIR) -> Path:
     """Write ``hil/bench.yaml`` (found by default under the rootdir) and return its path."""
     path = pytester.path / "hil" / "bench.yaml"

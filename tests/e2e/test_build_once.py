@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import HIL_TEST, SPEED, summary, write_bench
+from tests.helpers import HIL_TEST, run_flash, summary, write_bench
 
 SHARED = """
 lock_dir: locks
@@ -25,15 +25,7 @@ def test_two_duts_of_one_image_build_once_and_each_flash_only_on_its_port(
 ) -> None:
     write_bench(pytester, SHARED)
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=t1,t2",
-        "--jetson-flash",
-        SPEED,
-        f"--jetson-artifacts={artifacts}",
-        "--jetson-accept-plan",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "t1,t2")
     assert result.ret == 0, result.stdout.str()[-3000:]
     first, second = summary(artifacts, "t1"), summary(artifacts, "t2")
     assert first["tree_lock"]["tree"] == second["tree_lock"]["tree"]  # one tree

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, summary, write_bench
+from tests.helpers import HIL_TEST, SPEED, junit_cases, properties, run_flash, summary, write_bench
 
 # Both flash steps must be running at once: each waits at the flash step for the other.
 BARRIER = """
@@ -35,18 +35,7 @@ VERBOSE_LINE_LOCAL = re.compile(r"^(\S+) (PASSED|SKIPPED|FAILED|ERROR)\b")
 def run_pair(pytester: pytest.Pytester, *options: str) -> tuple[pytest.RunResult, Any]:
     write_bench(pytester)
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=pair-a,pair-b",
-        "--jetson-flash",
-        SPEED,
-        f"--jetson-artifacts={artifacts}",
-        "--junitxml=junit.xml",
-        "-v",
-        *options,
-        "--jetson-accept-plan",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "pair-a,pair-b", "--junitxml=junit.xml", "-v", *options)
     return result, artifacts
 
 
@@ -179,16 +168,7 @@ def test_a_failed_flash_leaves_the_next_dut_unaffected(pytester: pytest.Pytester
     write_bench(pytester, TWINS)
     pytester.makeconftest(NO_USB_PORT)
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=twin-a,twin-b",
-        "--jetson-flash",
-        "--jetson-sim-speed=20",
-        f"--jetson-artifacts={artifacts}",
-        "-rA",
-        "--jetson-accept-plan",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "twin-a,twin-b", "--jetson-sim-speed=20", "-rA")
 
     a, b = summary(artifacts, "twin-a"), summary(artifacts, "twin-b")
     assert (a["outcome"], b["outcome"]) == ("failed", "booted"), result.stdout.str()

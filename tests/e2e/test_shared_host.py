@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import HIL_TEST, SPEED, summary, write_bench
+from tests.helpers import HIL_TEST, SPEED, run_flash, summary, write_bench
 
 # Each DUT's worker waits at ``STEP`` until every DUT got there (so all are on the host, and at
 # the EEPROM step all are in recovery at once).
@@ -44,17 +44,7 @@ def test_two_duts_of_one_image_on_one_host_under_xdist(pytester: pytest.Pytester
     write_bench(pytester, SAME_IMAGE)
     pytester.makeconftest(BARRIER.format(step="preflight-eeprom", count=2))
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=t1,t2",
-        "--jetson-flash",
-        SPEED,
-        f"--jetson-artifacts={artifacts}",
-        "--jetson-accept-plan",
-        "-n",
-        "2",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "t1,t2", "-n", "2")
     assert result.ret == 0, result.stdout.str()[-3000:]
     first, second = summary(artifacts, "t1"), summary(artifacts, "t2")
     ports = set()

@@ -13,6 +13,7 @@ from tests.helpers import (
     junit_cases,
     processes_under,
     properties,
+    run_flash,
     summary,
     write_bench,
 )
@@ -66,15 +67,7 @@ def test_teardown_leaves_each_dut_as_its_bench_entry_asks(pytester: pytest.Pytes
     write_bench(pytester, BENCH)
     pytester.makeconftest(OBSERVER)
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=pair-a,pair-b",
-        "--jetson-flash",
-        SPEED,
-        f"--jetson-artifacts={artifacts}",
-        "--jetson-accept-plan",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "pair-a,pair-b")
 
     result.assert_outcomes(passed=29, skipped=1)
     after = json.loads((pytester.path / "after.json").read_text())
@@ -188,16 +181,7 @@ def test_the_timeout_backstop_is_infra_and_teardown_still_runs(pytester: pytest.
     write_bench(pytester, HUNG)
     pytester.makeconftest(SHORT_BACKSTOP)
     pytester.makepyfile(test_hil=HIL_TEST)
-    artifacts = pytester.path / "art"
-    result = pytester.runpytest(
-        "--dut=pair-a",
-        "--jetson-flash",
-        SPEED,
-        f"--jetson-artifacts={artifacts}",
-        "--junitxml=junit.xml",
-        "--jetson-accept-plan",
-        "test_hil.py",
-    )
+    result, artifacts = run_flash(pytester, "pair-a", "--junitxml=junit.xml")
 
     result.assert_outcomes(passed=6, skipped=8, errors=1)
     result.stdout.fnmatch_lines(
