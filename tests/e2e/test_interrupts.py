@@ -118,6 +118,9 @@ def test_an_interrupt_outside_the_flash_is_recorded_as_interrupted(
     in_step = pytester.path / "in-step"
     wait_for(in_step.exists, 60, f"step {step} running", proc=session)
     root = sim_root(session)
+    if fault == "boardctl_hang":  # deep in the step: its hung boardctl is running
+        hung = lambda: any("boardctl" in p for p in processes_under(root))  # noqa: E731
+        wait_for(hung, 60, f"the hung boardctl of step {step}", proc=session)
 
     session.signal(sig)
 
